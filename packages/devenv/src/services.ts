@@ -1,0 +1,278 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+/**
+ * Find the Redis and PostgreSQL that REDIS_URL / DATABASE_URL name, or start private ones under
+ * `.data/` when the server programs are installed (SPEC §9). Used by `npm start` and by the tests.
+ */
+
+const run = promisify(execFile);
+
+export class MissingServiceError extends Error {
+  override name = 'MissingServiceError';
+}
+
+export interface Service {
+  url: string;
+  /** True when this process started the server and will stop it. */
+  started: boolean;
+  stop(): Promise<void>;
+}
+
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+function tcpReachable(host: string, port: number, timeoutMs = 800): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host: host.replace(/^\[|\]$/g, ''), port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.once('connect', () => finish(true));
+    socket.once('error', () => finish(false));
+  });
+}
+
+async function redisAnswers(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host: host.replace(/^\[|\]$/g, ''), port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk) => finish(/^(\+PONG|-NOAUTH)/.test(chunk.toString())));
+    socket.once('error', () => finish(false));
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms`);
+}
+
+async function which(program: string, extraDirs: string[] = []): Promise<string | undefined> {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), ...extraDirs]) {
+    if (dir && existsSync(join(dir, program))) return join(dir, program);
+  }
+  return undefined;
+}
+
+async function postgresBinDirs(): Promise<string[]> {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return [];
+  const versions = (await readdir(root)).sort((a, b) => Number(b) - Number(a));
+  return versions.map((v) => join(root, v, 'bin'));
+}
+
+/** Redis at `url`, or a private `redis-server` on the same port under `dataDir`. */
+export async function ensureRedis(url: string, dataDir: string, log: (line: string) => void): Promise<Service> {
+  const u = new URL(url);
+  const host = u.hostname || '127.0.0.1';
+  const port = Number(u.port || 6379);
+  if (await redisAnswers(host, port)) return { url, started: false, stop: async () => {} };
+  if (!LOCAL_HOSTS.has(host)) {
+    throw new MissingServiceError(`Redis is not reachable at ${host}:${port}. Start it there, or set REDIS_URL.`);
+  }
+  if (await tcpReachable(host, port)) {
+    throw new MissingServiceError(`Something listens on ${host}:${port} but does not answer as Redis. Set REDIS_URL.`);
+  }
+  const server = await which('redis-server');
+  if (!server) {
+    throw new MissingServiceError(
+      `Redis is not reachable at ${host}:${port} and redis-server is not installed.\n` +
+        '  Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis),\n' +
+        '  or point REDIS_URL at a running Redis 6.2 or newer.',
+    );
+  }
+  const dir = resolve(dataDir, 'redis');
+  await mkdir(dir, { recursive: true });
+  log(`starting a private Redis on ${host}:${port} (data in ${dir})`);
+  const child = spawn(
+    server,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: 'ignore' },
+  );
+  await waitFor(() => redisAnswers('127.0.0.1', port), 'the private Redis');
+  return { url, started: true, stop: () => stopChild(child) };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', () => done());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+  });
+}
+
+async function postgresAnswers(adminUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 1500 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The same server, database `postgres`: where CREATE DATABASE is issued. */
+export function adminUrlOf(databaseUrl: string): string {
+  const u = new URL(databaseUrl);
+  u.pathname = '/postgres';
+  return u.toString();
+}
+
+export function databaseNameOf(databaseUrl: string): string {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  return name;
+}
+
+export function withDatabase(databaseUrl: string, name: string): string {
+  const u = new URL(databaseUrl);
+  u.pathname = `/${encodeURIComponent(name)}`;
+  return u.toString();
+}
+
+/** PostgreSQL at `url` (its database created when missing), or a private server under `dataDir`. */
+export async function ensurePostgres(url: string, dataDir: string, log: (line: string) => void): Promise<Service> {
+  const u = new URL(url);
+  const host = u.hostname || '127.0.0.1';
+  const port = Number(u.port || 5432);
+  let service: Service = { url, started: false, stop: async () => {} };
+  if (!(await postgresAnswers(adminUrlOf(url)))) {
+    if (!LOCAL_HOSTS.has(host) || (await tcpReachable(host, port))) {
+      throw new MissingServiceError(
+        `PostgreSQL is not reachable at ${host}:${port} as ${u.username || 'the current user'}. ` +
+          'Check that it runs and accepts that user, or set DATABASE_URL.',
+      );
+    }
+    service = await startPrivatePostgres(url, port, dataDir, log);
+  }
+  await createDatabaseIfMissing(url, log);
+  return service;
+}
+
+async function startPrivatePostgres(url: string, port: number, dataDir: string, log: (line: string) => void) {
+  const binDirs = await postgresBinDirs();
+  const initdb = await which('initdb', binDirs);
+  const pgCtl = await which('pg_ctl', binDirs);
+  if (!initdb || !pgCtl) {
+    throw new MissingServiceError(
+      `PostgreSQL is not reachable at 127.0.0.1:${port} and its server programs (initdb, pg_ctl) are not installed.\n` +
+        '  Install PostgreSQL 13 or newer (Debian/Ubuntu: sudo apt-get install postgresql; macOS: brew install postgresql@16),\n' +
+        '  or point DATABASE_URL at a running server.',
+    );
+  }
+  const user = new URL(url).username || 'postgres';
+  const dir = resolve(dataDir, 'postgres');
+  const socketDir = resolve(dataDir, 'postgres-socket');
+  await mkdir(socketDir, { recursive: true });
+  // PostgreSQL refuses to run as root; as root, run it as the `postgres` system user.
+  const asUser = await serverUser();
+  const exec = async (program: string, args: string[]) => {
+    if (asUser) return run('runuser', ['-u', asUser.name, '--', program, ...args]);
+    return run(program, args);
+  };
+  if (asUser) await chown(socketDir, asUser.uid, asUser.gid);
+  if (!existsSync(join(dir, 'PG_VERSION'))) {
+    log(`initialising a private PostgreSQL in ${dir}`);
+    await mkdir(dir, { recursive: true });
+    await chmod(dir, 0o700);
+    if (asUser) await chown(dir, asUser.uid, asUser.gid);
+    await exec(initdb, ['-D', dir, '-U', user, '--auth=trust', '--encoding=UTF8', '--no-sync']);
+    await writeFile(
+      join(dataDir, 'postgres.README'),
+      'A private PostgreSQL started by snapboard (npm start / npm test).\n',
+    );
+  }
+  log(`starting a private PostgreSQL on 127.0.0.1:${port}`);
+  await exec(pgCtl, [
+    '-D',
+    dir,
+    '-l',
+    join(dir, 'server.log'),
+    '-w',
+    '-o',
+    `-p ${port} -c listen_addresses=127.0.0.1 -k ${socketDir} -c fsync=off`,
+    'start',
+  ]);
+  await waitFor(() => postgresAnswers(adminUrlOf(url)), 'the private PostgreSQL');
+  return {
+    url,
+    started: true,
+    stop: async () => {
+      await exec(pgCtl, ['-D', dir, '-m', 'fast', '-w', 'stop']).catch(() => {});
+    },
+  };
+}
+
+async function serverUser(): Promise<{ name: string; uid: number; gid: number } | undefined> {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    const { stdout } = await run('id', ['-u', 'postgres']);
+    const { stdout: gid } = await run('id', ['-g', 'postgres']);
+    return { name: 'postgres', uid: Number(stdout.trim()), gid: Number(gid.trim()) };
+  } catch {
+    throw new MissingServiceError('PostgreSQL cannot run as root and there is no `postgres` user to run it as.');
+  }
+}
+
+export async function createDatabaseIfMissing(url: string, log: (line: string) => void = () => {}): Promise<boolean> {
+  const name = databaseNameOf(url);
+  const admin = new pg.Client({ connectionString: adminUrlOf(url) });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return false;
+    try {
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    } catch (error) {
+      // Another process created it between our check and our CREATE.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+      return false;
+    }
+    log(`created database ${name}`);
+    return true;
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrlOf(url) });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseNameOf(url))} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}

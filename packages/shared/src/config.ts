@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { SECTION_NAMES, SECTIONS, type SectionName, ttlEnvName } from './sections.ts';
+
+/**
+ * The environment, parsed once at start by `loadConfig(process.env)` in each main.ts and passed
+ * down as a value. Parsing never happens at import time, so tests build configs of their own.
+ */
+
+const PRICE_SOURCES = ['binance', 'simulated', 'none'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const intInRange = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
+
+const envSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/snapboard'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  KEY_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . : -')
+    .default('dashboard'),
+  HOST: z.string().trim().min(1, 'must not be empty').default('127.0.0.1'),
+  PORT: intInRange(0, 65535).default(8000),
+  // A secret is never defaulted: unset means the ops endpoints answer 403 ops_disabled.
+  OPS_TOKEN: z
+    .string()
+    .min(16, 'must be at least 16 characters (or unset to disable ops endpoints)')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  PRICE_SOURCE: z.enum(PRICE_SOURCES, { error: `must be one of ${PRICE_SOURCES.join(', ')}` }).default('simulated'),
+  BINANCE_BASE_URL: url(['http:', 'https:'])
+    .transform((value) => value.replace(/\/+$/, ''))
+    .default('https://api.binance.com'),
+  PRICE_TIMEOUT_MS: intInRange(1, 60_000).default(2000),
+  REFRESH_WAIT_MS: intInRange(0, 60_000).default(3000),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().refine((origin) => origin === '*' || /^https?:\/\/[^/\s]+$/.test(origin), {
+          message: 'must be a comma-separated list of origins such as https://example.com (no path)',
+        }),
+      ),
+    ),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ...Object.fromEntries(SECTION_NAMES.map((name) => [ttlEnvName(name), intInRange(1, 86_400).optional()])),
+});
+
+export type PriceSource = (typeof PRICE_SOURCES)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  keyPrefix: string;
+  host: string;
+  port: number;
+  opsToken: string | undefined;
+  priceSource: PriceSource;
+  binanceBaseUrl: string;
+  priceTimeoutMs: number;
+  refreshWaitMs: number;
+  /** Seconds per section: the default of the catalog unless `TTL_<NAME>` says otherwise. */
+  ttls: Readonly<Record<SectionName, number>>;
+  corsOrigins: readonly string[];
+  logLevel: LogLevel;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty string means "unset" for everything but secrets, which the schema handles itself.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => value !== undefined && (value !== '' || key === 'OPS_TOKEN')),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? 'environment'),
+        message: issue.message,
+      })),
+    );
+  }
+  const e = parsed.data as z.infer<typeof envSchema> & Record<string, number | undefined>;
+  const ttls = Object.fromEntries(
+    SECTION_NAMES.map((name) => [name, e[ttlEnvName(name)] ?? SECTIONS[name].defaultTtl]),
+  ) as Record<SectionName, number>;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    keyPrefix: e.KEY_PREFIX,
+    host: e.HOST,
+    port: e.PORT,
+    opsToken: e.OPS_TOKEN,
+    priceSource: e.PRICE_SOURCE,
+    binanceBaseUrl: e.BINANCE_BASE_URL,
+    priceTimeoutMs: e.PRICE_TIMEOUT_MS,
+    refreshWaitMs: e.REFRESH_WAIT_MS,
+    ttls,
+    corsOrigins: e.CORS_ORIGINS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** For main.ts: a bad environment stops the process with a message naming each variable. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/** The database URL with any password removed, for logs. */
+export function redactUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

@@ -1,0 +1,36 @@
+import type { SectionName } from './sections.ts';
+
+/**
+ * Every Redis key, channel and queue name snapboard uses, derived from KEY_PREFIX.
+ * Nothing else builds a key by hand, so two deployments (or two test files) can share a Redis.
+ */
+export interface Keys {
+  prefix: string;
+  /** The section's current snapshot (JSON), `{prefix}:{section}` per SPEC §4. Never expires. */
+  snapshot(section: SectionName): string;
+  /** Version bookkeeping for a section: epoch, version, content hash, computed_at. */
+  meta(section: SectionName): string;
+  /** Pub/sub channel on which the worker announces every publish. */
+  announceChannel: string;
+  /** BullMQ `prefix` option: BullMQ appends `:{queue}:...` itself. */
+  bullPrefix: string;
+  /** BullMQ queue name for recompute jobs. */
+  recomputeQueue: string;
+  /** Hash of failure counters per section, kept by the worker for /metrics. */
+  failures: string;
+  /** Hash of price-fetch failure counters per source. */
+  priceFailures: string;
+}
+
+export function keysFor(prefix: string): Keys {
+  return {
+    prefix,
+    snapshot: (section) => `${prefix}:${section}`,
+    meta: (section) => `${prefix}:meta:${section}`,
+    announceChannel: `${prefix}:announce`,
+    bullPrefix: `${prefix}:bull`,
+    recomputeQueue: 'recompute',
+    failures: `${prefix}:stats:failures`,
+    priceFailures: `${prefix}:stats:price_failures`,
+  };
+}

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { MAX_LIMIT, SECTION_NAMES, type SectionName } from './sections.ts';
+import type { SectionData } from './snapshot.ts';
+
+/** The WebSocket protocol of SPEC §7, defined once for the server, the SDK and the tests. */
+
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+export const WS_CLOSE = {
+  goingAway: 1001,
+  policyViolation: 1008,
+  tooBig: 1009,
+  tryAgainLater: 1013,
+} as const;
+
+const sectionList = z
+  .array(z.string())
+  .min(1)
+  .max(SECTION_NAMES.length * 2);
+
+export const subscribeSchema = z.object({
+  type: z.literal('subscribe'),
+  sections: sectionList,
+  limit: z.number().int().min(1).max(MAX_LIMIT).optional(),
+  versions: z
+    .record(z.string(), z.object({ epoch: z.string().max(128), version: z.number().int().nonnegative() }))
+    .optional(),
+});
+
+export const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), sections: sectionList });
+
+export const pingSchema = z.object({ type: z.literal('ping'), id: z.unknown().optional() });
+
+export const clientMessageSchema = z.discriminatedUnion('type', [subscribeSchema, unsubscribeSchema, pingSchema]);
+
+export type SubscribeMessage = z.infer<typeof subscribeSchema>;
+export type UnsubscribeMessage = z.infer<typeof unsubscribeSchema>;
+export type PingMessage = z.infer<typeof pingSchema>;
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+export type ResumeVersions = Partial<Record<SectionName, { epoch: string; version: number }>>;
+
+export interface WelcomeMessage {
+  type: 'welcome';
+  sections: SectionName[];
+  server_time: string;
+}
+export interface SubscribedMessage {
+  type: 'subscribed';
+  sections: SectionName[];
+}
+export interface UnsubscribedMessage {
+  type: 'unsubscribed';
+  sections: SectionName[];
+}
+export interface PongMessage {
+  type: 'pong';
+  id: unknown;
+}
+export type SnapshotMessage<K extends SectionName = SectionName> = {
+  [S in K]: {
+    type: 'snapshot';
+    section: S;
+    epoch: string;
+    version: number;
+    computed_at: string;
+    data: SectionData[S];
+  };
+}[K];
+export interface ErrorMessage {
+  type: 'error';
+  code: WsErrorCode;
+  message: string;
+}
+
+export type ServerMessage =
+  | WelcomeMessage
+  | SubscribedMessage
+  | UnsubscribedMessage
+  | PongMessage
+  | SnapshotMessage
+  | ErrorMessage;
+
+export const WS_ERROR_CODES = [
+  'invalid_json',
+  'unknown_type',
+  'unknown_section',
+  'invalid_limit',
+  'invalid_message',
+] as const;
+export type WsErrorCode = (typeof WS_ERROR_CODES)[number];

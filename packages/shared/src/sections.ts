@@ -1,0 +1,106 @@
+/**
+ * The section catalog: the one list every part of snapboard derives from
+ * (schedulers, cache_info, the OpenAPI document, the page, the WebSocket welcome).
+ * The worker pairs each name with its compute function; everything else needs only this.
+ */
+export const SECTION_NAMES = [
+  'overview',
+  'open_positions',
+  'recent_trades',
+  'performance_metrics',
+  'top_performers',
+  'trading_stats',
+  'lite',
+  'pnl_history',
+] as const;
+
+export type SectionName = (typeof SECTION_NAMES)[number];
+
+export interface SectionInfo {
+  name: SectionName;
+  /** Default cadence in seconds; `TTL_<NAME>` overrides it. */
+  defaultTtl: number;
+  /** Key under `cache_info` in the v2 answer, when the section is part of v2. */
+  cacheInfoKey?: string;
+  /** Lists are cut to the reader's `limit` (HTTP and WebSocket). */
+  limited: boolean;
+  /** Part of the v2 body. */
+  inV2: boolean;
+  title: string;
+}
+
+export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
+  overview: {
+    name: 'overview',
+    defaultTtl: 5,
+    cacheInfoKey: 'overview_ttl',
+    limited: false,
+    inV2: true,
+    title: 'Overview',
+  },
+  open_positions: {
+    name: 'open_positions',
+    defaultTtl: 3,
+    cacheInfoKey: 'positions_ttl',
+    limited: true,
+    inV2: true,
+    title: 'Open positions',
+  },
+  recent_trades: {
+    name: 'recent_trades',
+    defaultTtl: 10,
+    cacheInfoKey: 'recent_trades_ttl',
+    limited: true,
+    inV2: true,
+    title: 'Recent trades',
+  },
+  performance_metrics: {
+    name: 'performance_metrics',
+    defaultTtl: 10,
+    cacheInfoKey: 'metrics_ttl',
+    limited: false,
+    inV2: true,
+    title: 'Performance',
+  },
+  top_performers: {
+    name: 'top_performers',
+    defaultTtl: 15,
+    cacheInfoKey: 'top_performers_ttl',
+    limited: false,
+    inV2: true,
+    title: 'Top performers',
+  },
+  trading_stats: {
+    name: 'trading_stats',
+    defaultTtl: 30,
+    cacheInfoKey: 'trading_stats_ttl',
+    limited: false,
+    inV2: true,
+    title: 'Trading stats',
+  },
+  lite: { name: 'lite', defaultTtl: 2, limited: false, inV2: false, title: 'Lite' },
+  pnl_history: { name: 'pnl_history', defaultTtl: 60, limited: false, inV2: false, title: 'Cumulative P&L' },
+};
+
+/** Sections that make up the v2 body, in the order the old view emitted them. */
+export const V2_SECTIONS: readonly SectionName[] = SECTION_NAMES.filter((name) => SECTIONS[name].inV2);
+
+/** Lists keep at most this many items in a snapshot; readers ask for 1..MAX_LIMIT. */
+export const MAX_LIMIT = 100;
+export const DEFAULT_LIMIT = 20;
+
+export function isSectionName(value: unknown): value is SectionName {
+  return typeof value === 'string' && (SECTION_NAMES as readonly string[]).includes(value);
+}
+
+/** `open_positions` → `TTL_OPEN_POSITIONS`. */
+export function ttlEnvName(section: SectionName): string {
+  return `TTL_${section.toUpperCase()}`;
+}
+
+/** A snapshot is stale when it is older than three of its cadences (SPEC §4). */
+export const STALE_FACTOR = 3;
+
+export function isStale(computedAtMs: number, ttlSeconds: number, nowMs: number): boolean {
+  return nowMs - computedAtMs > STALE_FACTOR * ttlSeconds * 1000;
+}
