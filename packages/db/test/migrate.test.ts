@@ -137,4 +137,3 @@ describe('migrate against the bot’s existing schema', () => {
     expect((await migrate(env.databaseUrl)).applied).toEqual([]);
   });
 });
-

@@ -1,0 +1,68 @@
+import { useTestEnv } from '@snapboard/devenv/testing';
+import { keysFor } from '@snapboard/shared';
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRecomputeQueue, type RecomputeJobData, type RecomputeQueue, requestRecompute } from '../src/index.ts';
+
+describe('requestRecompute', () => {
+  const env = useTestEnv({ database: false });
+  const closers: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+
+  function queue(): RecomputeQueue {
+    const q = createRecomputeQueue({ url: env.redisUrl }, keysFor(env.keyPrefix));
+    closers.push(() => q.close());
+    return q;
+  }
+
+  it('happy: a storm of requests leaves one job waiting per section', async () => {
+    const q = queue();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => requestRecompute(q, ['overview', 'lite'])));
+    expect(await q.getWaitingCount()).toBe(2);
+    const ids = new Set(
+      answers
+        .flat()
+        .filter((j) => j.section === 'overview')
+        .map((j) => j.job_id),
+    );
+    expect(ids.size).toBe(1);
+    expect(answers[0]?.map((j) => j.section)).toEqual(['overview', 'lite']);
+    await q.obliterate({ force: true });
+  });
+
+  it('happy: a request made while the section computes runs once more afterwards, never twice at once', async () => {
+    const q = queue();
+    const keys = keysFor(env.keyPrefix);
+    const seen: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let running = 0;
+    let maxRunning = 0;
+    const worker = new Worker<RecomputeJobData>(
+      keys.recomputeQueue,
+      async (job: Job<RecomputeJobData>) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        seen.push(job.data.reason);
+        if (seen.length === 1) await gate;
+        running--;
+      },
+      { connection: new Redis(env.redisUrl, { maxRetriesPerRequest: null }), prefix: keys.bullPrefix, concurrency: 4 },
+    );
+    closers.push(() => worker.close());
+    await requestRecompute(q, ['overview'], 'manual');
+    await expect.poll(() => seen.length).toBe(1);
+    await requestRecompute(q, ['overview'], 'event');
+    await requestRecompute(q, ['overview'], 'event');
+    release();
+    await expect.poll(() => seen.length, { timeout: 5000 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toEqual(['manual', 'event']);
+    expect(maxRunning).toBe(1);
+  });
+});
