@@ -1,0 +1,190 @@
+import { EventEmitter } from 'node:events';
+import {
+  type Announcement,
+  announcementSchema,
+  isNewer,
+  type Keys,
+  SECTION_NAMES,
+  type SectionName,
+  type Snapshot,
+  snapshotSchema,
+} from '@snapboard/shared';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/**
+ * The API's in-memory replica of every section's snapshot. Loaded from Redis at start, kept current
+ * by the worker's announcements, and re-synced after any reconnect (pub/sub drops messages while
+ * disconnected) and periodically as a safety net. Requests read it and do no I/O.
+ * A newer state is never replaced by an older one (shared `isNewer`).
+ */
+
+export type ChangeKind = 'version' | 'refresh';
+
+export interface ReplicaEntry {
+  readonly snapshot: Snapshot;
+  /** Date.parse(snapshot.computed_at), kept to avoid reparsing on hot paths. */
+  readonly computedAtMs: number;
+}
+
+export interface SnapshotReplica {
+  get<K extends SectionName>(section: K): (ReplicaEntry & { snapshot: Snapshot<K> }) | undefined;
+  /** True once Redis answered and the replica was loaded (even if some sections are missing). */
+  readonly loaded: boolean;
+  /** Is Redis reachable right now (as far as the last command or event tells)? */
+  readonly connected: boolean;
+  /** Called after every accepted change: 'version' when epoch/version moved, 'refresh' for computed_at only. */
+  onChange(listener: (section: SectionName, kind: ChangeKind, entry: ReplicaEntry) => void): () => void;
+  /** Resolves true once `predicate` holds (checked now and after each change), false after `timeoutMs`. */
+  waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean>;
+  /** Reload every snapshot from Redis now. */
+  resync(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ReplicaOptions {
+  /** Commands (GET/MGET). */
+  redis: Redis;
+  /** A dedicated connection in subscriber mode. */
+  subscriber: Redis;
+  keys: Keys;
+  logger: Logger;
+  resyncIntervalMs?: number;
+}
+
+export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica {
+  const { redis, subscriber, keys, logger } = options;
+  const entries = new Map<SectionName, ReplicaEntry>();
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  let loaded = false;
+  let connected = false;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  function accept(snapshot: Snapshot): void {
+    const current = entries.get(snapshot.section)?.snapshot;
+    if (!isNewer(current, snapshot)) return;
+    const kind: ChangeKind =
+      current && current.epoch === snapshot.epoch && current.version === snapshot.version ? 'refresh' : 'version';
+    const entry: ReplicaEntry = { snapshot, computedAtMs: Date.parse(snapshot.computed_at) };
+    entries.set(snapshot.section, entry);
+    events.emit('change', snapshot.section, kind, entry);
+  }
+
+  function parseSnapshot(raw: string | null, source: string): Snapshot | undefined {
+    if (raw === null) return undefined;
+    try {
+      const parsed = snapshotSchema.safeParse(JSON.parse(raw));
+      if (parsed.success) return parsed.data as Snapshot;
+      logger.warn({ source, issues: parsed.error.issues.slice(0, 3) }, 'ignoring a malformed snapshot');
+    } catch {
+      logger.warn({ source }, 'ignoring a snapshot that is not JSON');
+    }
+    return undefined;
+  }
+
+  function onAnnouncement(channel: string, message: string): void {
+    if (channel !== keys.announceChannel) return;
+    let announcement: Announcement;
+    try {
+      const parsed = announcementSchema.safeParse(JSON.parse(message));
+      if (!parsed.success) throw new Error('bad shape');
+      announcement = parsed.data as Announcement;
+    } catch {
+      logger.warn('ignoring a malformed announcement');
+      return;
+    }
+    if (announcement.changed) {
+      accept(announcement.snapshot);
+      return;
+    }
+    const current = entries.get(announcement.section)?.snapshot;
+    if (current && current.epoch === announcement.epoch && current.version === announcement.version) {
+      accept({ ...current, computed_at: announcement.computed_at });
+    } else if (!current || isNewer(current, announcement)) {
+      // We missed the change this refresh follows (e.g. while reconnecting): fetch it.
+      void resyncSections([announcement.section]);
+    }
+  }
+
+  async function resyncSections(sections: readonly SectionName[]): Promise<void> {
+    try {
+      const raws = await redis.mget(...sections.map((s) => keys.snapshot(s)));
+      sections.forEach((section, i) => {
+        const snapshot = parseSnapshot(raws[i] ?? null, keys.snapshot(section));
+        if (snapshot && snapshot.section === section) accept(snapshot);
+      });
+      connected = true;
+      loaded = true;
+    } catch (error) {
+      connected = false;
+      logger.warn({ err: (error as Error).message }, 'snapshot resync failed; serving what we have');
+    }
+  }
+
+  const resync = () => resyncSections(SECTION_NAMES);
+
+  return {
+    get: (section) => entries.get(section) as never,
+    get loaded() {
+      return loaded;
+    },
+    get connected() {
+      return connected && redis.status === 'ready';
+    },
+    onChange(listener) {
+      events.on('change', listener);
+      return () => events.off('change', listener);
+    },
+    waitFor(predicate, timeoutMs) {
+      if (predicate()) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const check = () => {
+          if (!predicate()) return;
+          finish(true);
+        };
+        const finish = (value: boolean) => {
+          clearTimeout(timeout);
+          events.off('change', check);
+          resolve(value);
+        };
+        const timeout = setTimeout(() => finish(false), timeoutMs);
+        events.on('change', check);
+      });
+    },
+    resync,
+    async start() {
+      subscriber.on('message', onAnnouncement);
+      // After a reconnect ioredis re-subscribes by itself, but what was announced meanwhile is lost.
+      subscriber.on('ready', () => {
+        if (!stopped) void resync();
+      });
+      redis.on('ready', () => {
+        connected = true;
+        if (!stopped) void resync();
+      });
+      redis.on('close', () => {
+        connected = false;
+      });
+      try {
+        await subscriber.subscribe(keys.announceChannel);
+      } catch (error) {
+        logger.warn(
+          { err: (error as Error).message },
+          'cannot subscribe to announcements yet; will retry on reconnect',
+        );
+      }
+      await resync();
+      timer = setInterval(() => void resync(), options.resyncIntervalMs ?? 5000);
+      timer.unref();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      subscriber.off('message', onAnnouncement);
+      events.removeAllListeners();
+    },
+  };
+}
