@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -237,13 +237,16 @@ async function startPrivatePostgres(url: string, port: number, dataDir: string, 
 
 async function serverUser(): Promise<{ name: string; uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
-  try {
-    const { stdout } = await run('id', ['-u', 'postgres']);
-    const { stdout: gid } = await run('id', ['-g', 'postgres']);
-    return { name: 'postgres', uid: Number(stdout.trim()), gid: Number(gid.trim()) };
-  } catch {
-    throw new MissingServiceError('PostgreSQL cannot run as root and there is no `postgres` user to run it as.');
+  const passwd = await readFile('/etc/passwd', 'utf8').catch(() => '');
+  const entry = passwd.split('\n').find((line) => line.startsWith('postgres:'));
+  const [, , uid, gid] = entry?.split(':') ?? [];
+  if (!uid || !gid) {
+    throw new MissingServiceError(
+      'PostgreSQL cannot run as root and there is no `postgres` system user to run it as.\n' +
+        '  Install PostgreSQL from your distribution (it creates that user), or set DATABASE_URL.',
+    );
   }
+  return { name: 'postgres', uid: Number(uid), gid: Number(gid) };
 }
 
 export async function createDatabaseIfMissing(url: string, log: (line: string) => void = () => {}): Promise<boolean> {
