@@ -71,6 +71,8 @@ const envSchema = z.object({
       ),
     ),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  WS_MAX_CONNECTIONS: intInRange(1, 1_000_000).default(10_000),
+  WS_MAX_CONNECTIONS_PER_IP: intInRange(1, 1_000_000).default(200),
   ...Object.fromEntries(SECTION_NAMES.map((name) => [ttlEnvName(name), intInRange(1, 86_400).optional()])),
 });
 
@@ -92,6 +94,10 @@ export interface Config {
   ttls: Readonly<Record<SectionName, number>>;
   corsOrigins: readonly string[];
   logLevel: LogLevel;
+  /** Open WebSockets per API process; upgrades beyond it are refused with 503. */
+  wsMaxConnections: number;
+  /** Open WebSockets per client address; upgrades beyond it are refused with 429. */
+  wsMaxConnectionsPerIp: number;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +140,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ttls,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,
+    wsMaxConnections: e.WS_MAX_CONNECTIONS,
+    wsMaxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
   };
 }
 

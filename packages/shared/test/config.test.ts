@@ -27,6 +27,8 @@ describe('loadConfig', () => {
       refreshWaitMs: 3000,
       corsOrigins: [],
       logLevel: 'info',
+      wsMaxConnections: 10_000,
+      wsMaxConnectionsPerIp: 200,
     });
     for (const name of SECTION_NAMES) expect(config.ttls[name]).toBe(SECTIONS[name].defaultTtl);
   });
@@ -58,6 +60,8 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['CORS_ORIGINS', 'https://a.example/path'],
     ['REFRESH_WAIT_MS', '1e3'],
+    ['WS_MAX_CONNECTIONS_PER_IP', '0'],
+    ['WS_MAX_CONNECTIONS', 'many'],
     ['BINANCE_BASE_URL', 'ftp://example.com'],
   ])('error: %s=%s stops the process naming the variable', (variable, value) => {
     expect(problemsOf({ [variable]: value })).toEqual([variable]);
