@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{apps,packages}/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['{apps,packages}/*/test/**/*.test.ts', 'test/**/*.test.ts', 'bench/test/**/*.test.ts'],
     globalSetup: ['packages/devenv/src/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
