@@ -76,7 +76,7 @@ describe('ratio and targets', () => {
 describe('formatting', () => {
   it('values keep three significant digits and group thousands', () => {
     expect(formatValue(12345.6, 'req/s')).toBe('12,346 req/s');
-    expect(formatValue(3.14159, 'ms')).toBe('3.14 ms');
+    expect(formatValue(3.14659, 'ms')).toBe('3.15 ms');
     expect(formatValue(0.01234, 'ms')).toBe('0.012 ms');
     expect(formatValue(null, 'ms')).toBe('—');
     expect(formatRatio(0.8512)).toBe('0.85×');
