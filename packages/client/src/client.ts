@@ -1,0 +1,531 @@
+import type { ResumeVersions, SectionData, SectionName, ServerMessage, SubscribeMessage } from '@snapboard/shared';
+import { DEFAULT_LIMIT, isSectionName, MAX_LIMIT, SECTIONS, STALE_FACTOR } from '@snapboard/shared/sections';
+import { fullJitter } from './backoff.ts';
+
+/**
+ * The dashboard SDK: one WebSocket subscription that resumes from the last epoch/version of each
+ * section after a drop, and HTTP polling with ETags while the socket cannot be opened. The socket
+ * keeps being probed while polling, and polling stops as soon as the socket is live again.
+ *
+ * Everything imported from @snapboard/shared at runtime is the zod-free catalog, so the browser
+ * bundle carries no schema library.
+ */
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'polling' | 'stale' | 'closed';
+
+export interface SectionSnapshot<K extends SectionName = SectionName> {
+  section: K;
+  /** Empty when the source did not say: the lite HTTP answer carries no epoch or version. */
+  epoch: string;
+  version: number;
+  computed_at: string;
+  data: SectionData[K];
+}
+
+export interface SectionStatus<K extends SectionName = SectionName> extends SectionSnapshot<K> {
+  /** now − computed_at, in ms, on the server's clock as far as the client can tell. */
+  ageMs: number;
+  /** The section's cadence in seconds (the server's configured value once an HTTP answer told it). */
+  ttl: number;
+  /** Older than three cadences (SPEC §4): the worker has not refreshed it. */
+  stale: boolean;
+}
+
+/**
+ * The part of a WebSocket the SDK uses; the browser's and the `ws` package's both fit. Handlers take
+ * `never` so that either implementation's event types are accepted.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onclose: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface BackoffOptions {
+  /** First reconnect waits up to this long (full jitter: a uniform draw from 0 to the cap). */
+  baseMs?: number;
+  /** Cap on the exponential growth. */
+  maxMs?: number;
+  /** Source of randomness, for tests. */
+  random?: () => number;
+}
+
+export interface DashboardClientOptions {
+  /** Where the API lives, e.g. `https://dash.example.com` or `location.origin`. */
+  baseUrl: string;
+  sections: readonly SectionName[];
+  /** Items kept of open_positions and recent_trades, 1–100 (default 20). */
+  limit?: number;
+  /** Defaults to the global WebSocket; pass the `ws` package's in Node 20; `null` means polling only. */
+  WebSocket?: WebSocketConstructor | null;
+  fetch?: typeof fetch;
+  backoff?: BackoffOptions;
+  /** Polling cadence while the socket is down (default 3000). */
+  pollIntervalMs?: number;
+  /** Consecutive failed socket attempts before polling starts (default 2). */
+  pollAfterFailures?: number;
+  /** Silence on a live socket after which a ping is sent (default 15000). */
+  heartbeatMs?: number;
+  /** How long to wait for a pong, for `subscribed`, or for an HTTP answer (default 5000). */
+  timeoutMs?: number;
+  /**
+   * While live, how often to look for sections whose age passed 1.5 cadences without a push, and ask
+   * HTTP whether they were recomputed (the socket pushes only version changes, so an unchanged
+   * section would otherwise look older than it is). 0 turns it off. Default 5000.
+   */
+  freshnessCheckMs?: number;
+  now?: () => number;
+}
+
+export type SectionListener<K extends SectionName> = (snapshot: SectionSnapshot<K>) => void;
+export type StateListener = (state: ConnectionState, previous: ConnectionState) => void;
+export interface ClientError {
+  code: string;
+  message: string;
+}
+
+export interface DashboardClient {
+  readonly state: ConnectionState;
+  /** Called with the current snapshot at once when there is one, then on every data change. */
+  on<K extends SectionName>(section: K, listener: SectionListener<K>): () => void;
+  onSnapshot(listener: (snapshot: SectionSnapshot) => void): () => void;
+  onState(listener: StateListener): () => void;
+  /** Error frames from the server and failures the SDK recovers from by itself. */
+  onError(listener: (error: ClientError) => void): () => void;
+  get<K extends SectionName>(section: K): SectionSnapshot<K> | undefined;
+  status<K extends SectionName>(section: K): SectionStatus<K> | undefined;
+  close(): void;
+}
+
+const V2_PATH = '/api/public/dashboard/v2/';
+const LITE_PATH = '/api/public/dashboard/lite/';
+const sectionPath = (name: SectionName) => `/api/public/dashboard/sections/${name}/`;
+const OPEN = 1;
+
+export function createDashboardClient(options: DashboardClientOptions): DashboardClient {
+  const sections = [...new Set(options.sections)];
+  if (sections.length === 0) throw new TypeError('sections must name at least one section');
+  for (const name of sections) if (!isSectionName(name)) throw new TypeError(`unknown section: ${String(name)}`);
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new TypeError(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
+  }
+
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const wsUrl = `${baseUrl.replace(/^http/, 'ws')}/ws`;
+  const Socket =
+    options.WebSocket === undefined
+      ? ((globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ?? null)
+      : options.WebSocket;
+  const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const now = options.now ?? Date.now;
+  const random = options.backoff?.random ?? Math.random;
+  const baseMs = options.backoff?.baseMs ?? 500;
+  const maxMs = options.backoff?.maxMs ?? 10_000;
+  const pollIntervalMs = options.pollIntervalMs ?? 3000;
+  const pollAfterFailures = Math.max(1, options.pollAfterFailures ?? 2);
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const freshnessCheckMs = options.freshnessCheckMs ?? 5000;
+
+  const v2Sections = sections.filter((name) => SECTIONS[name].inV2);
+  const held = new Map<SectionName, SectionSnapshot>();
+  const ttls = new Map<SectionName, number>(sections.map((name) => [name, SECTIONS[name].defaultTtl]));
+  const lastFreshnessCheck = new Map<SectionName, number>();
+  const etags = new Map<string, string>();
+  const sectionListeners = new Map<SectionName, Set<(snapshot: SectionSnapshot) => void>>();
+  const anyListeners = new Set<(snapshot: SectionSnapshot) => void>();
+  const stateListeners = new Set<StateListener>();
+  const errorListeners = new Set<(error: ClientError) => void>();
+
+  let state: ConnectionState = 'connecting';
+  let closed = false;
+  let socket: WebSocketLike | null = null;
+  let socketTimer: ReturnType<typeof setTimeout> | undefined;
+  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  let live = false;
+  let failures = 0;
+  let polling = false;
+  let pollTimer: ReturnType<typeof setTimeout> | undefined;
+  let freshnessTimer: ReturnType<typeof setInterval> | undefined;
+  let pingId = 0;
+  // Server clock minus local clock, so ages are right even when the reader's clock is off.
+  let clockOffsetMs = 0;
+
+  function setState(next: ConnectionState): void {
+    if (next === state) return;
+    const previous = state;
+    state = next;
+    for (const listener of [...stateListeners]) listener(next, previous);
+  }
+
+  function report(code: string, message: string): void {
+    for (const listener of [...errorListeners]) listener({ code, message });
+  }
+
+  function learnServerTime(iso: unknown): void {
+    const at = typeof iso === 'string' ? Date.parse(iso) : Number.NaN;
+    if (Number.isFinite(at)) clockOffsetMs = at - now();
+  }
+
+  /**
+   * Keep the newest state of a section. Within one epoch the version decides, and the same version
+   * computed later only refreshes computed_at. A new epoch, or a source that gives no version (the lite
+   * HTTP answer), is taken when it was computed later.
+   */
+  function classify(current: SectionSnapshot | undefined, next: SectionSnapshot): 'change' | 'refresh' | 'older' {
+    if (!current) return 'change';
+    if (next.epoch && next.epoch === current.epoch) {
+      if (next.version > current.version) return 'change';
+      return next.version === current.version && next.computed_at > current.computed_at ? 'refresh' : 'older';
+    }
+    const bothVersioned = Boolean(next.epoch && current.epoch);
+    const later = bothVersioned ? next.computed_at >= current.computed_at : next.computed_at > current.computed_at;
+    return later ? 'change' : 'older';
+  }
+
+  function apply(next: SectionSnapshot): void {
+    if (!sections.includes(next.section)) return;
+    const current = held.get(next.section);
+    const verdict = classify(current, next);
+    if (verdict === 'older') return;
+    if (verdict === 'refresh' && current) {
+      held.set(next.section, { ...current, computed_at: next.computed_at });
+      return;
+    }
+    held.set(next.section, next);
+    for (const listener of [...(sectionListeners.get(next.section) ?? [])]) listener(next);
+    for (const listener of [...anyListeners]) listener(next);
+  }
+
+  function resumeVersions(): ResumeVersions {
+    const versions: ResumeVersions = {};
+    for (const [name, snapshot] of held) {
+      if (snapshot.epoch) versions[name] = { epoch: snapshot.epoch, version: snapshot.version };
+    }
+    return versions;
+  }
+
+  // ---- WebSocket ----------------------------------------------------------------------------------
+
+  function connect(): void {
+    reconnectTimer = undefined;
+    if (closed || !Socket) return;
+    let ws: WebSocketLike;
+    try {
+      ws = new Socket(wsUrl);
+    } catch (error) {
+      report('socket_failed', error instanceof Error ? error.message : String(error));
+      socketDown(false);
+      return;
+    }
+    socket = ws;
+    let subscribed = false;
+
+    const drop = () => {
+      if (socket !== ws) return;
+      socket = null;
+      clearTimeout(socketTimer);
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      // A dead peer may never finish the closing handshake: stop listening and move on at once.
+      try {
+        ws.close(1000);
+      } catch {}
+      socketDown(subscribed);
+    };
+    // Until `subscribed`, one deadline covers opening and subscribing; afterwards it is the heartbeat.
+    const armHeartbeat = () => {
+      clearTimeout(socketTimer);
+      socketTimer = setTimeout(() => {
+        send(ws, { type: 'ping', id: ++pingId });
+        socketTimer = setTimeout(drop, timeoutMs);
+      }, heartbeatMs);
+    };
+    socketTimer = setTimeout(drop, timeoutMs);
+
+    ws.onopen = () => {
+      const message: SubscribeMessage = { type: 'subscribe', sections: [...sections], limit };
+      const versions = resumeVersions();
+      if (Object.keys(versions).length > 0) message.versions = versions;
+      send(ws, message);
+    };
+    ws.onclose = drop;
+    ws.onerror = drop;
+    ws.onmessage = (event: { data: unknown }) => {
+      if (socket !== ws) return;
+      let message: ServerMessage;
+      try {
+        message = JSON.parse(String(event.data)) as ServerMessage;
+      } catch {
+        report('invalid_frame', 'the server sent a frame that is not JSON');
+        return;
+      }
+      if (subscribed) armHeartbeat();
+      switch (message.type) {
+        case 'welcome':
+          learnServerTime(message.server_time);
+          break;
+        case 'subscribed':
+          if (subscribed) break;
+          subscribed = true;
+          armHeartbeat();
+          goLive();
+          break;
+        case 'snapshot':
+          if (isSectionName(message.section) && typeof message.version === 'number') {
+            apply({
+              section: message.section,
+              epoch: String(message.epoch),
+              version: message.version,
+              computed_at: String(message.computed_at),
+              data: message.data,
+            } as SectionSnapshot);
+          }
+          break;
+        case 'error':
+          report(message.code, message.message);
+          break;
+        default:
+          break;
+      }
+    };
+  }
+
+  function send(ws: WebSocketLike, message: object): void {
+    if (ws.readyState !== OPEN) return;
+    try {
+      ws.send(JSON.stringify(message));
+    } catch {
+      // The close handler will follow.
+    }
+  }
+
+  function goLive(): void {
+    live = true;
+    failures = 0;
+    stopPolling();
+    setState('live');
+    if (freshnessCheckMs > 0 && !freshnessTimer) freshnessTimer = setInterval(checkFreshness, freshnessCheckMs);
+  }
+
+  function socketDown(wasLive: boolean): void {
+    if (closed) return;
+    live = false;
+    clearInterval(freshnessTimer);
+    freshnessTimer = undefined;
+    if (wasLive) failures = 0;
+    failures += 1;
+    if (failures >= pollAfterFailures) startPolling();
+    if (!polling) setState('reconnecting');
+    const delay = fullJitter(failures - 1, baseMs, maxMs, random);
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  // ---- HTTP ---------------------------------------------------------------------------------------
+
+  async function getJson(path: string, useEtag: boolean): Promise<{ status: number; body?: unknown }> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const etag = useEtag ? etags.get(path) : undefined;
+    if (etag) headers['if-none-match'] = etag;
+    const response = await doFetch(baseUrl + path, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    if (response.status === 304) return { status: 304 };
+    if (response.status !== 200) {
+      // Drain so the connection can be reused.
+      await response.body?.cancel().catch(() => {});
+      return { status: response.status };
+    }
+    const body: unknown = await response.json();
+    const newTag = response.headers.get('etag');
+    if (useEtag && newTag) etags.set(path, newTag);
+    return { status: 200, body };
+  }
+
+  /** A 503 (warming up) still proves the server is there; anything else unexpected is a failure. */
+  function reachable(status: number, what: string): void {
+    if (status === 200 || status === 304 || status === 503) return;
+    throw new Error(`${what} answered ${status}`);
+  }
+
+  async function pollV2(metaOnly: boolean): Promise<void> {
+    const path = `${V2_PATH}?limit=${metaOnly ? 1 : limit}`;
+    const { status, body } = await getJson(path, !metaOnly);
+    reachable(status, 'v2');
+    if (status !== 200 || !isRecord(body)) return;
+    learnServerTime(body.timestamp);
+    const cacheInfo = isRecord(body.cache_info) ? body.cache_info : {};
+    const metas = isRecord(body.sections) ? body.sections : {};
+    for (const name of v2Sections) {
+      const key = SECTIONS[name].cacheInfoKey;
+      const ttl = key ? cacheInfo[key] : undefined;
+      if (typeof ttl === 'number' && ttl > 0) ttls.set(name, ttl);
+      const meta = metas[name];
+      if (!isRecord(meta) || !(name in body)) continue;
+      const next = {
+        section: name,
+        epoch: String(meta.epoch ?? ''),
+        version: Number(meta.version ?? 0),
+        computed_at: String(meta.computed_at ?? ''),
+        data: body[name],
+      } as SectionSnapshot;
+      if (!metaOnly) apply(next);
+      else {
+        // A shortened list must not replace the subscribed one: only learn that the same version was recomputed.
+        const current = held.get(name);
+        if (current && current.epoch === next.epoch && current.version === next.version) {
+          apply({ ...current, computed_at: next.computed_at });
+        }
+      }
+    }
+  }
+
+  async function pollLite(useEtag: boolean): Promise<void> {
+    const { status, body } = await getJson(LITE_PATH, useEtag);
+    reachable(status, 'lite');
+    if (status !== 200 || !isRecord(body) || typeof body.timestamp !== 'string') return;
+    const { timestamp, ...data } = body;
+    apply({ section: 'lite', epoch: '', version: 0, computed_at: timestamp, data } as SectionSnapshot);
+  }
+
+  async function pollSection(name: SectionName, useEtag: boolean): Promise<void> {
+    const path = sectionPath(name) + (SECTIONS[name].limited ? `?limit=${limit}` : '');
+    const { status, body } = await getJson(path, useEtag);
+    reachable(status, name);
+    if (status !== 200 || !isRecord(body)) return;
+    if (typeof body.ttl === 'number' && body.ttl > 0) ttls.set(name, body.ttl);
+    apply({
+      section: name,
+      epoch: String(body.epoch ?? ''),
+      version: Number(body.version ?? 0),
+      computed_at: String(body.computed_at ?? ''),
+      data: body.data,
+    } as SectionSnapshot);
+  }
+
+  /** One round over every subscribed section; true when the server answered at least once. */
+  async function pollAll(): Promise<boolean> {
+    const tasks: Promise<void>[] = [];
+    if (v2Sections.length > 0) tasks.push(pollV2(false));
+    for (const name of sections) {
+      if (name === 'lite') tasks.push(pollLite(true));
+      else if (!SECTIONS[name].inV2) tasks.push(pollSection(name, true));
+    }
+    const outcomes = await Promise.allSettled(tasks);
+    const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
+    for (const outcome of failed) report('poll_failed', String((outcome as PromiseRejectedResult).reason));
+    return failed.length < outcomes.length;
+  }
+
+  function startPolling(): void {
+    if (polling || closed) return;
+    polling = true;
+    void pollRound();
+  }
+
+  async function pollRound(): Promise<void> {
+    pollTimer = undefined;
+    const ok = await pollAll();
+    if (!polling || closed) return;
+    if (!live) setState(ok ? 'polling' : 'stale');
+    pollTimer = setTimeout(pollRound, pollIntervalMs);
+  }
+
+  function stopPolling(): void {
+    polling = false;
+    clearTimeout(pollTimer);
+    pollTimer = undefined;
+  }
+
+  function checkFreshness(): void {
+    if (!live || closed) return;
+    const t = now();
+    const due = sections.filter((name) => {
+      const snapshot = held.get(name);
+      const ttlMs = (ttls.get(name) ?? SECTIONS[name].defaultTtl) * 1000;
+      if (!snapshot || ageOf(snapshot) <= 1.5 * ttlMs) return false;
+      return t - (lastFreshnessCheck.get(name) ?? 0) >= Math.max(ttlMs, freshnessCheckMs);
+    });
+    if (due.length === 0) return;
+    for (const name of due) lastFreshnessCheck.set(name, t);
+    const tasks: Promise<void>[] = [];
+    if (due.some((name) => SECTIONS[name].inV2)) tasks.push(pollV2(true));
+    for (const name of due) {
+      if (name === 'lite') tasks.push(pollLite(false));
+      else if (!SECTIONS[name].inV2) tasks.push(pollSection(name, false));
+    }
+    void Promise.allSettled(tasks);
+  }
+
+  function ageOf(snapshot: SectionSnapshot): number {
+    const computedAt = Date.parse(snapshot.computed_at);
+    return Number.isFinite(computedAt) ? Math.max(0, now() + clockOffsetMs - computedAt) : Number.POSITIVE_INFINITY;
+  }
+
+  // ---- start --------------------------------------------------------------------------------------
+
+  if (Socket) connect();
+  else startPolling();
+
+  return {
+    get state() {
+      return state;
+    },
+    on(section, listener) {
+      const set = sectionListeners.get(section) ?? new Set();
+      sectionListeners.set(section, set);
+      const wrapped = listener as (snapshot: SectionSnapshot) => void;
+      set.add(wrapped);
+      const current = held.get(section);
+      if (current) wrapped(current);
+      return () => set.delete(wrapped);
+    },
+    onSnapshot(listener) {
+      anyListeners.add(listener);
+      return () => anyListeners.delete(listener);
+    },
+    onState(listener) {
+      stateListeners.add(listener);
+      return () => stateListeners.delete(listener);
+    },
+    onError(listener) {
+      errorListeners.add(listener);
+      return () => errorListeners.delete(listener);
+    },
+    get(section) {
+      return held.get(section) as SectionSnapshot<typeof section> | undefined;
+    },
+    status(section) {
+      const snapshot = held.get(section) as SectionSnapshot<typeof section> | undefined;
+      if (!snapshot) return undefined;
+      const ttl = ttls.get(section) ?? SECTIONS[section].defaultTtl;
+      const ageMs = ageOf(snapshot);
+      return { ...snapshot, ageMs, ttl, stale: ageMs > STALE_FACTOR * ttl * 1000 };
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      live = false;
+      clearTimeout(reconnectTimer);
+      clearTimeout(socketTimer);
+      clearInterval(freshnessTimer);
+      stopPolling();
+      const ws = socket;
+      socket = null;
+      if (ws) {
+        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+        try {
+          ws.close(1000);
+        } catch {}
+      }
+      setState('closed');
+    },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ResumeVersions, SectionName, ServerMessage } from '@snapboard/shared';
+import { WebSocket, WebSocketServer } from 'ws';
+
+/**
+ * The far end of the SDK's socket in unit tests: speaks SPEC §7 (welcome, subscribe with resume,
+ * ping/pong, snapshot pushes) and lets a test do what a real server cannot be asked to do on cue:
+ * drop every connection, go silent, refuse connections and come back on the same port.
+ * It has no HTTP endpoints: polling is tested against the real API.
+ */
+
+interface Held {
+  epoch: string;
+  version: number;
+  computed_at: string;
+  data: unknown;
+}
+
+interface Peer {
+  socket: WebSocket;
+  sections: Set<SectionName>;
+  limit: number;
+}
+
+export interface SocketPeer {
+  url: string;
+  /** Every frame clients sent, parsed, in order. */
+  received: Array<Record<string, unknown>>;
+  /** Set a section's data; bumps the version (or starts `epoch` at version 1) and pushes to subscribers. */
+  publish(section: SectionName, data: unknown, options?: { epoch?: string }): Held;
+  current(section: SectionName): Held | undefined;
+  connections(): number;
+  /** Cut every connection without a closing handshake, as a crashed server or a lost network would. */
+  dropAll(): void;
+  /** Keep connections open but answer nothing (a half-open peer). */
+  silence(on: boolean): void;
+  /** Stop listening and cut connections; `resume()` listens again on the same port. */
+  stop(): Promise<void>;
+  resume(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startSocketPeer(): Promise<SocketPeer> {
+  const sections = new Map<SectionName, Held>();
+  const peers = new Set<Peer>();
+  const received: Array<Record<string, unknown>> = [];
+  let silent = false;
+  let port = 0;
+  let http: Server;
+  let wss: WebSocketServer;
+
+  const send = (peer: Peer, message: ServerMessage) => {
+    if (!silent && peer.socket.readyState === WebSocket.OPEN) peer.socket.send(JSON.stringify(message));
+  };
+  const snapshotFor = (peer: Peer, section: SectionName, held: Held): ServerMessage =>
+    ({
+      type: 'snapshot',
+      section,
+      epoch: held.epoch,
+      version: held.version,
+      computed_at: held.computed_at,
+      data: Array.isArray(held.data) ? held.data.slice(0, peer.limit) : held.data,
+    }) as ServerMessage;
+
+  async function listen(): Promise<void> {
+    http = createServer((_, response) => response.writeHead(404).end());
+    wss = new WebSocketServer({ server: http, path: '/ws' });
+    wss.on('connection', (socket) => {
+      const peer: Peer = { socket, sections: new Set(), limit: 20 };
+      peers.add(peer);
+      socket.on('close', () => peers.delete(peer));
+      send(peer, { type: 'welcome', sections: [...sections.keys()], server_time: new Date().toISOString() });
+      socket.on('message', (raw) => {
+        const message = JSON.parse(String(raw)) as Record<string, unknown>;
+        received.push(message);
+        if (message.type === 'ping') send(peer, { type: 'pong', id: message.id });
+        if (message.type !== 'subscribe') return;
+        const names = message.sections as SectionName[];
+        const versions = (message.versions ?? {}) as ResumeVersions;
+        peer.limit = (message.limit as number | undefined) ?? 20;
+        for (const name of names) peer.sections.add(name);
+        send(peer, { type: 'subscribed', sections: names });
+        for (const name of names) {
+          const held = sections.get(name);
+          const known = versions[name];
+          if (held && (known?.epoch !== held.epoch || known.version !== held.version)) {
+            send(peer, snapshotFor(peer, name, held));
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(port, '127.0.0.1', resolve));
+    port = (http.address() as AddressInfo).port;
+  }
+
+  async function stop(): Promise<void> {
+    if (!http.listening) return;
+    for (const peer of peers) peer.socket.terminate();
+    peers.clear();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+  }
+
+  await listen();
+  return {
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    received,
+    publish(section, data, options = {}) {
+      const previous = sections.get(section);
+      const epoch = options.epoch ?? previous?.epoch ?? randomUUID();
+      const held: Held = {
+        epoch,
+        version: previous && previous.epoch === epoch ? previous.version + 1 : 1,
+        computed_at: new Date().toISOString(),
+        data,
+      };
+      sections.set(section, held);
+      for (const peer of peers) if (peer.sections.has(section)) send(peer, snapshotFor(peer, section, held));
+      return held;
+    },
+    current: (section) => sections.get(section),
+    connections: () => peers.size,
+    dropAll() {
+      for (const peer of peers) peer.socket.terminate();
+    },
+    silence(on) {
+      silent = on;
+    },
+    stop,
+    resume: listen,
+    close: stop,
+  };
+}
