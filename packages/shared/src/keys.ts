@@ -16,10 +16,18 @@ export interface Keys {
   bullPrefix: string;
   /** BullMQ queue name for recompute jobs. */
   recomputeQueue: string;
+  /**
+   * BullMQ queue of the job schedulers' cheap ticks: each tick asks for a coalesced recompute
+   * (deduplication is not available in job scheduler templates, so schedulers cannot feed
+   * the recompute queue directly).
+   */
+  scheduleQueue: string;
   /** Hash of failure counters per section, kept by the worker for /metrics. */
   failures: string;
   /** Hash of price-fetch failure counters per source. */
   priceFailures: string;
+  /** Hash: section → milliseconds its last successful recompute took. */
+  durations: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -30,7 +38,9 @@ export function keysFor(prefix: string): Keys {
     announceChannel: `${prefix}:announce`,
     bullPrefix: `${prefix}:bull`,
     recomputeQueue: 'recompute',
+    scheduleQueue: 'schedule',
     failures: `${prefix}:stats:failures`,
     priceFailures: `${prefix}:stats:price_failures`,
+    durations: `${prefix}:stats:durations`,
   };
 }
