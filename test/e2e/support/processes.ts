@@ -145,8 +145,13 @@ function parseJson(raw: string): Record<string, unknown> | undefined {
  * Spawn `node --import tsx <entry>` with only `env` (plus PATH/HOME): nothing of the test runner's
  * environment leaks in, so a variable the test did not set is really unset.
  */
-export function spawnService(name: string, entry: string, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+export function spawnService(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
