@@ -361,6 +361,10 @@ describe('limits and lifecycle', () => {
   it('security: connections beyond the per-address limit are refused with 429, and freed slots are reused', async () => {
     const limited = await startInstance(env, { env: { WS_MAX_CONNECTIONS_PER_IP: '2' } });
     try {
+      // Failed handshakes give their slot back.
+      for (let i = 0; i < 3; i++) {
+        expect(await upgradeStatus(limited.port, '/ws', { 'Sec-WebSocket-Key': 'short' })).toBe(400);
+      }
       const a = await TestClient.connect(limited.url);
       const b = await TestClient.connect(limited.url);
       await expect(TestClient.connect(limited.url)).rejects.toThrow('HTTP 429');
