@@ -1,0 +1,93 @@
+import { createDashboardClient } from '@snapboard/client';
+import { DEFAULT_LIMIT, MAX_LIMIT, SECTION_NAMES, type SectionName } from '@snapboard/shared/sections';
+import { byId } from './dom.ts';
+import { count } from './format.ts';
+import { createPnlChart } from './panels/chart.ts';
+import { renderLite, renderOverview } from './panels/kpis.ts';
+import { renderLeaders } from './panels/leaders.ts';
+import { renderMetrics } from './panels/metrics.ts';
+import { positionsTable } from './panels/positions.ts';
+import { renderStats } from './panels/stats.ts';
+import { createStatus } from './panels/status.ts';
+import { tradesTable } from './panels/trades.ts';
+
+/**
+ * The dashboard page: every section of the catalog, subscribed through the SDK, rendered as it
+ * arrives. `?limit=N` (1–100) sets how many positions and trades are listed.
+ */
+
+function limitFromUrl(): number {
+  const raw = new URLSearchParams(location.search).get('limit');
+  const value = raw === null ? Number.NaN : Number(raw);
+  return Number.isInteger(value) && value >= 1 && value <= MAX_LIMIT ? value : DEFAULT_LIMIT;
+}
+
+const limit = limitFromUrl();
+const client = createDashboardClient({ baseUrl: location.origin, sections: SECTION_NAMES, limit });
+const status = createStatus(client);
+const positions = positionsTable(byId<HTMLTableElement>('positions'));
+const trades = tradesTable(byId<HTMLTableElement>('trades'));
+const chart = createPnlChart(byId('chart'), byId('chart-summary'));
+const positionsCount = byId('positions-count');
+
+function loaded(section: SectionName): void {
+  document.querySelector(`.card[data-section="${section}"]`)?.setAttribute('aria-busy', 'false');
+  status.renderAge(section);
+}
+
+function showPositionCount(): void {
+  const shown = client.get('open_positions')?.data.length;
+  const open = client.get('lite')?.data.active_trades;
+  if (shown === undefined) return;
+  positionsCount.textContent =
+    open !== undefined && open > shown ? `${count(shown)} of ${count(open)}` : `${count(shown)} open`;
+}
+
+let previousLite = client.get('lite')?.data;
+client.on('lite', ({ data }) => {
+  renderLite(data, previousLite);
+  previousLite = data;
+  showPositionCount();
+  loaded('lite');
+});
+let previousOverview = client.get('overview')?.data;
+client.on('overview', ({ data }) => {
+  renderOverview(data, previousOverview);
+  previousOverview = data;
+  loaded('overview');
+});
+client.on('open_positions', ({ data }) => {
+  positions.render(data);
+  showPositionCount();
+  loaded('open_positions');
+});
+client.on('recent_trades', ({ data }) => {
+  trades.render(data);
+  loaded('recent_trades');
+});
+client.on('performance_metrics', ({ data }) => {
+  renderMetrics(byId('metrics'), data);
+  loaded('performance_metrics');
+});
+client.on('top_performers', ({ data }) => {
+  renderLeaders(byId('leaders'), data);
+  loaded('top_performers');
+});
+client.on('trading_stats', ({ data }) => {
+  renderStats(byId<HTMLTableElement>('stats'), data);
+  loaded('trading_stats');
+});
+client.on('pnl_history', ({ data }) => {
+  chart.render(data);
+  loaded('pnl_history');
+});
+
+status.renderState(client.state);
+client.onState((state) => status.renderState(state));
+status.tick();
+setInterval(status.tick, 1000);
+addEventListener('pagehide', () => client.close());
+// A page restored from the back/forward cache had its client closed on the way out: start afresh.
+addEventListener('pageshow', (event) => {
+  if (event.persisted) location.reload();
+});

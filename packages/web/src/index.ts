@@ -1,0 +1,1 @@
+export { buildPage, bundlePage, type PageAsset, type PageBundle } from './build.ts';
