@@ -1,1 +1,10 @@
 export * from './migrate.ts';
+export {
+  type SeedOptions,
+  type SeedProgress,
+  SeedRefusedError,
+  type SeedResult,
+  seed,
+  validateTradeCount,
+} from './seed.ts';
+export { MAX_SEED_TRADES, MIN_SEED_TRADES, seedShape } from './seed-plan.ts';
