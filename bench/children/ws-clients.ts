@@ -1,0 +1,188 @@
+/**
+ * WebSocket subscribers for the fan-out, freshness and database-load benches: many sockets in one
+ * process, each subscribed to every section (limit 20), each recording which (section, version)
+ * frames it got and when. Frames are not parsed in full (the head names the section and version), so
+ * this process spends its time receiving, not in JSON.parse, and times stay close to the wire.
+ *
+ * IPC:
+ *  {type:'connect', url, count, limit, sections, localAddress, concurrency}
+ *     → {type:'connected', ok, failed, errors, ms}   (every socket subscribed and holding every section)
+ *  {type:'reset'}                               forget what was received so far → {type:'reset-done'}
+ *  {type:'report', announced: {"section:version": wallMs}}
+ *     → {type:'report', perKey, deliveries, missing, socketsMissing, closed, closeCodes}
+ *  {type:'close'} → {type:'closed'}
+ */
+import { WebSocket } from 'ws';
+import { wallMs } from '../lib/procs.ts';
+
+interface Client {
+  socket: WebSocket;
+  /** "section:version" → receipt time. */
+  got: Map<string, number>;
+  sections: Set<string>;
+  closedCode?: number;
+}
+
+const clients: Client[] = [];
+let unexpectedCloses = 0;
+const closeCodes: Record<string, number> = {};
+let closing = false;
+
+const HEAD = /"section":"([a-z_]+)"[\s\S]*?"version":(\d+)/;
+
+function frameKey(data: Buffer): string | undefined {
+  const head = data.toString('latin1', 0, Math.min(data.length, 512));
+  if (!head.includes('"type":"snapshot"')) return undefined;
+  const match = HEAD.exec(head);
+  if (match) return `${match[1]}:${match[2]}`;
+  try {
+    const frame = JSON.parse(data.toString('utf8')) as { section?: string; version?: number };
+    return `${frame.section}:${frame.version}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function openOne(
+  url: string,
+  limit: number,
+  sections: string[],
+  localAddress: string | undefined,
+): Promise<Client | string> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      handshakeTimeout: 30_000,
+      ...(localAddress ? { localAddress } : {}),
+    });
+    const client: Client = { socket, got: new Map(), sections: new Set() };
+    let settled = false;
+    const done = (result: Client | string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const timer = setTimeout(() => {
+      done('timed out waiting for the initial snapshots');
+      socket.terminate();
+    }, 60_000);
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', sections, limit })));
+    socket.on('message', (data: Buffer) => {
+      const at = wallMs();
+      const key = frameKey(data);
+      if (!key) return;
+      client.got.set(key, at);
+      client.sections.add(key.slice(0, key.indexOf(':')));
+      if (!settled && client.sections.size >= sections.length) done(client);
+    });
+    socket.on('error', (error) => done(error.message));
+    socket.on('close', (code) => {
+      if (!settled) done(`closed ${code} before the initial snapshots`);
+      else if (!closing) {
+        unexpectedCloses++;
+        closeCodes[code] = (closeCodes[code] ?? 0) + 1;
+        client.closedCode = code;
+      }
+    });
+  });
+}
+
+interface ConnectRequest {
+  type: 'connect';
+  url: string;
+  count: number;
+  limit: number;
+  sections: string[];
+  localAddress?: string;
+  concurrency?: number;
+}
+
+async function connect(request: ConnectRequest): Promise<void> {
+  const started = wallMs();
+  let ok = 0;
+  let failed = 0;
+  const errors: Record<string, number> = {};
+  let next = 0;
+  // A bounded number of handshakes in flight: a burst of 10,000 SYNs overflows the listen backlog.
+  const worker = async () => {
+    while (next < request.count) {
+      next++;
+      const result = await openOne(request.url, request.limit, request.sections, request.localAddress);
+      if (typeof result === 'string') {
+        failed++;
+        errors[result] = (errors[result] ?? 0) + 1;
+      } else {
+        ok++;
+        clients.push(result);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(request.concurrency ?? 200, request.count) }, worker));
+  process.send?.({ type: 'connected', ok, failed, errors, ms: wallMs() - started });
+}
+
+function report(announced: Record<string, number>): void {
+  const keys = Object.keys(announced);
+  const perKey: Record<string, { received: number; lastMs: number | null }> = {};
+  const deliveries: number[] = [];
+  let missing = 0;
+  let socketsMissing = 0;
+  for (const key of keys) perKey[key] = { received: 0, lastMs: null };
+  for (const client of clients) {
+    let clientMissing = 0;
+    for (const key of keys) {
+      const at = client.got.get(key);
+      if (at === undefined) {
+        clientMissing++;
+        continue;
+      }
+      const latency = at - announced[key]!;
+      const entry = perKey[key]!;
+      entry.received++;
+      entry.lastMs = entry.lastMs === null ? latency : Math.max(entry.lastMs, latency);
+      deliveries.push(Math.round(latency * 100) / 100);
+    }
+    missing += clientMissing;
+    if (clientMissing) socketsMissing++;
+  }
+  process.send?.({
+    type: 'report',
+    sockets: clients.length,
+    perKey,
+    deliveries,
+    missing,
+    socketsMissing,
+    closed: unexpectedCloses,
+    closeCodes,
+  });
+}
+
+process.on('message', (message: { type: string } & Record<string, unknown>) => {
+  switch (message.type) {
+    case 'connect':
+      void connect(message as unknown as ConnectRequest);
+      break;
+    case 'reset':
+      for (const client of clients) client.got.clear();
+      process.send?.({ type: 'reset-done' });
+      break;
+    case 'report':
+      report(message.announced as Record<string, number>);
+      break;
+    case 'close': {
+      closing = true;
+      let open = 0;
+      for (const client of clients) {
+        if (client.socket.readyState === WebSocket.OPEN) open++;
+        client.socket.terminate();
+      }
+      clients.length = 0;
+      process.send?.({ type: 'closed', open });
+      break;
+    }
+  }
+});
+
+process.on('disconnect', () => process.exit(0));

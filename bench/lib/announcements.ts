@@ -1,0 +1,82 @@
+import { keysFor } from '@snapboard/shared';
+import { Redis } from 'ioredis';
+import { wallMs } from './procs.ts';
+
+/**
+ * Listens to the worker's announce channel and notes when each new version was announced: the
+ * starting line of every fan-out and freshness figure. The bench process is otherwise idle while it
+ * listens, so the time it notes is within a fraction of a millisecond of the PUBLISH.
+ */
+
+export interface Announced {
+  section: string;
+  version: number;
+  changed: boolean;
+  at: number;
+  /** The announced snapshot's data (changed announcements only). */
+  data?: unknown;
+}
+
+export interface AnnouncementLog {
+  /** Everything announced since `start` (or since creation). */
+  readonly entries: Announced[];
+  /** Forget what was noted so far. */
+  start(): void;
+  /** "section:version" → time, for new versions only. */
+  changedTimes(): Record<string, number>;
+  onAnnouncement(listener: (entry: Announced) => void): () => void;
+  close(): Promise<void>;
+}
+
+export async function listenToAnnouncements(redisUrl: string, keyPrefix: string): Promise<AnnouncementLog> {
+  const subscriber = new Redis(redisUrl);
+  const channel = keysFor(keyPrefix).announceChannel;
+  let entries: Announced[] = [];
+  const listeners = new Set<(entry: Announced) => void>();
+  subscriber.on('message', (from: string, message: string) => {
+    const at = wallMs();
+    if (from !== channel) return;
+    try {
+      const parsed = JSON.parse(message) as {
+        changed: boolean;
+        section?: string;
+        version?: number;
+        snapshot?: { section: string; version: number; data: unknown };
+      };
+      const entry: Announced = parsed.changed
+        ? {
+            section: parsed.snapshot!.section,
+            version: parsed.snapshot!.version,
+            changed: true,
+            at,
+            data: parsed.snapshot!.data,
+          }
+        : { section: parsed.section!, version: parsed.version!, changed: false, at };
+      entries.push(entry);
+      for (const listener of listeners) listener(entry);
+    } catch {
+      // Not ours to judge here; the API's own tests cover malformed announcements.
+    }
+  });
+  await subscriber.subscribe(channel);
+  return {
+    get entries() {
+      return entries;
+    },
+    start() {
+      entries = [];
+    },
+    changedTimes() {
+      const times: Record<string, number> = {};
+      for (const e of entries) if (e.changed) times[`${e.section}:${e.version}`] ??= e.at;
+      return times;
+    },
+    onAnnouncement(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      subscriber.disconnect();
+    },
+  };
+}

@@ -1,0 +1,228 @@
+import type { CapturedResponse, CapturedRoute } from '../children/bare-http.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { type Managed, spawnTs } from '../lib/procs.ts';
+import { type Figure, figure } from '../lib/report.ts';
+import { median } from '../lib/stats.ts';
+
+/**
+ * 1. HTTP reads under autocannon (100 connections, no pipelining), in a process of its own, against
+ * snapboard's API, (a) a bare node:http server answering the same bytes, and (b) the cache-aside
+ * design snapboard replaces. Servers alternate within every round (a, snapboard, b, a, …) so a noisy
+ * neighbour hurts all three alike; figures are medians over the rounds.
+ */
+
+const V2 = '/api/public/dashboard/v2/?limit=20';
+const LITE = '/api/public/dashboard/lite/';
+const CONNECTIONS = 100;
+
+type ServerName = 'bare' | 'snapboard' | 'cacheAside';
+
+interface Round {
+  rps: number;
+  p99: number;
+  p50: number;
+  statuses: Record<string, number>;
+  errors: number;
+  timeouts: number;
+}
+
+interface LoadResult {
+  type: 'result';
+  id: number;
+  rps: number;
+  latencyP50: number;
+  latencyP99: number;
+  statuses: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  error?: string;
+}
+
+async function capture(baseUrl: string, path: string, headers: Record<string, string> = {}): Promise<CapturedResponse> {
+  const response = await fetch(`${baseUrl}${path}`, { headers });
+  const body = Buffer.from(await response.arrayBuffer());
+  return { status: response.status, headers: [...response.headers.entries()], body: body.toString('base64') };
+}
+
+/** The answers snapboard gives right now: a 200 and, with its ETag, a 304. */
+async function captureRoute(baseUrl: string, path: string): Promise<CapturedRoute> {
+  const ok = await capture(baseUrl, path);
+  if (ok.status !== 200) throw new Error(`GET ${path} answered ${ok.status}: ${Buffer.from(ok.body, 'base64')}`);
+  const etag = ok.headers.find(([name]) => name === 'etag')?.[1];
+  if (!etag) return { path, ok };
+  const notModified = await capture(baseUrl, path, { 'if-none-match': etag });
+  return { path, ok, etag, ...(notModified.status === 304 ? { notModified } : {}) };
+}
+
+export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
+  const { api } = await ctx.stack();
+  const rounds = ctx.quick ? 2 : 3;
+  const durationSec = ctx.quick ? 3 : 5;
+  const children: Managed[] = [];
+  try {
+    const bare = spawnTs('http-bare', 'bench/children/bare-http.ts', { ipc: true });
+    const cacheAside = spawnTs('http-cache-aside', 'bench/children/cache-aside.ts', {
+      ipc: true,
+      env: { REDIS_URL: ctx.redisUrl, KEY_PREFIX: ctx.keyPrefix },
+    });
+    const load = spawnTs('http-load', 'bench/children/load-http.ts', { ipc: true });
+    children.push(bare, cacheAside, load);
+
+    const routes = async () => [await captureRoute(api.baseUrl, V2), await captureRoute(api.baseUrl, LITE)];
+    let captured = await routes();
+    bare.send({ type: 'routes', routes: captured });
+    const listening = (m: { type: string }) => m.type === 'listening';
+    const barePort = (await bare.next<{ port: number; type: string }>(listening, 20_000, 'listening')).port;
+    const cacheAsidePort = (await cacheAside.next<{ port: number; type: string }>(listening, 20_000, 'listening')).port;
+    const base: Record<ServerName, string> = {
+      bare: `http://127.0.0.1:${barePort}`,
+      snapboard: api.baseUrl,
+      cacheAside: `http://127.0.0.1:${cacheAsidePort}`,
+    };
+
+    // The bare server must send what snapboard sends: check once, byte for byte.
+    for (const route of captured) {
+      const fromBare = await capture(base.bare, route.path);
+      if (fromBare.body !== route.ok.body) throw new Error(`bare server does not echo ${route.path}`);
+    }
+
+    let nextId = 0;
+    const hit = async (url: string, seconds: number, headers?: Record<string, string>): Promise<Round> => {
+      const id = nextId++;
+      load.send({ type: 'run', id, url, connections: CONNECTIONS, durationSec: seconds, headers });
+      const result = await load.next<LoadResult>(
+        (m) => m.type === 'result' && m.id === id,
+        (seconds + 30) * 1000,
+        'autocannon result',
+      );
+      if (result.error) throw new Error(`autocannon: ${result.error}`);
+      return {
+        rps: result.rps,
+        p99: result.latencyP99,
+        p50: result.latencyP50,
+        statuses: result.statuses,
+        errors: result.errors,
+        timeouts: result.timeouts,
+      };
+    };
+
+    ctx.log('http: warming up the three servers');
+    for (const name of ['bare', 'snapboard', 'cacheAside'] as const) {
+      await hit(`${base[name]}${V2}`, 1);
+      await hit(`${base[name]}${LITE}`, 1);
+    }
+
+    type Scenario = 'v2' | 'lite' | 'v2_304' | 'lite_304';
+    const scenarios: { name: Scenario; path: string; servers: ServerName[]; conditional: boolean }[] = [
+      { name: 'v2', path: V2, servers: ['bare', 'snapboard', 'cacheAside'], conditional: false },
+      { name: 'lite', path: LITE, servers: ['bare', 'snapboard', 'cacheAside'], conditional: false },
+      { name: 'v2_304', path: V2, servers: ['bare', 'snapboard'], conditional: true },
+      { name: 'lite_304', path: LITE, servers: ['bare', 'snapboard'], conditional: true },
+    ];
+    const results = new Map<string, Round[]>();
+    for (let round = 0; round < rounds; round++) {
+      // Re-capture each round: a version may have moved, and (a) must keep sending what snapboard sends.
+      captured = await routes();
+      bare.send({ type: 'routes', routes: captured });
+      for (const scenario of scenarios) {
+        const route = captured.find((r) => r.path === scenario.path)!;
+        if (scenario.conditional && !route.notModified) continue;
+        const headers = scenario.conditional ? { 'if-none-match': route.etag! } : undefined;
+        for (const server of scenario.servers) {
+          const r = await hit(`${base[server]}${scenario.path}`, durationSec, headers);
+          const key = `${scenario.name}:${server}`;
+          results.set(key, [...(results.get(key) ?? []), r]);
+          ctx.log(
+            `http: round ${round + 1}/${rounds} ${scenario.name.padEnd(8)} ${server.padEnd(10)} ${Math.round(r.rps)
+              .toString()
+              .padStart(6)} req/s  p99 ${r.p99} ms  ${JSON.stringify(r.statuses)}`,
+          );
+        }
+      }
+    }
+
+    const med = (key: string, pick: (r: Round) => number) => median((results.get(key) ?? []).map(pick));
+    const samples = (key: string, pick: (r: Round) => number) => (results.get(key) ?? []).map(pick);
+    const statusShare = (key: string, status: string) => {
+      const all = results.get(key) ?? [];
+      const total = all.reduce((n, r) => n + Object.values(r.statuses).reduce((a, b) => a + b, 0), 0);
+      const matching = all.reduce((n, r) => n + (r.statuses[status] ?? 0), 0);
+      return total ? matching / total : 0;
+    };
+    const rpsFig = (scenario: Scenario, server: ServerName) => med(`${scenario}:${server}`, (r) => r.rps);
+    const figures: Figure[] = [];
+    const bareLabel = 'bare node:http';
+    const casideLabel = 'cache-aside Hono';
+
+    for (const scenario of ['v2', 'lite'] as const) {
+      const name = scenario === 'v2' ? 'v2' : 'lite';
+      const share = statusShare(`${scenario}:snapboard`, '200');
+      const note = share < 0.999 ? `only ${(share * 100).toFixed(1)}% of answers were 200` : undefined;
+      figures.push(
+        figure({
+          id: `http.${scenario}.throughput_vs_bare`,
+          suite: 'http',
+          label: `${name} throughput vs (a)`,
+          value: rpsFig(scenario, 'snapboard'),
+          unit: 'req/s',
+          baseline: { label: bareLabel, value: rpsFig(scenario, 'bare') },
+          ...(scenario === 'v2' ? { target: { on: 'ratio' as const, op: '>=' as const, limit: 0.85 } } : {}),
+          samples: samples(`${scenario}:snapboard`, (r) => r.rps),
+          note,
+        }),
+        figure({
+          id: `http.${scenario}.throughput_vs_cache_aside`,
+          suite: 'http',
+          label: `${name} throughput vs (b)`,
+          value: rpsFig(scenario, 'snapboard'),
+          unit: 'req/s',
+          baseline: { label: casideLabel, value: rpsFig(scenario, 'cacheAside') },
+          ...(scenario === 'v2' ? { target: { on: 'ratio' as const, op: '>=' as const, limit: 3 } } : {}),
+          samples: samples(`${scenario}:cacheAside`, (r) => r.rps),
+        }),
+        figure({
+          id: `http.${scenario}.p99`,
+          suite: 'http',
+          label: `${name} p99 latency @100 conns`,
+          value: med(`${scenario}:snapboard`, (r) => r.p99),
+          unit: 'ms',
+          baseline: { label: bareLabel, value: med(`${scenario}:bare`, (r) => r.p99) },
+          target: { on: 'value', op: '<=', limit: 10 },
+          samples: samples(`${scenario}:snapboard`, (r) => r.p99),
+        }),
+      );
+    }
+    for (const scenario of ['v2_304', 'lite_304'] as const) {
+      const name = scenario === 'v2_304' ? 'v2' : 'lite';
+      const share = statusShare(`${scenario}:snapboard`, '304');
+      figures.push(
+        figure({
+          id: `http.${scenario}.throughput_vs_bare`,
+          suite: 'http',
+          label: `${name} 304 throughput vs (a)`,
+          value: rpsFig(scenario, 'snapboard'),
+          unit: 'req/s',
+          baseline: { label: `${bareLabel} 304`, value: rpsFig(scenario, 'bare') },
+          target: { on: 'ratio', op: '>=', limit: 0.9 },
+          samples: samples(`${scenario}:snapboard`, (r) => r.rps),
+          note:
+            results.has(`${scenario}:snapboard`) && share < 0.999
+              ? `${(share * 100).toFixed(1)}% of answers were 304 (the ETag moved during the round)`
+              : results.has(`${scenario}:snapboard`)
+                ? undefined
+                : 'snapboard gave no ETag/304 to measure',
+        }),
+      );
+    }
+    ctx.facts.http = {
+      connections: CONNECTIONS,
+      rounds,
+      durationSec,
+      bodyBytes: Object.fromEntries(captured.map((r) => [r.path, Buffer.from(r.ok.body, 'base64').length])),
+      rounds_detail: Object.fromEntries(results),
+    };
+    return figures;
+  } finally {
+    await Promise.all(children.map((c) => c.stop()));
+  }
+}

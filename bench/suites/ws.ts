@@ -1,0 +1,246 @@
+import { SECTION_NAMES } from '@snapboard/shared';
+import { listenToAnnouncements } from '../lib/announcements.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { type Managed, rssBytes, sleep, spawnTs } from '../lib/procs.ts';
+import { type Figure, figure } from '../lib/report.ts';
+import { startApi } from '../lib/stack.ts';
+import { percentile } from '../lib/stats.ts';
+import { createCloser } from '../lib/trades.ts';
+
+/**
+ * 2. WebSocket fan-out: N subscribers to every section (limit 20) on one API process, the load from
+ * client processes of their own. While they listen the bench closes a trade every two seconds (the
+ * worker announces several sections per close, and open_positions on its own cadence), and for each
+ * announced version measures the time from the announcement to the last subscriber holding the
+ * frame. The baseline is a bare `ws` server that forwards the same announcements with nothing else
+ * to do. Each N gets a fresh API process so its memory growth is its own.
+ */
+
+const SOCKETS_PER_CLIENT_PROCESS = 5000;
+const KiB = 1024;
+
+interface Report {
+  type: 'report';
+  sockets: number;
+  perKey: Record<string, { received: number; lastMs: number | null }>;
+  deliveries: number[];
+  missing: number;
+  socketsMissing: number;
+  closed: number;
+  closeCodes: Record<string, number>;
+}
+
+interface Measured {
+  lastMs: number[];
+  deliveries: number[];
+  announced: number;
+  missing: number;
+  socketsMissing: number;
+  closed: number;
+  connectFailed: number;
+  connectMs: number;
+  memPerConnBytes: number | null;
+  rssBefore: number | null;
+  rssAfter: number | null;
+}
+
+let addressCounter = 0;
+/** A loopback source address of its own for every client process: ports never run out across rounds. */
+function nextLocalAddress(): string {
+  addressCounter++;
+  return `127.0.${1 + Math.floor(addressCounter / 250)}.${1 + (addressCounter % 250)}`;
+}
+
+export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
+  await ctx.stack();
+  const sizes = ctx.quick ? [1000, 10_000] : [1000, 5000, 10_000];
+  const closes = ctx.quick ? 4 : 6;
+  const announcements = await listenToAnnouncements(ctx.redisUrl, ctx.keyPrefix);
+  const closer = await createCloser(ctx.databaseUrl);
+  const figures: Figure[] = [];
+  const detail: Record<string, unknown> = {};
+
+  const measure = async (server: 'bare' | 'snapboard', n: number): Promise<Measured> => {
+    const owned: Managed[] = [];
+    try {
+      let url: string;
+      let serverPid: number;
+      if (server === 'bare') {
+        const bare = spawnTs(`ws-bare-${n}`, 'bench/children/bare-ws.ts', {
+          ipc: true,
+          env: { REDIS_URL: ctx.redisUrl, KEY_PREFIX: ctx.keyPrefix },
+        });
+        owned.push(bare);
+        const { port } = await bare.next<{ type: string; port: number }>(
+          (m) => m.type === 'listening',
+          20_000,
+          'listening',
+        );
+        url = `ws://127.0.0.1:${port}/ws`;
+        serverPid = bare.pid;
+      } else {
+        const api = await startApi(
+          { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, keyPrefix: ctx.keyPrefix },
+          `ws-api-${n}`,
+        );
+        owned.push(api.process);
+        url = api.wsUrl;
+        serverPid = api.process.pid;
+      }
+      await sleep(1500);
+      const rssBefore = rssBytes(serverPid);
+
+      const processes = Math.ceil(n / SOCKETS_PER_CLIENT_PROCESS);
+      const clients: Managed[] = [];
+      for (let i = 0; i < processes; i++) {
+        const child = spawnTs(`ws-clients-${server}-${n}-${i}`, 'bench/children/ws-clients.ts', {
+          ipc: true,
+          nodeArgs: ['--max-old-space-size=4096'],
+        });
+        owned.push(child);
+        clients.push(child);
+      }
+      const share = (i: number) => Math.floor(n / processes) + (i < n % processes ? 1 : 0);
+      clients.forEach((child, i) => {
+        child.send({
+          type: 'connect',
+          url,
+          count: share(i),
+          limit: 20,
+          sections: SECTION_NAMES,
+          localAddress: nextLocalAddress(),
+          concurrency: 100,
+        });
+      });
+      const connected = await Promise.all(
+        clients.map((c) =>
+          c.next<{ type: string; ok: number; failed: number; ms: number; errors: Record<string, number> }>(
+            (m) => m.type === 'connected',
+            180_000,
+            'all subscribers connected',
+          ),
+        ),
+      );
+      const failed = connected.reduce((s, c) => s + c.failed, 0);
+      const connectMs = Math.max(...connected.map((c) => c.ms));
+      if (failed)
+        ctx.log(`ws: ${failed} of ${n} subscribers failed to connect: ${JSON.stringify(connected[0]?.errors)}`);
+      await sleep(2000);
+      const rssAfter = rssBytes(serverPid);
+
+      for (const c of clients) c.send({ type: 'reset' });
+      await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'reset-done', 30_000, 'reset')));
+      announcements.start();
+      for (let i = 0; i < closes; i++) {
+        await closer.closeOne();
+        await sleep(2000);
+      }
+      const announced = announcements.changedTimes();
+      // Frames still in flight for the last announcements; ask again if some are missing.
+      let reports: Report[] = [];
+      for (const settleMs of [2000, 5000]) {
+        await sleep(settleMs);
+        for (const c of clients) c.send({ type: 'report', announced });
+        reports = await Promise.all(clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')));
+        if (reports.every((r) => r.missing === 0)) break;
+      }
+      const lastMs: number[] = [];
+      for (const key of Object.keys(announced)) {
+        const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
+        if (lasts.length) lastMs.push(Math.max(...lasts));
+      }
+      const deliveries = reports.flatMap((r) => r.deliveries);
+      for (const c of clients) c.send({ type: 'close' });
+      await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'closed', 60_000, 'closed')));
+      const result: Measured = {
+        lastMs,
+        deliveries,
+        announced: Object.keys(announced).length,
+        missing: reports.reduce((s, r) => s + r.missing, 0),
+        socketsMissing: reports.reduce((s, r) => s + r.socketsMissing, 0),
+        closed: reports.reduce((s, r) => s + r.closed, 0),
+        connectFailed: failed,
+        connectMs,
+        rssBefore,
+        rssAfter,
+        memPerConnBytes: rssBefore != null && rssAfter != null ? (rssAfter - rssBefore) / n : null,
+      };
+      ctx.log(
+        `ws: ${server.padEnd(9)} n=${n} announced=${result.announced} last p50 ${percentile(lastMs, 50)?.toFixed(1)} ms ` +
+          `p99 ${percentile(lastMs, 99)?.toFixed(1)} ms, missing ${result.missing}, closed ${result.closed}, ` +
+          `mem/conn ${result.memPerConnBytes == null ? '?' : (result.memPerConnBytes / KiB).toFixed(1)} KiB, connect ${Math.round(connectMs)} ms`,
+      );
+      return result;
+    } finally {
+      await Promise.all(owned.map((m) => m.stop()));
+    }
+  };
+
+  try {
+    for (const [i, n] of sizes.entries()) {
+      const order = i % 2 === 0 ? (['bare', 'snapboard'] as const) : (['snapboard', 'bare'] as const);
+      const results: Partial<Record<'bare' | 'snapboard', Measured>> = {};
+      for (const server of order) results[server] = await measure(server, n);
+      const s = results.snapboard!;
+      const b = results.bare!;
+      const label = n.toLocaleString('en');
+      detail[n] = {
+        snapboard: { ...s, deliveries: undefined, lastMs: undefined },
+        bare: { ...b, deliveries: undefined, lastMs: undefined },
+      };
+      const coverage = `${s.announced} versions announced, ${s.lastMs.length} measured`;
+      figures.push(
+        figure({
+          id: `ws.${n}.last_p50`,
+          suite: 'ws',
+          label: `${label} subs: announce → last subscriber, p50`,
+          value: percentile(s.lastMs, 50),
+          unit: 'ms',
+          baseline: { label: 'bare ws fan-out', value: percentile(b.lastMs, 50) },
+        }),
+        figure({
+          id: `ws.${n}.last_p99`,
+          suite: 'ws',
+          label: `${label} subs: announce → last subscriber, p99`,
+          value: percentile(s.lastMs, 99),
+          unit: 'ms',
+          baseline: { label: 'bare ws fan-out', value: percentile(b.lastMs, 99) },
+          target: { on: 'value', op: '<=', limit: 100 },
+          note: coverage,
+        }),
+        figure({
+          id: `ws.${n}.delivery_p99`,
+          suite: 'ws',
+          label: `${label} subs: announce → each subscriber, p99`,
+          value: percentile(s.deliveries, 99),
+          unit: 'ms',
+          baseline: { label: 'bare ws fan-out', value: percentile(b.deliveries, 99) },
+        }),
+        figure({
+          id: `ws.${n}.missed`,
+          suite: 'ws',
+          label: `${label} subs: versions missed`,
+          value: s.missing + s.connectFailed * Math.max(1, s.announced),
+          unit: '',
+          baseline: { label: 'bare ws fan-out', value: b.missing + b.connectFailed * Math.max(1, b.announced) },
+          target: { on: 'value', op: '<=', limit: 0 },
+          note: `${s.socketsMissing} sockets missed some; ${s.closed} closed by the server; ${s.connectFailed} failed to connect`,
+        }),
+        figure({
+          id: `ws.${n}.mem_per_conn`,
+          suite: 'ws',
+          label: `${label} subs: API RSS growth per connection`,
+          value: s.memPerConnBytes == null ? null : s.memPerConnBytes / KiB,
+          unit: 'KiB',
+          baseline: { label: 'bare ws server', value: b.memPerConnBytes == null ? null : b.memPerConnBytes / KiB },
+          target: { on: 'value', op: '<=', limit: 16 },
+        }),
+      );
+    }
+  } finally {
+    ctx.facts.ws = detail;
+    await announcements.close();
+    await closer.end();
+  }
+  return figures;
+}

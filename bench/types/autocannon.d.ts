@@ -1,0 +1,40 @@
+// The slice of autocannon 9's programmatic API the bench uses (the package ships no types).
+declare module 'autocannon' {
+  namespace autocannon {
+    interface Options {
+      url: string;
+      connections?: number;
+      pipelining?: number;
+      duration?: number;
+      headers?: Record<string, string>;
+      overallRate?: number;
+      timeout?: number;
+    }
+    interface Histogram {
+      average: number;
+      mean: number;
+      stddev: number;
+      min: number;
+      max: number;
+      total: number;
+      p50: number;
+      p90: number;
+      p99: number;
+    }
+    interface Result {
+      requests: Histogram;
+      latency: Histogram;
+      throughput: Histogram;
+      errors: number;
+      timeouts: number;
+      non2xx: number;
+      duration: number;
+      statusCodeStats?: Record<string, { count: number | string }>;
+    }
+  }
+  function autocannon(
+    options: autocannon.Options,
+    callback: (error: Error | null, result: autocannon.Result) => void,
+  ): unknown;
+  export default autocannon;
+}
