@@ -51,6 +51,22 @@ export interface ReplicaOptions {
   keys: Keys;
   logger: Logger;
   resyncIntervalMs?: number;
+  /** How long start() waits for a first connection before serving "warming up" (ms). */
+  startTimeoutMs?: number;
+}
+
+/** Resolves when `client` is ready or after `ms`, whichever comes first. */
+function untilReady(client: Redis, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.once('ready', done);
+  });
 }
 
 export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica {
@@ -126,6 +142,18 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
 
   const resync = () => resyncSections(SECTION_NAMES);
 
+  // After a reconnect ioredis re-subscribes by itself, but what was announced meanwhile is lost.
+  const onSubscriberReady = () => {
+    if (!stopped) void resync();
+  };
+  const onReady = () => {
+    connected = true;
+    if (!stopped) void resync();
+  };
+  const onClose = () => {
+    connected = false;
+  };
+
   return {
     get: (section) => entries.get(section) as never,
     get loaded() {
@@ -157,25 +185,18 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     resync,
     async start() {
       subscriber.on('message', onAnnouncement);
-      // After a reconnect ioredis re-subscribes by itself, but what was announced meanwhile is lost.
-      subscriber.on('ready', () => {
-        if (!stopped) void resync();
-      });
-      redis.on('ready', () => {
-        connected = true;
-        if (!stopped) void resync();
-      });
-      redis.on('close', () => {
-        connected = false;
-      });
-      try {
-        await subscriber.subscribe(keys.announceChannel);
-      } catch (error) {
-        logger.warn(
-          { err: (error as Error).message },
-          'cannot subscribe to announcements yet; will retry on reconnect',
-        );
-      }
+      subscriber.on('ready', onSubscriberReady);
+      redis.on('ready', onReady);
+      redis.on('close', onClose);
+      // Not awaited: while Redis is away the subscriber queues the command and sends it on connect.
+      // Reading after the subscription is active closes the gap in which an announcement could be missed.
+      subscriber.subscribe(keys.announceChannel).then(
+        () => {
+          if (!stopped) void resync();
+        },
+        (error: Error) => logger.warn({ err: error.message }, 'cannot subscribe to announcements yet'),
+      );
+      await untilReady(redis, options.startTimeoutMs ?? 2000);
       await resync();
       timer = setInterval(() => void resync(), options.resyncIntervalMs ?? 5000);
       timer.unref();
@@ -184,6 +205,9 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
       stopped = true;
       if (timer) clearInterval(timer);
       subscriber.off('message', onAnnouncement);
+      subscriber.off('ready', onSubscriberReady);
+      redis.off('ready', onReady);
+      redis.off('close', onClose);
       events.removeAllListeners();
     },
   };

@@ -1,0 +1,129 @@
+import type { RecomputeQueue } from '@snapboard/queue';
+import { ApiError, type Config, ERROR_STATUS, keysFor } from '@snapboard/shared';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { createOpsAuth } from './auth.ts';
+import { createCors } from './cors.ts';
+import type { ApiEnv } from './env.ts';
+import { createApiMetrics, type HttpMetrics } from './metrics.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import { JSON_TYPE, PATHS } from './reads.ts';
+import { logRequest, requestId, requestLogLevel } from './request-log.ts';
+import { routeTable } from './router.ts';
+import { registerDashboardRoutes } from './routes/dashboard.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { mountQueueBoard, registerOpsRoutes } from './routes/ops.ts';
+import type { SnapshotReplica } from './snapshots.ts';
+import { createViews, type Views } from './views.ts';
+
+/**
+ * The HTTP app: reads snapshots from the in-memory replica, queues recomputes, never touches the
+ * database. Everything it needs is passed in, so tests build one per file with their own Redis prefix
+ * and call `app.request()`. server.ts puts the fast path (fast-path.ts) in front of it.
+ */
+
+export interface AppDeps {
+  replica: SnapshotReplica;
+  queue: RecomputeQueue;
+  config: Config;
+  logger: Logger;
+  /** The Prometheus registry /metrics serves; the WebSocket server registers in it too. */
+  registry: Registry;
+  /** Where the worker keeps its counters (read at scrape time); without it they are not exported. */
+  redis?: Redis;
+  /** The dashboard page (`GET /` and its assets), mounted at `/` when given. */
+  page?: Hono<ApiEnv>;
+  now?: () => number;
+}
+
+export interface App {
+  hono: Hono<ApiEnv>;
+  /** Shorthand for `hono.request`, for in-process tests. */
+  request: Hono<ApiEnv>['request'];
+  fetch: Hono<ApiEnv>['fetch'];
+  /** Shared with the fast path so both serve the same prepared bytes and count the same metrics. */
+  views: Views;
+  metrics: HttpMetrics;
+  close(): void;
+}
+
+export function createApp(deps: AppDeps): App {
+  const { replica, queue, config, logger, registry } = deps;
+  const now = deps.now ?? Date.now;
+  const cors = createCors(config);
+  const views = createViews({ replica, config });
+  const metrics = createApiMetrics({ registry, replica, redis: deps.redis, keys: keysFor(config.keyPrefix), now });
+  const auth = createOpsAuth(config.opsToken);
+  const openapi = JSON.stringify(buildOpenApiDocument());
+
+  const app = new Hono<ApiEnv>({ strict: false });
+  const routes = routeTable(app, cors);
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const id = requestId(c.req.header('x-request-id'));
+    c.set('requestId', id);
+    c.set('logger', logger.child({ req_id: id }));
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    const status = c.res.status;
+    const route = c.var.route ?? (status === 404 ? 'unmatched' : 'other');
+    metrics.observe(c.req.method, route, status, seconds);
+    const level = requestLogLevel(c.req.method, status);
+    if (logger.isLevelEnabled(level)) {
+      logRequest(logger, level, { id, method: c.req.method, route, path: c.req.path, status, ms: seconds * 1000 });
+    }
+  });
+
+  registerDashboardRoutes(routes, { views, cors, replica, queue, config, now });
+  registerOpsRoutes(routes, { queue, auth, now });
+  registerHealthRoutes(routes, { replica, registry, now });
+  routes.on('GET', PATHS.openapi, { cors: true }, (c) =>
+    c.body(openapi, 200, { 'content-type': JSON_TYPE, 'cache-control': 'no-cache' }),
+  );
+  routes.finish();
+  mountQueueBoard(app, { queue, auth });
+  if (deps.page) app.route('/', deps.page);
+
+  const isCorsPath = (c: { var: { route?: string } }) => routes.corsPatterns.has(c.var.route ?? '');
+
+  app.notFound((c) => {
+    c.set('route', 'unmatched');
+    return c.json(new ApiError('not_found', 'No such endpoint.').toBody(), 404);
+  });
+
+  app.onError((err, c) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500) {
+      c.var.logger?.error({ err }, 'unhandled error');
+    }
+    const headers: Record<string, string> = { ...apiError.headers };
+    if (isCorsPath(c)) for (const [name, value] of cors.headers(c.req.header('origin'))) headers[name] = value;
+    return c.json(apiError.toBody(), apiError.status, headers);
+  });
+
+  return {
+    hono: app,
+    request: app.request.bind(app),
+    fetch: app.fetch.bind(app),
+    views,
+    metrics,
+    close: () => views.stop(),
+  };
+}
+
+/** Every failure becomes one envelope; only what is not a client's fault is a 5xx. */
+function toApiError(err: Error): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const code =
+      (Object.entries(ERROR_STATUS).find(([, s]) => s === status)?.[0] as keyof typeof ERROR_STATUS | undefined) ??
+      (status < 500 ? 'invalid_parameter' : 'internal_error');
+    return new ApiError(code, err.message || 'Bad request.');
+  }
+  return new ApiError('internal_error', 'Internal error.');
+}

@@ -1,0 +1,58 @@
+import type { Config } from '@snapboard/shared';
+
+/**
+ * CORS for the public read endpoints only (ops endpoints never get it). The same function feeds the
+ * Hono routes and the fast path, so both send identical headers. No configured origin means no CORS
+ * header at all, not even Vary.
+ */
+
+export type HeaderList = [name: string, value: string][];
+
+export interface Cors {
+  readonly enabled: boolean;
+  /** Headers to add to an actual (non-preflight) answer of a public endpoint. */
+  headers(origin: string | undefined): HeaderList;
+  /** Headers for a preflight (OPTIONS) to a public endpoint. */
+  preflight(origin: string | undefined): HeaderList;
+}
+
+/** Response headers a browser script must be able to read to poll with ETags and notice deprecation. */
+const EXPOSED = 'ETag, Deprecation, Link, Retry-After';
+
+export function createCors(config: Pick<Config, 'corsOrigins'>): Cors {
+  const origins = new Set(config.corsOrigins);
+  const any = origins.has('*');
+  const enabled = origins.size > 0;
+  const allowed = (origin: string | undefined): string | undefined => {
+    if (!origin) return undefined;
+    if (any) return '*';
+    return origins.has(origin) ? origin : undefined;
+  };
+  const none: HeaderList = [];
+  const varyOnly: HeaderList = [['vary', 'Origin']];
+  return {
+    enabled,
+    headers(origin) {
+      if (!enabled) return none;
+      const allow = allowed(origin);
+      if (!allow) return varyOnly;
+      return [
+        ['vary', 'Origin'],
+        ['access-control-allow-origin', allow],
+        ['access-control-expose-headers', EXPOSED],
+      ];
+    },
+    preflight(origin) {
+      if (!enabled) return none;
+      const allow = allowed(origin);
+      if (!allow) return varyOnly;
+      return [
+        ['vary', 'Origin'],
+        ['access-control-allow-origin', allow],
+        ['access-control-allow-methods', 'GET, HEAD, OPTIONS'],
+        ['access-control-allow-headers', 'If-None-Match, Content-Type'],
+        ['access-control-max-age', '600'],
+      ];
+    },
+  };
+}

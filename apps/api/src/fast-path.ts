@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '@snapboard/shared';
+import type { Logger } from 'pino';
+import type { Cors, HeaderList } from './cors.ts';
+import type { HttpMetrics } from './metrics.ts';
+import { DEPRECATION_HEADERS, PATHS, type ReadAnswer, readAnswer } from './reads.ts';
+import { logRequest, requestId, requestLogLevel } from './request-log.ts';
+import type { Views } from './views.ts';
+
+/**
+ * The hot path (docs/decisions/0003): plain GETs of v2, lite and the deprecated path, answered from
+ * prepared buffers straight on node:http, without building a WHATWG Request/Response. Anything it
+ * does not fully understand — another method, a percent-encoded or repeated parameter, refresh,
+ * a bad limit, no snapshot yet — it declines (returns false) and Hono answers instead, so every
+ * error and edge case has exactly one implementation. What it does answer must be byte-identical
+ * to the Hono routes (test/fast-path.test.ts).
+ */
+
+type Kind = 'v2' | 'lite' | 'deprecated';
+
+const KINDS = new Map<string, Kind>();
+for (const [path, kind] of [
+  [PATHS.v2, 'v2'],
+  [PATHS.lite, 'lite'],
+  [PATHS.deprecated, 'deprecated'],
+] as const) {
+  KINDS.set(path, kind);
+  KINDS.set(`${path}/`, kind);
+}
+
+const NO_HEADERS: HeaderList = [];
+
+/** The limit a v2 query asks for, or undefined when Hono must judge it (it will then answer 400 or ignore). */
+function simpleLimit(query: string): number | undefined {
+  if (query.includes('%') || query.includes('+')) return undefined;
+  let limit: number | undefined;
+  for (const part of query.split('&')) {
+    const eq = part.indexOf('=');
+    const key = eq === -1 ? part : part.slice(0, eq);
+    if (key === 'refresh') return undefined;
+    if (key !== 'limit') continue;
+    if (limit !== undefined) return undefined;
+    const value = eq === -1 ? '' : part.slice(eq + 1);
+    if (!/^[0-9]{1,3}$/.test(value)) return undefined;
+    limit = Number(value);
+    if (limit < 1 || limit > MAX_LIMIT) return undefined;
+  }
+  return limit ?? DEFAULT_LIMIT;
+}
+
+function hasRefresh(query: string): boolean {
+  if (query.includes('%') || query.includes('+')) return true;
+  return query.split('&').some((part) => part === 'refresh' || part.startsWith('refresh='));
+}
+
+export interface FastPathDeps {
+  views: Views;
+  cors: Cors;
+  metrics: HttpMetrics;
+  logger: Logger;
+  now: () => number;
+}
+
+/** A request listener prefix: true when it answered, false to hand the request to Hono. */
+export function createFastPath(deps: FastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { views, cors, metrics, logger, now } = deps;
+  return (req, res) => {
+    if (req.method !== 'GET') return false;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const kind = KINDS.get(path);
+    if (kind === undefined) return false;
+    const started = performance.now();
+    const query = q === -1 ? '' : url.slice(q + 1);
+    const headers = req.headers;
+    const corsHeaders = cors.enabled ? cors.headers(headers.origin) : NO_HEADERS;
+    const at = now();
+    let answer: ReadAnswer;
+    if (kind === 'lite') {
+      const prepared = views.lite();
+      if (!prepared) return false;
+      answer = readAnswer(prepared.etag, headers['if-none-match'], () => prepared.body, corsHeaders);
+    } else {
+      const limit = kind === 'v2' ? simpleLimit(query) : hasRefresh(query) ? undefined : DEFAULT_LIMIT;
+      if (limit === undefined) return false;
+      const prepared = views.v2(limit, at);
+      if (!prepared) return false;
+      answer =
+        kind === 'v2'
+          ? readAnswer(prepared.etag, headers['if-none-match'], () => prepared.render(at), corsHeaders)
+          : readAnswer(
+              prepared.etag,
+              headers['if-none-match'],
+              () => prepared.render(at),
+              DEPRECATION_HEADERS,
+              corsHeaders,
+            );
+    }
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+    const route = PATHS[kind];
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observe('GET', route, answer.status, seconds);
+    const level = requestLogLevel('GET', answer.status);
+    if (logger.isLevelEnabled(level)) {
+      logRequest(logger, level, {
+        id: requestId(headers['x-request-id'] as string | undefined),
+        method: 'GET',
+        route,
+        path,
+        status: answer.status,
+        ms: seconds * 1000,
+      });
+    }
+    return true;
+  };
+}

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import type { Level, Logger } from 'pino';
+
+/**
+ * One log line per request: id, method, route, status, duration. Successful reads are the bulk of the
+ * traffic, so they log at `debug` and cost one level check when that is off (LOG_LEVEL=info, the
+ * default); ops calls and client errors log at `info`, server errors at `error`.
+ */
+
+const BOOT = randomBytes(3).toString('hex');
+let counter = 0;
+
+/** The caller's X-Request-Id when it is a sane token, else a process-unique one. */
+export function requestId(incoming: string | undefined): string {
+  if (incoming && incoming.length <= 64 && /^[A-Za-z0-9._:-]+$/.test(incoming)) return incoming;
+  counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${BOOT}-${counter.toString(36)}`;
+}
+
+export function requestLogLevel(method: string, status: number): Level {
+  if (status >= 500) return 'error';
+  if (status >= 400) return 'info';
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'debug' : 'info';
+}
+
+export interface RequestLine {
+  id: string;
+  method: string;
+  route: string;
+  /** The path only: a query string may carry the ops token (`/ops/queues?token=`). */
+  path: string;
+  status: number;
+  ms: number;
+}
+
+export function logRequest(logger: Logger, level: Level, line: RequestLine): void {
+  logger[level](
+    {
+      req_id: line.id,
+      method: line.method.slice(0, 16),
+      route: line.route,
+      path: line.path.slice(0, 200),
+      status: line.status,
+      ms: Math.round(line.ms * 1000) / 1000,
+    },
+    'request',
+  );
+}

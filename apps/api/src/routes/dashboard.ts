@@ -1,0 +1,149 @@
+import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
+import { ApiError, type Config, DEFAULT_LIMIT, isSectionName, type SectionName, V2_SECTIONS } from '@snapboard/shared';
+import type { Context } from 'hono';
+import type { Cors } from '../cors.ts';
+import type { ApiEnv } from '../env.ts';
+import { DEPRECATION_HEADERS, PATHS, type ReadAnswer, readAnswer } from '../reads.ts';
+import type { RouteTable } from '../router.ts';
+import { limitParamSchema, refreshParamSchema } from '../schemas.ts';
+import type { SnapshotReplica } from '../snapshots.ts';
+import type { Views } from '../views.ts';
+
+/**
+ * The public read endpoints (SPEC §6). Bodies come prepared from views.ts; the fast path answers the
+ * plain GETs of v2, lite and the deprecated path before Hono sees them and must match these
+ * handlers byte for byte (test/fast-path.test.ts).
+ */
+
+export interface DashboardDeps {
+  views: Views;
+  cors: Cors;
+  replica: SnapshotReplica;
+  queue: RecomputeQueue;
+  config: Pick<Config, 'refreshWaitMs'>;
+  now: () => number;
+}
+
+const RETRY_AFTER_S = '2';
+
+export function warmingUp(missing: readonly SectionName[]): ApiError {
+  return new ApiError(
+    'warming_up',
+    `No snapshot yet for ${missing.join(', ') || 'the requested sections'}; the worker publishes them shortly.`,
+    { 'retry-after': RETRY_AFTER_S },
+  );
+}
+
+/** One value per parameter: `limit=1&limit=2` is ambiguous, so it is refused rather than guessed. */
+function single(c: Context<ApiEnv>, name: string): string | undefined {
+  const values = c.req.queries(name);
+  if (values === undefined) return undefined;
+  if (values.length !== 1) {
+    throw new ApiError(name === 'limit' ? 'invalid_limit' : 'invalid_parameter', `${name} must be given at most once`);
+  }
+  return values[0];
+}
+
+export function parseLimit(c: Context<ApiEnv>): number {
+  const raw = single(c, 'limit');
+  if (raw === undefined) return DEFAULT_LIMIT;
+  const parsed = limitParamSchema.safeParse(raw);
+  if (!parsed.success) throw new ApiError('invalid_limit', `limit ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+  return parsed.data;
+}
+
+function parseRefresh(c: Context<ApiEnv>): boolean {
+  const raw = single(c, 'refresh');
+  if (raw === undefined) return false;
+  const parsed = refreshParamSchema.safeParse(raw);
+  if (!parsed.success) throw new ApiError('invalid_parameter', 'refresh must be true or false');
+  return parsed.data;
+}
+
+const respond = (answer: ReadAnswer) =>
+  new Response(answer.body as Uint8Array<ArrayBuffer> | null, { status: answer.status, headers: answer.headers });
+
+export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps): void {
+  const { views, cors, replica, queue, config, now } = deps;
+
+  /**
+   * Queue a recompute of every v2 section and wait until each was recomputed by a compute that
+   * started after this request (computed_at ≥ request time), at most REFRESH_WAIT_MS in all.
+   * True when that happened; false when the wait ran out or the queue could not be reached.
+   */
+  async function refresh(c: Context<ApiEnv>): Promise<boolean> {
+    const startedAt = now();
+    const deadline = startedAt + config.refreshWaitMs;
+    const queued = requestRecompute(queue, V2_SECTIONS, 'refresh').then(
+      () => true,
+      (error: Error) => {
+        c.var.logger.warn({ err: error.message }, 'refresh: could not queue recomputes; answering with what we have');
+        return false;
+      },
+    );
+    const ok = await Promise.race([queued, sleep(config.refreshWaitMs).then(() => false)]);
+    if (!ok) return false;
+    return replica.waitFor(
+      () => V2_SECTIONS.every((name) => (replica.get(name)?.computedAtMs ?? Number.NEGATIVE_INFINITY) >= startedAt),
+      Math.max(0, deadline - now()),
+    );
+  }
+
+  async function dashboard(c: Context<ApiEnv>, limit: number, deprecated: boolean): Promise<Response> {
+    const fresh = parseRefresh(c) ? await refresh(c) : false;
+    const at = now();
+    const prepared = views.v2(limit, at);
+    if (!prepared) throw warmingUp(views.missing(V2_SECTIONS));
+    const extra = deprecated ? [DEPRECATION_HEADERS] : [];
+    return respond(
+      readAnswer(
+        prepared.etag,
+        c.req.header('if-none-match'),
+        () => prepared.render(at, !fresh),
+        ...extra,
+        cors.headers(c.req.header('origin')),
+      ),
+    );
+  }
+
+  routes.on('GET', PATHS.v2, { cors: true }, (c) => dashboard(c, parseLimit(c), false));
+
+  // The old view's path: the v2 body at the default limit (its clients never sent one).
+  routes.on('GET', PATHS.deprecated, { cors: true }, (c) => dashboard(c, DEFAULT_LIMIT, true));
+
+  routes.on('GET', PATHS.lite, { cors: true }, (c) => {
+    const prepared = views.lite();
+    if (!prepared) throw warmingUp(['lite']);
+    return respond(
+      readAnswer(
+        prepared.etag,
+        c.req.header('if-none-match'),
+        () => prepared.body,
+        cors.headers(c.req.header('origin')),
+      ),
+    );
+  });
+
+  routes.on('GET', PATHS.section, { cors: true }, (c) => {
+    const name = c.req.param('name') ?? '';
+    if (!isSectionName(name)) {
+      throw new ApiError('unknown_section', `Unknown section ${JSON.stringify(name.slice(0, 64))}.`);
+    }
+    const limit = parseLimit(c);
+    const prepared = views.section(name, limit, now());
+    if (!prepared) throw warmingUp([name]);
+    return respond(
+      readAnswer(
+        prepared.etag,
+        c.req.header('if-none-match'),
+        () => prepared.body,
+        cors.headers(c.req.header('origin')),
+      ),
+    );
+  });
+}
+
+const sleep = (ms: number) =>
+  new Promise<void>((resolve) => {
+    setTimeout(resolve, ms).unref();
+  });

@@ -1,0 +1,60 @@
+import { isStale, SECTION_NAMES, type SectionName } from '@snapboard/shared';
+import type { Registry } from 'prom-client';
+import type { z } from 'zod';
+import { PATHS } from '../reads.ts';
+import type { RouteTable } from '../router.ts';
+import type { readySchema } from '../schemas.ts';
+import type { SnapshotReplica } from '../snapshots.ts';
+
+/** Liveness, readiness and Prometheus metrics. */
+
+export interface HealthDeps {
+  replica: SnapshotReplica;
+  registry: Registry;
+  now: () => number;
+}
+
+type Readiness = z.infer<typeof readySchema>;
+
+export function readiness(replica: SnapshotReplica, nowMs: number): Readiness {
+  const reasons: string[] = [];
+  const redis = replica.connected;
+  if (!redis) reasons.push('redis is unreachable');
+  const sections = {} as Readiness['sections'];
+  for (const name of SECTION_NAMES as readonly SectionName[]) {
+    const entry = replica.get(name);
+    if (!entry) {
+      reasons.push(`${name}: no snapshot yet`);
+      sections[name] = { present: false, stale: true, version: null, age_seconds: null };
+      continue;
+    }
+    const stale = isStale(entry.computedAtMs, entry.snapshot.ttl, nowMs);
+    const age = Math.max(0, Math.round((nowMs - entry.computedAtMs) / 100) / 10);
+    if (stale) reasons.push(`${name}: stale (computed ${age} s ago, ttl ${entry.snapshot.ttl} s)`);
+    sections[name] = { present: true, stale, version: entry.snapshot.version, age_seconds: age };
+  }
+  return { status: reasons.length ? 'not_ready' : 'ready', redis, reasons, sections };
+}
+
+export function registerHealthRoutes(routes: RouteTable, deps: HealthDeps): void {
+  const { replica, registry, now } = deps;
+  const started = now();
+
+  routes.on('GET', PATHS.healthz, {}, (c) => {
+    c.header('cache-control', 'no-store');
+    return c.json({ status: 'ok' as const, uptime_seconds: Math.round((now() - started) / 1000) });
+  });
+
+  routes.on('GET', PATHS.readyz, {}, (c) => {
+    const ready = readiness(replica, now());
+    c.header('cache-control', 'no-store');
+    if (ready.status === 'ready') return c.json(ready, 200);
+    return c.json({ ...ready, error: { code: 'not_ready' as const, message: ready.reasons.join('; ') } }, 503);
+  });
+
+  routes.on('GET', PATHS.metrics, {}, async (c) => {
+    const text = await registry.metrics();
+    c.header('cache-control', 'no-store');
+    return c.body(text, 200, { 'content-type': registry.contentType });
+  });
+}

@@ -1,0 +1,150 @@
+import {
+  DEFAULT_LIMIT,
+  ERROR_STATUS,
+  type ErrorCode,
+  liteSchema,
+  MAX_LIMIT,
+  openPositionSchema,
+  overviewSchema,
+  performanceMetricsSchema,
+  recentTradeSchema,
+  SECTION_NAMES,
+  SECTIONS,
+  type SectionName,
+  sectionDataSchemas,
+  sectionNameSchema,
+  topPerformerSchema,
+  tradingStatsSchema,
+  V2_SECTIONS,
+} from '@snapboard/shared';
+import { z } from 'zod';
+
+/**
+ * The zod schemas the routes validate with and the OpenAPI document is generated from (openapi.ts),
+ * so the two cannot drift. Response shapes are built from the snapshot schemas of packages/shared.
+ */
+
+// ---- Request parameters -------------------------------------------------------------------------
+
+/** Digits only: `1e1`, `+5`, `5.0`, ` 5` and `0x10` are refused rather than guessed at. */
+export const limitParamSchema = z
+  .string()
+  .regex(/^[0-9]{1,6}$/, `must be a whole number from 1 to ${MAX_LIMIT}`)
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, `must be a whole number from 1 to ${MAX_LIMIT}`)
+      .max(MAX_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
+  )
+  .meta({ description: `How many items of open_positions and recent_trades to return (default ${DEFAULT_LIMIT}).` });
+
+export const refreshParamSchema = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1')
+  .meta({
+    description:
+      'true queues a recompute of every v2 section and waits (at most REFRESH_WAIT_MS) until each has been recomputed since the request.',
+  });
+
+export const sectionParamSchema = sectionNameSchema.meta({ description: 'A section of the catalog.' });
+
+/** Body of the ops endpoints. Unknown keys are refused so a typo cannot widen a request to every section. */
+export const recomputeBodySchema = z
+  .strictObject({
+    sections: z
+      .array(z.enum(SECTION_NAMES, { error: (issue) => `unknown section ${JSON.stringify(issue.input)}` }))
+      .min(1, 'must name at least one section (omit it for all)')
+      .max(SECTION_NAMES.length * 4, 'too many sections'),
+  })
+  .partial()
+  .meta({ description: 'Sections to recompute; all when the body or `sections` is omitted.' });
+
+// ---- Responses ----------------------------------------------------------------------------------
+
+const iso = z.string().meta({ format: 'date-time', description: 'ISO-8601 UTC timestamp' });
+
+export const errorSchema = z.object({
+  error: z.object({
+    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+  }),
+});
+
+const sectionMetaSchema = z.object({
+  epoch: z.string(),
+  version: z.number().int().positive(),
+  computed_at: iso,
+  stale: z.boolean(),
+});
+
+const cacheInfoShape = Object.fromEntries(
+  V2_SECTIONS.flatMap((name) => {
+    const key = SECTIONS[name].cacheInfoKey;
+    return key ? [[key, z.number().int().positive()]] : [];
+  }),
+);
+
+export const dashboardV2Schema = z.object({
+  overview: overviewSchema,
+  open_positions: z.array(openPositionSchema).max(MAX_LIMIT),
+  recent_trades: z.array(recentTradeSchema).max(MAX_LIMIT),
+  performance_metrics: performanceMetricsSchema,
+  top_performers: z.array(topPerformerSchema),
+  trading_stats: tradingStatsSchema,
+  timestamp: iso.meta({ description: 'Time of this response.' }),
+  cached: z.boolean().meta({ description: 'false only when the answer waited for a forced recompute that finished.' }),
+  cache_info: z.strictObject(cacheInfoShape).meta({ description: 'The configured TTL (seconds) of each section.' }),
+  sections: z.strictObject(Object.fromEntries(V2_SECTIONS.map((name) => [name, sectionMetaSchema]))),
+});
+
+export const liteResponseSchema = liteSchema.extend({
+  timestamp: iso.meta({ description: "The lite snapshot's computed_at." }),
+});
+
+function sectionResponse<K extends SectionName>(name: K) {
+  return z.object({
+    section: z.literal(name),
+    epoch: z.string(),
+    version: z.number().int().positive(),
+    computed_at: iso,
+    ttl: z.number().int().positive(),
+    stale: z.boolean(),
+    data: sectionDataSchemas[name],
+  });
+}
+
+export const sectionResponseSchema = z.discriminatedUnion(
+  'section',
+  SECTION_NAMES.map((name) => sectionResponse(name)) as unknown as [
+    ReturnType<typeof sectionResponse>,
+    ...ReturnType<typeof sectionResponse>[],
+  ],
+);
+
+export const recomputeResponseSchema = z.object({
+  success: z.literal(true),
+  message: z.string(),
+  jobs: z.array(z.object({ section: sectionNameSchema, job_id: z.string() })),
+  timestamp: iso,
+});
+
+export const healthSchema = z.object({ status: z.literal('ok'), uptime_seconds: z.number() });
+
+export const readySchema = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  redis: z.boolean().meta({ description: 'Redis answered as of the last command or event.' }),
+  reasons: z.array(z.string()),
+  sections: z.record(
+    sectionNameSchema,
+    z.object({
+      present: z.boolean(),
+      stale: z.boolean(),
+      version: z.number().int().nullable(),
+      age_seconds: z.number().nullable(),
+    }),
+  ),
+});
+
+export const notReadySchema = readySchema.extend(errorSchema.shape);

@@ -1,0 +1,163 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener, RequestError } from '@hono/node-server';
+import { createRecomputeQueue } from '@snapboard/queue';
+import { ApiError, type Config, keysFor } from '@snapboard/shared';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type App, createApp } from './app.ts';
+import { createCors } from './cors.ts';
+import { createFastPath } from './fast-path.ts';
+import { createPageRoutes } from './routes/page.ts';
+import { createSnapshotReplica, type SnapshotReplica } from './snapshots.ts';
+import { attachWebSocketServer, type WsServer } from './ws/server.ts';
+
+/**
+ * The API process minus signal handling: Redis connections, replica, queue, the app behind the fast
+ * path on one node:http server (which also carries the WebSocket endpoint), bound to
+ * config.host:config.port. `close()` undoes all of it in order.
+ */
+
+export interface StartOptions {
+  config: Config;
+  logger: Logger;
+  /** Serve plain v2/lite GETs from prepared buffers before Hono (default true; tests compare both). */
+  fastPath?: boolean;
+  /** Mount the dashboard page at `/` (default true; it builds its bundle in memory at start). */
+  page?: boolean;
+  /** Attach the WebSocket endpoint (default true). */
+  websocket?: boolean;
+  now?: () => number;
+  /** How often the replica re-reads every snapshot as a safety net (ms). */
+  resyncIntervalMs?: number;
+}
+
+export interface RunningApi {
+  url: string;
+  server: Server;
+  app: App;
+  replica: SnapshotReplica;
+  registry: Registry;
+  ws: WsServer | undefined;
+  close(): Promise<void>;
+}
+
+/** Connections close when idle; busy ones get this long to finish before they are cut. */
+const DRAIN_MS = 5000;
+
+export async function startApi(options: StartOptions): Promise<RunningApi> {
+  const { config, logger } = options;
+  const keys = keysFor(config.keyPrefix);
+  const now = options.now ?? Date.now;
+  const retryStrategy = (times: number) => Math.min(100 * times, 2000);
+
+  // Commands fail fast while Redis is away (the replica keeps serving what it has); the subscriber
+  // queues its SUBSCRIBE until connected and re-subscribes by itself after a reconnect.
+  const redis = new Redis(config.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy,
+    connectionName: 'snapboard-api',
+  });
+  const subscriber = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: null,
+    retryStrategy,
+    connectionName: 'snapboard-api-sub',
+  });
+  let lastRedisError = 0;
+  const onRedisError = (error: Error) => {
+    // Every reconnect attempt fails the same way while Redis is down: log it once per 10 s.
+    if (Date.now() - lastRedisError < 10_000) return;
+    lastRedisError = Date.now();
+    logger.warn({ err: error.message }, 'redis connection error; serving the last snapshots');
+  };
+  redis.on('error', onRedisError);
+  subscriber.on('error', onRedisError);
+
+  const queue = createRecomputeQueue(
+    { url: config.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy },
+    keys,
+  );
+  queue.on('error', onRedisError);
+
+  const replica = createSnapshotReplica({
+    redis,
+    subscriber,
+    keys,
+    logger,
+    resyncIntervalMs: options.resyncIntervalMs,
+  });
+  await replica.start();
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const app = createApp({
+    replica,
+    queue,
+    config,
+    logger,
+    registry,
+    redis,
+    now,
+    page: options.page === false ? undefined : createPageRoutes(),
+  });
+
+  const honoListener = getRequestListener(app.fetch, {
+    hostname: config.host,
+    // A request node-server cannot even turn into a Request (bad Host, bad URL) is the client's fault.
+    errorHandler: (error) => {
+      const apiError =
+        error instanceof RequestError
+          ? new ApiError('invalid_parameter', 'Malformed request.')
+          : new ApiError('internal_error', 'Internal error.');
+      if (apiError.status >= 500) logger.error({ err: error }, 'request failed outside the app');
+      return Response.json(apiError.toBody(), { status: apiError.status });
+    },
+  });
+  const fast =
+    options.fastPath === false
+      ? undefined
+      : createFastPath({ views: app.views, cors: createCors(config), metrics: app.metrics, logger, now });
+  const server = createServer(
+    fast
+      ? (req, res) => {
+          if (!fast(req, res)) void honoListener(req, res);
+        }
+      : (req, res) => void honoListener(req, res),
+  );
+  const ws =
+    options.websocket === false ? undefined : attachWebSocketServer({ server, replica, config, logger, registry });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS);
+      cut.unref();
+      await ws?.close();
+      await closed;
+      clearTimeout(cut);
+      app.close();
+      await replica.stop();
+      await queue.close().catch(() => {});
+      redis.disconnect();
+      subscriber.disconnect();
+    })();
+    return closing;
+  };
+
+  return { url, server, app, replica, registry, ws, close };
+}
