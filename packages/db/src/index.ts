@@ -8,3 +8,10 @@ export {
   validateTradeCount,
 } from './seed.ts';
 export { MAX_SEED_TRADES, MIN_SEED_TRADES, seedShape } from './seed-plan.ts';
+export {
+  createSimulator,
+  type Simulator,
+  type SimulatorLogger,
+  type SimulatorOptions,
+  type StepResult,
+} from './simulator.ts';
