@@ -9,7 +9,7 @@ import {
 } from '@snapboard/shared';
 import { WebSocket } from 'ws';
 import type { ReplicaEntry, SnapshotReplica } from '../snapshots.ts';
-import type { SentType, WsMetrics } from './metrics.ts';
+import type { WsMetrics } from './metrics.ts';
 
 /**
  * Who gets which snapshot, and when. See docs/decisions/0004-websocket-fanout-and-backpressure.md.
@@ -30,6 +30,8 @@ export interface DeliveryLimits {
   hardBufferBytes: number;
   hardBehindMs: number;
 }
+
+const SEND_OPTIONS = { binary: false, compress: false } as const;
 
 interface Position {
   epoch: string;
@@ -107,11 +109,10 @@ export function createFanout(options: {
     return frame;
   }
 
-  function write(sub: Subscriber, payload: Buffer | string, type: SentType): boolean {
+  function write(sub: Subscriber, payload: Buffer | string): boolean {
     if (!sub.open) return false;
     // Compression is off server-wide, so ws frames the shared Buffer without copying it.
-    sub.ws.send(payload, { binary: false, compress: false });
-    metrics.sent(type);
+    sub.ws.send(payload, SEND_OPTIONS);
     const buffered = sub.ws.bufferedAmount;
     if (buffered > peakBufferedBytes) peakBufferedBytes = buffered;
     if (buffered > limits.hardBufferBytes) onTooSlow(sub, 'bytes');
@@ -127,12 +128,13 @@ export function createFanout(options: {
     }
   }
 
-  function offer(sub: Subscriber, section: SectionName, entry: ReplicaEntry, now: number): void {
+  /** Send `entry` to `sub` if it is news to it and it is keeping up; true when a frame was written. */
+  function offer(sub: Subscriber, section: SectionName, entry: ReplicaEntry, now: number): boolean {
     const { epoch, version } = entry.snapshot;
     const sent = sub.sent.get(section);
     if (sent && sent.epoch === epoch && version <= sent.version) {
       sub.pending.delete(section);
-      return;
+      return false;
     }
     if (sub.ws.bufferedAmount > limits.softBufferBytes) {
       // Already pending: the version withheld earlier will never be sent; this one replaces it.
@@ -142,24 +144,30 @@ export function createFanout(options: {
       }
       sub.pending.add(section);
       markBehind(sub, now);
-      return;
+      return false;
     }
-    if (write(sub, frameFor(section, entry, sub.limits.get(section) ?? DEFAULT_LIMIT), 'snapshot')) {
-      sub.sent.set(section, { epoch, version });
-      sub.pending.delete(section);
-      sub.snapshotsSent++;
-    }
+    if (!write(sub, frameFor(section, entry, sub.limits.get(section) ?? DEFAULT_LIMIT))) return false;
+    sub.sent.set(section, { epoch, version });
+    sub.pending.delete(section);
+    sub.snapshotsSent++;
+    return true;
+  }
+
+  function sendControl(sub: Subscriber, message: ServerMessage): void {
+    if (write(sub, JSON.stringify(message))) metrics.sent(message.type);
   }
 
   function flush(sub: Subscriber, now: number): void {
     if (!sub.open || sub.ws.bufferedAmount > limits.softBufferBytes) return;
     sub.behindSince = undefined;
     behind.delete(sub);
+    let written = 0;
     for (const section of [...sub.pending]) {
       const entry = replica.get(section);
-      if (entry && sub.limits.has(section)) offer(sub, section, entry, now);
+      if (entry && sub.limits.has(section)) written += Number(offer(sub, section, entry, now));
       else sub.pending.delete(section);
     }
+    if (written) metrics.sent('snapshot', written);
   }
 
   function onChange(section: SectionName, entry: ReplicaEntry): void {
@@ -167,7 +175,10 @@ export function createFanout(options: {
     if (!subs || subs.size === 0) return;
     const started = process.hrtime.bigint();
     const now = Date.now();
-    for (const sub of subs) offer(sub, section, entry, now);
+    let written = 0;
+    for (const sub of subs) written += Number(offer(sub, section, entry, now));
+    // One labelled increment per change, not per socket: label lookups cost more than the write.
+    if (written) metrics.sent('snapshot', written);
     metrics.fanoutSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
@@ -185,9 +196,7 @@ export function createFanout(options: {
   }
 
   return {
-    send(sub, message) {
-      write(sub, JSON.stringify(message), message.type);
-    },
+    send: sendControl,
     subscribe(sub, sections, limit, versions) {
       for (const section of sections) {
         bySection.get(section)?.add(sub);
@@ -198,17 +207,19 @@ export function createFanout(options: {
         if (given) sub.sent.set(section, { epoch: given.epoch, version: given.version });
         else sub.sent.delete(section);
       }
-      write(sub, JSON.stringify({ type: 'subscribed', sections }), 'subscribed');
+      sendControl(sub, { type: 'subscribed', sections: [...sections] });
       const now = Date.now();
+      let written = 0;
       for (const section of sections) {
         const entry = replica.get(section);
         // No snapshot yet: it is pushed when the worker first publishes one.
-        if (entry) offer(sub, section, entry, now);
+        if (entry) written += Number(offer(sub, section, entry, now));
       }
+      if (written) metrics.sent('snapshot', written);
     },
     unsubscribe(sub, sections) {
       for (const section of sections) drop(sub, section);
-      write(sub, JSON.stringify({ type: 'unsubscribed', sections }), 'unsubscribed');
+      sendControl(sub, { type: 'unsubscribed', sections: [...sections] });
     },
     remove(sub) {
       for (const section of [...sub.limits.keys()]) drop(sub, section);
