@@ -3,6 +3,8 @@ export const ERROR_STATUS = {
   invalid_limit: 400,
   invalid_parameter: 400,
   invalid_body: 400,
+  /** The request could not be parsed as HTTP or as a URL (bad request line, Host or encoding). */
+  malformed_request: 400,
   unknown_section: 404,
   not_found: 404,
   method_not_allowed: 405,
@@ -10,6 +12,7 @@ export const ERROR_STATUS = {
   forbidden: 403,
   ops_disabled: 403,
   payload_too_large: 413,
+  headers_too_large: 431,
   unsupported_media_type: 415,
   too_many_requests: 429,
   warming_up: 503,
