@@ -131,6 +131,30 @@ describe('protocol', () => {
     expect(snapshotsOf(await other.drain())).toEqual([]);
   });
 
+  it('happy: a change is serialized once per distinct limit, however many sockets receive it', async () => {
+    const subscribers = await Promise.all(Array.from({ length: 9 }, () => ready()));
+    subscribers.forEach((client, i) => {
+      // Limits 5 and 10 cut a 30-item list; 50 and 100 both mean "all 30".
+      client.send({ type: 'subscribe', sections: ['open_positions', 'overview'], limit: [5, 10, 50, 100][i % 4] });
+    });
+    for (const client of subscribers) await client.drain();
+    const before = instance.ws.stats();
+    await publisher.publish(snapshot('open_positions', 1, { size: 30 }));
+    await publisher.publish(snapshot('overview', 1));
+    const lengths = await Promise.all(
+      subscribers.map(async (client) => {
+        const [positions] = (await client.until(
+          (m) => m.type === 'snapshot' && m.section === 'overview',
+        )) as SnapshotMessage<'open_positions'>[];
+        return positions?.data.length;
+      }),
+    );
+    expect(lengths).toEqual([5, 10, 30, 30, 5, 10, 30, 30, 5]);
+    const after = instance.ws.stats();
+    expect(after.snapshotsSent - before.snapshotsSent).toBe(18);
+    expect(after.framesSerialized - before.framesSerialized).toBe(4); // 3 cuts of the list + 1 overview
+  });
+
   it('happy: a refresh of computed_at alone sends nothing; new subscribers still see the fresh computed_at', async () => {
     const first = snapshot('overview', 1);
     await publisher.publish(first);

@@ -49,6 +49,8 @@ export class Subscriber {
   skips = 0;
   snapshotsSent = 0;
   closing = false;
+  /** Cuts off a peer that does not finish the close handshake in time. */
+  killTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,
@@ -97,14 +99,16 @@ export function createFanout(options: {
       cached = { entry, byLimit: new Map() };
       frames.set(section, cached);
     }
-    const limited = SECTIONS[section].limited;
-    const key = limited ? limit : 0;
+    const { epoch, version, computed_at, data } = entry.snapshot;
+    // Limits at or above the list's length all get the same frame; unlimited sections have one frame.
+    const list = SECTIONS[section].limited && Array.isArray(data) ? data : undefined;
+    const key = list ? Math.min(limit, list.length) : -1;
     let frame = cached.byLimit.get(key);
     if (!frame) {
-      const { epoch, version, computed_at, data } = entry.snapshot;
-      const cut = limited && Array.isArray(data) ? data.slice(0, limit) : data;
+      const cut = list ? list.slice(0, key) : data;
       frame = Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut }));
       cached.byLimit.set(key, frame);
+      metrics.serialized();
     }
     return frame;
   }

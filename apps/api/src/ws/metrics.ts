@@ -13,6 +13,8 @@ export type RejectReason = 'not_found' | 'origin' | 'per_ip_limit' | 'total_limi
 
 export interface WsTally {
   framesSent: number;
+  /** Snapshot frames built: one per (section, limit) per change, however many sockets get it. */
+  framesSerialized: number;
   snapshotsSent: number;
   skips: number;
   errorsSent: number;
@@ -24,6 +26,7 @@ export interface WsMetrics {
   tally: WsTally;
   sent(type: SentType, count?: number): void;
   skipped(): void;
+  serialized(): void;
   errorSent(code: WsErrorCode): void;
   disconnected(reason: DisconnectReason): void;
   rejected(reason: RejectReason): void;
@@ -81,6 +84,11 @@ export function createWsMetrics(
     labelNames: ['reason'],
     registers,
   });
+  const serialized = new Counter({
+    name: 'snapboard_ws_frames_serialized_total',
+    help: 'Snapshot frames serialized (once per section, limit and version, shared by all their sockets).',
+    registers,
+  });
   const fanoutSeconds = new Histogram({
     name: 'snapboard_ws_fanout_seconds',
     help: 'Time to frame one section change and write it to every subscriber of this instance.',
@@ -90,6 +98,7 @@ export function createWsMetrics(
 
   const tally: WsTally = {
     framesSent: 0,
+    framesSerialized: 0,
     snapshotsSent: 0,
     skips: 0,
     errorsSent: 0,
@@ -107,6 +116,10 @@ export function createWsMetrics(
     skipped() {
       tally.skips++;
       skips.inc();
+    },
+    serialized() {
+      tally.framesSerialized++;
+      serialized.inc();
     },
     errorSent(code) {
       tally.errorsSent++;

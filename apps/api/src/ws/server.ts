@@ -115,7 +115,8 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
     sub.closing = true;
     sub.ws.close(code, reason);
     // A peer that never answers the close frame (or never reads up to it) is cut off, freeing its buffer.
-    setTimeout(() => sub.ws.terminate(), limits.closeGraceMs).unref();
+    sub.killTimer = setTimeout(() => sub.ws.terminate(), limits.closeGraceMs);
+    sub.killTimer.unref();
   }
 
   function reject(
@@ -215,10 +216,11 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
       logger.debug({ ws: sub.id, err: error.message }, 'ws protocol error');
     });
     ws.on('close', (code) => {
+      clearTimeout(sub.killTimer);
       clients.delete(sub);
       fanout.remove(sub);
       logger.info(
-        { ws: sub.id, ms: Date.now() - openedAt, code, snapshots: sub.snapshotsSent, skips: sub.skips },
+        { ws: sub.id, ip, ms: Date.now() - openedAt, code, snapshots: sub.snapshotsSent, skips: sub.skips },
         'ws closed',
       );
     });
