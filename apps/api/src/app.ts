@@ -1,5 +1,5 @@
 import type { RecomputeQueue } from '@snapboard/queue';
-import { ApiError, type Config, ERROR_STATUS, keysFor } from '@snapboard/shared';
+import { ApiError, type Config, type ErrorCode, keysFor } from '@snapboard/shared';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Redis } from 'ioredis';
@@ -81,9 +81,11 @@ export function createApp(deps: AppDeps): App {
   registerDashboardRoutes(routes, { views, cors, replica, queue, config, now });
   registerOpsRoutes(routes, { queue, auth, now });
   registerHealthRoutes(routes, { replica, registry, now });
-  routes.on('GET', PATHS.openapi, { cors: true }, (c) =>
-    c.body(openapi, 200, { 'content-type': JSON_TYPE, 'cache-control': 'no-cache' }),
-  );
+  routes.on('GET', PATHS.openapi, { cors: true }, (c) => {
+    const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'cache-control': 'no-cache' };
+    for (const [name, value] of cors.headers(c.req.header('origin'))) headers[name] = value;
+    return c.body(openapi, 200, headers);
+  });
   routes.finish();
   mountQueueBoard(app, { queue, auth });
   if (deps.page) app.route('/', deps.page);
@@ -115,15 +117,23 @@ export function createApp(deps: AppDeps): App {
   };
 }
 
+const CODE_BY_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'invalid_parameter',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  431: 'headers_too_large',
+};
+
 /** Every failure becomes one envelope; only what is not a client's fault is a 5xx. */
 function toApiError(err: Error): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof HTTPException) {
-    const status = err.status;
-    const code =
-      (Object.entries(ERROR_STATUS).find(([, s]) => s === status)?.[0] as keyof typeof ERROR_STATUS | undefined) ??
-      (status < 500 ? 'invalid_parameter' : 'internal_error');
-    return new ApiError(code, err.message || 'Bad request.');
+  if (err instanceof HTTPException && err.status < 500) {
+    return new ApiError(CODE_BY_STATUS[err.status] ?? 'invalid_parameter', err.message || 'Bad request.');
   }
   return new ApiError('internal_error', 'Internal error.');
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { createRecomputeQueue } from '@snapboard/queue';
@@ -109,7 +109,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     errorHandler: (error) => {
       const apiError =
         error instanceof RequestError
-          ? new ApiError('invalid_parameter', 'Malformed request.')
+          ? new ApiError('malformed_request', 'Malformed request (URL or Host).')
           : new ApiError('internal_error', 'Internal error.');
       if (apiError.status >= 500) logger.error({ err: error }, 'request failed outside the app');
       return Response.json(apiError.toBody(), { status: apiError.status });
@@ -126,6 +126,24 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
         }
       : (req, res) => void honoListener(req, res),
   );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Requests node:http cannot parse (bad method, oversized headers) get the same envelope.
+    if (error.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
+      return socket.destroy();
+    }
+    const tooBig = error.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooBig ? 431 : 400;
+    const body = JSON.stringify(
+      (tooBig
+        ? new ApiError('headers_too_large', 'Request headers too large.')
+        : new ApiError('malformed_request', 'Malformed HTTP request.')
+      ).toBody(),
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  });
   const ws =
     options.websocket === false ? undefined : attachWebSocketServer({ server, replica, config, logger, registry });
 
