@@ -134,6 +134,7 @@ export function createFanout(options: {
 
   /** Send `entry` to `sub` if it is news to it and it is keeping up; true when a frame was written. */
   function offer(sub: Subscriber, section: SectionName, entry: ReplicaEntry, now: number): boolean {
+    if (!sub.open) return false;
     const { epoch, version } = entry.snapshot;
     const sent = sub.sent.get(section);
     if (sent && sent.epoch === epoch && version <= sent.version) {
