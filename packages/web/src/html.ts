@@ -10,8 +10,8 @@ const escapeAttr = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g,
 
 const age = (section: SectionName) => `<span class="age" data-age-for="${section}" title="">—</span>`;
 
-function card(section: SectionName, body: string, options: { className?: string; note?: string } = {}): string {
-  return `<section class="card ${options.className ?? ''}" data-section="${section}" aria-busy="true">
+function card(section: SectionName, body: string, options: { area: string; note?: string }): string {
+  return `<section class="card area-${options.area}" data-section="${section}" aria-busy="true">
   <header class="card-head"><h2>${SECTIONS[section].title}</h2>${options.note ?? ''}${age(section)}</header>
   <div class="card-body">${body}</div>
 </section>`;
@@ -35,6 +35,7 @@ export function renderHtml(assets: { js: string; css: string }): string {
 <meta name="color-scheme" content="dark">
 <meta name="theme-color" content="#0b0e14">
 <title>snapboard · live paper trading</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${escapeAttr(assets.css)}">
 <script defer src="${escapeAttr(assets.js)}"></script>
 </head>
@@ -59,42 +60,44 @@ export function renderHtml(assets: { js: string; css: string }): string {
     ${kpi('trades', 'Closed trades', 'overview')}
     <div class="kpi-ages">lite ${age('lite')} · overview ${age('overview')}</div>
   </section>
-  <div class="cols">
-    <div class="col-main">
-      ${card('pnl_history', '<div class="chart" id="chart"></div>', { className: 'card-chart', note: '<span class="chart-summary" id="chart-summary"></span>' })}
-      ${card(
-        'open_positions',
-        table('positions', [
-          ['Symbol'],
-          ['Side'],
-          ['Entry', 'num'],
-          ['Mark', 'num'],
-          ['Size', 'num hide-sm'],
-          ['Unrealized', 'num'],
-          ['Trader', 'hide-sm'],
-          ['Opened', 'num hide-xs'],
-        ]),
-        { note: '<span class="count" id="positions-count"></span>' },
-      )}
-      ${card(
-        'recent_trades',
-        table('trades', [
-          ['Symbol'],
-          ['Side'],
-          ['Entry', 'num hide-sm'],
-          ['Exit', 'num'],
-          ['P&amp;L', 'num'],
-          ['Result', 'hide-xs'],
-          ['Held', 'num hide-sm'],
-          ['Closed', 'num hide-xs'],
-        ]),
-      )}
-    </div>
-    <aside class="col-side">
-      ${card('performance_metrics', '<dl class="metrics" id="metrics"></dl>')}
-      ${card('top_performers', '<ol class="leaders" id="leaders"></ol><p class="empty" hidden></p>')}
-      ${card('trading_stats', table('stats', [['Trades'], ['24h', 'num'], ['7d', 'num'], ['All time', 'num']]))}
-    </aside>
+  <div class="grid">
+    ${card('pnl_history', '<div class="chart" id="chart"></div>', {
+      area: 'chart',
+      note: '<span class="chart-summary" id="chart-summary"></span>',
+    })}
+    ${card('performance_metrics', '<dl class="metrics" id="metrics"></dl>', { area: 'perf' })}
+    ${card(
+      'open_positions',
+      table('positions', [
+        ['Symbol'],
+        ['Side'],
+        ['Entry', 'num opt-3'],
+        ['Mark', 'num'],
+        ['Size', 'num opt-1'],
+        ['Unrealized', 'num'],
+        ['Trader', 'opt-1'],
+        ['Opened', 'num opt-2'],
+      ]),
+      { area: 'pos', note: '<span class="count" id="positions-count"></span>' },
+    )}
+    ${card(
+      'recent_trades',
+      table('trades', [
+        ['Symbol'],
+        ['Side'],
+        ['Entry', 'num opt-1'],
+        ['Exit', 'num'],
+        ['P&amp;L', 'num'],
+        ['Result', 'opt-2'],
+        ['Held', 'num opt-1'],
+        ['Closed', 'num'],
+      ]),
+      { area: 'trades' },
+    )}
+    ${card('top_performers', '<ol class="leaders" id="leaders"></ol><p class="empty" hidden></p>', { area: 'top' })}
+    ${card('trading_stats', table('stats', [['Trades'], ['24h', 'num'], ['7d', 'num'], ['All time', 'num']]), {
+      area: 'stats',
+    })}
   </div>
 </main>
 <footer class="foot">Snapshots computed by the worker, pushed over WebSocket; HTTP polling when the socket is unavailable.</footer>

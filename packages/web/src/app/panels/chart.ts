@@ -37,7 +37,7 @@ export function createPnlChart(container: HTMLElement, summary: HTMLElement): Pn
   const readout = el('div', { class: 'chart-readout', 'aria-hidden': 'true' });
   container.append(readout);
 
-  const height = () => (window.innerWidth < 640 ? 190 : 250);
+  const height = () => Math.max(160, container.clientHeight);
 
   function describe(index: number | null | undefined): void {
     const point = index === null || index === undefined ? undefined : points[index];

@@ -15,20 +15,20 @@ export function renderLite(lite: Lite, previous: Lite | undefined): void {
   tile('total-pnl', money(lite.total_pnl, { signed: true }), {
     sign: signOf(lite.total_pnl),
     move: moveOf(previous?.total_pnl, lite.total_pnl),
-    sub: 'realized + unrealized, all accounts',
+    sub: 'all accounts',
   });
   tile('daily-pnl', money(lite.daily_pnl, { signed: true }), {
     sign: signOf(lite.daily_pnl),
     move: moveOf(previous?.daily_pnl, lite.daily_pnl),
-    sub: 'trades closed in the last 24 h',
+    sub: 'closed in the last 24 h',
   });
   tile('win-rate', percent(lite.win_rate, { digits: 1 }), {
     move: moveOf(previous?.win_rate, lite.win_rate),
-    sub: 'mean over accounts',
+    sub: 'mean of accounts',
   });
   tile('active-trades', count(lite.active_trades), {
     move: moveOf(previous?.active_trades, lite.active_trades),
-    sub: 'positions open now',
+    sub: 'positions',
   });
 }
 
@@ -39,7 +39,7 @@ export function renderOverview(overview: Overview, previous: Overview | undefine
   });
   tile('balance', money(overview.total_balance), {
     move: moveOf(previous?.total_balance, overview.total_balance),
-    sub: 'cash, excluding open positions',
+    sub: 'excl. open P&L',
   });
   tile('accounts', `${count(overview.active_accounts)} / ${count(overview.total_accounts)}`, {
     sub: 'auto-trading / all',

@@ -24,16 +24,16 @@ export function positionsTable(table: HTMLTableElement) {
       return [
         symbolCell(p.symbol, p.market_type, p.leverage),
         cell(undefined, sidePill(p.direction)),
-        cell('num', price(p.entry_price)),
+        cell('num opt-3', price(p.entry_price)),
         mark,
-        cell('num hide-sm', money(p.position_size)),
+        cell('num opt-1', money(p.position_size)),
         cell(
           `num pnl sign-${signOf(p.unrealized_pnl)}`,
           el('span', {}, money(p.unrealized_pnl, { signed: true })),
           el('small', {}, percent(p.unrealized_pnl_pct, { signed: true })),
         ),
-        cell('hide-sm trader', p.username ?? el('span', { class: 'muted' }, 'system')),
-        sinceCell('num hide-xs since', p.entry_time),
+        cell('opt-1 trader', p.username ?? el('span', { class: 'muted' }, 'system')),
+        sinceCell('num opt-2 since', p.entry_time),
       ];
     },
   });

@@ -55,7 +55,7 @@ export function createStatus(client: DashboardClient) {
     const status = client.status(section);
     for (const node of document.querySelectorAll<HTMLElement>(`[data-age-for="${section}"]`)) {
       if (!status) continue;
-      node.textContent = status.stale ? `stale · ${duration(status.ageMs)}` : duration(status.ageMs);
+      node.textContent = status.stale ? `stale · ${duration(status.ageMs)} old` : `${duration(status.ageMs)} ago`;
       node.classList.toggle('is-stale', status.stale);
       node.title = `Computed ${clockTime(status.computed_at)}${status.version ? ` · version ${status.version}` : ''} · refreshed every ${status.ttl}s`;
     }

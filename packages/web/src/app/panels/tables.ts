@@ -1,4 +1,5 @@
 import { el } from '../dom.ts';
+import { duration } from '../format.ts';
 
 /**
  * Keyed table bodies: rows are rebuilt from data each time (a few dozen at most), and rows whose key
@@ -57,6 +58,7 @@ export function sinceCell(className: string, iso: string | null, suffix = ''): H
     td.dataset.since = iso;
     if (suffix) td.dataset.suffix = suffix;
     td.title = new Date(iso).toLocaleString();
+    td.textContent = `${duration(Date.now() - Date.parse(iso))}${suffix}`;
   } else td.textContent = '—';
   return td;
 }

@@ -23,16 +23,16 @@ export function tradesTable(table: HTMLTableElement) {
       return [
         symbolCell(t.symbol, t.market_type, null),
         cell(undefined, sidePill(t.direction)),
-        cell('num hide-sm', price(t.entry_price)),
+        cell('num opt-1', price(t.entry_price)),
         cell('num', price(t.exit_price)),
         cell(
           `num pnl sign-${signOf(t.profit_loss)}`,
           el('span', {}, money(t.profit_loss, { signed: true })),
           el('small', {}, percent(t.profit_loss_percentage, { signed: true })),
         ),
-        cell('hide-xs', el('span', { class: `result ${className}` }, label)),
-        cell('num hide-sm', held(t)),
-        sinceCell('num hide-xs since', t.exit_time, ' ago'),
+        cell('opt-2', el('span', { class: `result ${className}` }, label)),
+        cell('num opt-1', held(t)),
+        sinceCell('num since', t.exit_time, ' ago'),
       ];
     },
   });
