@@ -2,7 +2,10 @@
  * The HTTP load generator: autocannon's programmatic API in a process of its own, so the load it puts
  * on the CPU is not counted against the server it measures (though on two cores they still share).
  *
- * IPC: `{type:'run', id, url, connections, durationSec, headers?, overallRate?}` →
+ * With `trackEtag`, requests carry the newest ETag any answer has shown (If-None-Match), as pollers
+ * that keep their last ETag do: mostly 304s, a 200 whenever the content moved on.
+ *
+ * IPC: `{type:'run', id, url, connections, durationSec, headers?, overallRate?, trackEtag?}` →
  *      `{type:'result', id, rps, total, latencyP50, latencyP99, latencyMax, statuses, errors, timeouts}`.
  */
 import autocannon from 'autocannon';
@@ -15,9 +18,26 @@ interface RunRequest {
   durationSec: number;
   headers?: Record<string, string>;
   overallRate?: number;
+  trackEtag?: boolean;
 }
 
 function run(request: RunRequest): Promise<autocannon.Result> {
+  // autocannon resets a request's context after every request of a one-request sequence, so the
+  // ETag lives here, shared by all connections: the newest one seen.
+  let etag = request.headers?.['if-none-match'];
+  const tracking = request.trackEtag
+    ? {
+        requests: [
+          {
+            setupRequest: (req: autocannon.RequestParams) =>
+              etag ? { ...req, headers: { ...req.headers, 'if-none-match': etag } } : req,
+            onResponse: (_status: number, _body: string, _context: unknown, headers: Record<string, string>) => {
+              if (headers.etag) etag = headers.etag;
+            },
+          },
+        ],
+      }
+    : {};
   return new Promise((resolve, reject) => {
     autocannon(
       {
@@ -28,6 +48,7 @@ function run(request: RunRequest): Promise<autocannon.Result> {
         headers: request.headers ?? {},
         ...(request.overallRate ? { overallRate: request.overallRate } : {}),
         timeout: 10,
+        ...tracking,
       },
       (error, result) => (error ? reject(error) : resolve(result)),
     );

@@ -80,7 +80,7 @@ function openOne(
     socket.on('error', (error) => done(error.message));
     socket.on('close', (code) => {
       if (!settled) done(`closed ${code} before the initial snapshots`);
-      else if (!closing) {
+      else if (!closing && clients.includes(client)) {
         unexpectedCloses++;
         closeCodes[code] = (closeCodes[code] ?? 0) + 1;
         client.closedCode = code;

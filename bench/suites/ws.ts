@@ -9,7 +9,7 @@ import { createCloser } from '../lib/trades.ts';
 
 /**
  * 2. WebSocket fan-out: N subscribers to every section (limit 20) on one API process, the load from
- * client processes of their own. While they listen the bench closes a trade every two seconds (the
+ * client processes of their own. While they listen the bench closes a trade every few seconds (the
  * worker announces several sections per close, and open_positions on its own cadence), and for each
  * announced version measures the time from the announcement to the last subscriber holding the
  * frame. The baseline is a bare `ws` server that forwards the same announcements with nothing else
@@ -54,7 +54,7 @@ function nextLocalAddress(): string {
 export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
   await ctx.stack();
   const sizes = ctx.quick ? [1000, 10_000] : [1000, 5000, 10_000];
-  const closes = ctx.quick ? 4 : 6;
+  const closes = ctx.quick ? 3 : 5;
   const announcements = await listenToAnnouncements(ctx.redisUrl, ctx.keyPrefix);
   const closer = await createCloser(ctx.databaseUrl);
   const figures: Figure[] = [];
@@ -131,9 +131,12 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
       for (const c of clients) c.send({ type: 'reset' });
       await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'reset-done', 30_000, 'reset')));
       announcements.start();
+      // Each close changes most sections at once (≈55 KB of frames per subscriber, pnl_history alone
+      // 36 KB): spaced so that a server able to fan out at all has drained one burst before the next.
+      const intervalMs = n >= 10_000 ? 5000 : n >= 5000 ? 3000 : 2000;
       for (let i = 0; i < closes; i++) {
         await closer.closeOne();
-        await sleep(2000);
+        await sleep(intervalMs);
       }
       const announced = announcements.changedTimes();
       // Frames still in flight for the last announcements; ask again if some are missing.

@@ -9,6 +9,17 @@ declare module 'autocannon' {
       headers?: Record<string, string>;
       overallRate?: number;
       timeout?: number;
+      requests?: Request[];
+    }
+    interface RequestParams {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+    }
+    interface Request extends RequestParams {
+      setupRequest?: (request: RequestParams, context: unknown) => RequestParams | undefined;
+      onResponse?: (status: number, body: string, context: unknown, headers: Record<string, string>) => void;
     }
     interface Histogram {
       average: number;
