@@ -1,0 +1,189 @@
+import type { SectionName } from '@snapboard/shared';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+/**
+ * Event-driven freshness (SPEC §5): migration 0003 NOTIFYs `snapboard_changes` with the table name
+ * on every write statement. A dedicated connection LISTENs (a pooled one could be handed to a query
+ * and miss notifications); bursts are folded by a short debounce with a bounded wait, so a closed
+ * trade reaches its sections in tens of milliseconds even while the bot writes continuously.
+ * When the connection drops it reconnects with backoff, then asks for every section it covers:
+ * changes made while it was away were not announced to anyone.
+ */
+
+export const CHANGES_CHANNEL = 'snapboard_changes';
+
+export const SECTIONS_BY_TABLE: Readonly<Record<string, readonly SectionName[]>> = {
+  paper_trades: ['open_positions', 'recent_trades', 'performance_metrics', 'trading_stats', 'lite', 'pnl_history'],
+  signals_paperaccount: ['overview', 'top_performers', 'lite'],
+};
+
+const ALL_WATCHED: SectionName[] = [...new Set(Object.values(SECTIONS_BY_TABLE).flat())];
+
+export interface DebounceOptions {
+  /** Quiet time that ends a burst. */
+  waitMs: number;
+  /** A continuous stream still flushes this often. */
+  maxWaitMs: number;
+}
+
+/** Collects sections and hands them over once per burst. */
+export function createDebouncer(flush: (sections: SectionName[]) => void, options: DebounceOptions) {
+  let pending = new Set<SectionName>();
+  let timer: NodeJS.Timeout | undefined;
+  let firstAt = 0;
+  const fire = () => {
+    timer = undefined;
+    const sections = [...pending];
+    pending = new Set();
+    if (sections.length) flush(sections);
+  };
+  return {
+    add(sections: readonly SectionName[]): void {
+      if (!sections.length) return;
+      const now = Date.now();
+      if (pending.size === 0) firstAt = now;
+      for (const section of sections) pending.add(section);
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(fire, Math.max(0, Math.min(options.waitMs, firstAt + options.maxWaitMs - now)));
+    },
+    /** Flush now (shutdown). */
+    flush(): void {
+      if (timer) clearTimeout(timer);
+      fire();
+    },
+    cancel(): void {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      pending = new Set();
+    },
+  };
+}
+
+export interface ChangeListenerOptions {
+  databaseUrl: string;
+  applicationName?: string;
+  logger: Logger;
+  /** Receives each debounced burst of affected sections. */
+  onChange: (sections: SectionName[]) => void | Promise<void>;
+  debounce?: DebounceOptions;
+  reconnect?: { minMs: number; maxMs: number };
+  /** A silently dead TCP connection delivers nothing: probe it this often. */
+  probeIntervalMs?: number;
+}
+
+export interface ChangeListener {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  readonly connected: boolean;
+}
+
+export function createChangeListener(options: ChangeListenerOptions): ChangeListener {
+  const { logger } = options;
+  const reconnect = options.reconnect ?? { minMs: 100, maxMs: 5000 };
+  const probeIntervalMs = options.probeIntervalMs ?? 15_000;
+  const debouncer = createDebouncer((sections) => {
+    Promise.resolve(options.onChange(sections)).catch((error) =>
+      logger.error({ err: error, sections }, 'recompute request after a change failed'),
+    );
+  }, options.debounce ?? { waitMs: 20, maxWaitMs: 100 });
+
+  let client: pg.Client | undefined;
+  let closed = false;
+  let connected = false;
+  let attempt = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  let everConnected = false;
+
+  function onNotification(message: pg.Notification): void {
+    if (message.channel !== CHANGES_CHANNEL) return;
+    const sections = SECTIONS_BY_TABLE[message.payload ?? ''];
+    if (sections) debouncer.add(sections);
+  }
+
+  function dropped(which: pg.Client, error?: Error): void {
+    if (which !== client) return;
+    client = undefined;
+    connected = false;
+    if (probeTimer) clearInterval(probeTimer);
+    which.removeAllListeners('notification');
+    which.end().catch(() => {});
+    if (closed) return;
+    logger.warn({ err: error }, 'change listener connection lost; reconnecting');
+    scheduleConnect();
+  }
+
+  function scheduleConnect(): void {
+    const delay = Math.min(reconnect.maxMs, reconnect.minMs * 2 ** attempt);
+    attempt++;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      connect().catch(() => {});
+    }, delay);
+  }
+
+  async function connect(): Promise<void> {
+    if (closed) return;
+    const next = new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: options.applicationName ?? 'snapboard-listen',
+      keepAlive: true,
+    });
+    next.on('error', (error) => dropped(next, error));
+    next.on('end', () => dropped(next));
+    next.on('notification', onNotification);
+    client = next;
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (error) {
+      if (client === next) {
+        client = undefined;
+        next.removeAllListeners('notification');
+        await next.end().catch(() => {});
+        if (!closed) {
+          logger.warn({ err: error }, 'change listener could not connect; retrying');
+          scheduleConnect();
+        }
+      }
+      throw error;
+    }
+    if (closed || client !== next) {
+      await next.end().catch(() => {});
+      return;
+    }
+    connected = true;
+    attempt = 0;
+    probeTimer = setInterval(() => {
+      next.query('SELECT 1').catch((error) => dropped(next, error));
+    }, probeIntervalMs);
+    probeTimer.unref();
+    if (everConnected) debouncer.add(ALL_WATCHED);
+    everConnected = true;
+    logger.info('listening for table changes');
+  }
+
+  return {
+    get connected() {
+      return connected;
+    },
+    async start() {
+      // A database that is down at start must not stop the worker: keep trying in the background.
+      await connect().catch(() => {});
+    },
+    async close() {
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      if (probeTimer) clearInterval(probeTimer);
+      debouncer.cancel();
+      const current = client;
+      client = undefined;
+      connected = false;
+      if (current) {
+        current.removeAllListeners('notification');
+        await current.end().catch(() => {});
+      }
+    },
+  };
+}

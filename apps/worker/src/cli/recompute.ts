@@ -1,0 +1,92 @@
+import { createRecomputeQueue, requestRecompute } from '@snapboard/queue';
+import { keysFor, loadConfigOrExit, type SectionName, snapshotSchema } from '@snapboard/shared';
+import { Redis } from 'ioredis';
+import { parseSections, UsageError } from './args.ts';
+
+/**
+ * `npm run recompute -- [--no-wait] [--timeout S] [section ...]` (no section: all of them).
+ * Queues coalesced recomputes for the running worker(s), then waits until each section has a
+ * snapshot computed after the request. Exit 0: all done; 1: not all within the timeout (the jobs stay
+ * queued for when a worker runs); 2: bad arguments.
+ */
+const USAGE = 'usage: npm run recompute -- [--no-wait] [--timeout SECONDS] [section ...]';
+
+const args = process.argv.slice(2);
+let wait = true;
+let timeoutS = 15;
+const names: string[] = [];
+try {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (arg === '--no-wait') wait = false;
+    else if (arg === '--timeout') {
+      timeoutS = Number(args[++i]);
+      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout must be a positive number');
+    } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}\n${USAGE}`);
+    else names.push(arg);
+  }
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(2);
+}
+let sections: SectionName[];
+try {
+  sections = parseSections(names);
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(2);
+}
+
+const config = loadConfigOrExit();
+const keys = keysFor(config.keyPrefix);
+const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+redis.on('error', () => {});
+const queue = createRecomputeQueue(redis, keys);
+queue.on('error', () => {});
+
+async function computedAt(section: SectionName): Promise<{ at: string; version: number } | undefined> {
+  const raw = await redis.get(keys.snapshot(section));
+  if (!raw) return undefined;
+  const parsed = snapshotSchema.safeParse(JSON.parse(raw));
+  return parsed.success ? { at: parsed.data.computed_at, version: parsed.data.version } : undefined;
+}
+
+let exitCode = 0;
+try {
+  await redis.ping();
+  const requestedAt = new Date().toISOString();
+  const jobs = await requestRecompute(queue, sections, 'manual');
+  for (const job of jobs) console.log(`queued ${job.section} (job ${job.job_id})`);
+  if (wait) {
+    const pending = new Set(sections);
+    const deadline = Date.now() + timeoutS * 1000;
+    while (pending.size && Date.now() < deadline) {
+      for (const section of [...pending]) {
+        const current = await computedAt(section);
+        if (current && current.at >= requestedAt) {
+          console.log(`recomputed ${section}: version ${current.version} at ${current.at}`);
+          pending.delete(section);
+        }
+      }
+      if (pending.size) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (pending.size) {
+      console.error(
+        `not recomputed within ${timeoutS} s: ${[...pending].join(', ')} (still queued; is \`npm run worker\` running?)`,
+      );
+      exitCode = 1;
+    }
+  }
+} catch (error) {
+  console.error(`recompute failed: ${(error as Error).message}`);
+  exitCode = 1;
+} finally {
+  await queue.close().catch(() => {});
+  redis.disconnect();
+}
+process.exit(exitCode);

@@ -1,0 +1,7 @@
+export { CHANGES_CHANNEL, createChangeListener, createDebouncer, SECTIONS_BY_TABLE } from './changes.ts';
+export { createPriceSource, type PriceSource } from './prices/index.ts';
+export { contentHash, createPublisher, type PublishResult, stableStringify } from './publish.ts';
+export { staggerOffsets, upsertSchedules } from './schedule.ts';
+export { computeSection, SECTION_COMPUTERS } from './sections/index.ts';
+export { type SectionTiming, type Timings, timeSections } from './timings.ts';
+export { createPool, createWorker, type SnapboardWorker, type WorkerOptions } from './worker.ts';

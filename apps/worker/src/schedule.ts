@@ -1,0 +1,80 @@
+import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
+import { type Keys, SECTION_NAMES, type SectionName } from '@snapboard/shared';
+import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+
+/**
+ * Cadence (SPEC §5): one BullMQ job scheduler per section at its TTL. Schedulers only emit cheap
+ * ticks on their own queue; a tick asks for a recompute through `requestRecompute`, which
+ * coalesces it with event-driven and manual requests (job scheduler templates cannot carry
+ * deduplication options). Scheduler ids are fixed, so upserting on every start is idempotent and
+ * N workers on one Redis share N-times-nothing: each tick exists once, so each section is computed
+ * once per cadence.
+ */
+
+export interface TickData {
+  section: SectionName;
+}
+
+export type ScheduleQueue = Queue<TickData>;
+
+export const TICK_JOB = 'tick';
+/** Sections start this far apart within their period, so they do not all query at one instant. */
+export const STAGGER_MS = 250;
+
+const TICK_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true, attempts: 1 } as const;
+
+export function schedulerId(section: SectionName): string {
+  return `section:${section}`;
+}
+
+/**
+ * Offset of each section's ticks within its period: sections with periods that share multiples
+ * would otherwise fire together at those multiples. Never 0, which BullMQ reads as "align to now".
+ */
+export function staggerOffsets(ttls: Readonly<Record<SectionName, number>>): Record<SectionName, number> {
+  return Object.fromEntries(
+    SECTION_NAMES.map((section, index) => {
+      const every = ttls[section] * 1000;
+      return [section, ((index * STAGGER_MS) % every) + 1];
+    }),
+  ) as Record<SectionName, number>;
+}
+
+export function createScheduleQueue(connection: ConnectionOptions, keys: Keys): ScheduleQueue {
+  return new Queue<TickData>(keys.scheduleQueue, { connection, prefix: keys.bullPrefix });
+}
+
+export async function upsertSchedules(
+  queue: ScheduleQueue,
+  ttls: Readonly<Record<SectionName, number>>,
+): Promise<void> {
+  const offsets = staggerOffsets(ttls);
+  await Promise.all(
+    SECTION_NAMES.map((section) =>
+      queue.upsertJobScheduler(
+        schedulerId(section),
+        { every: ttls[section] * 1000, offset: offsets[section] },
+        { name: TICK_JOB, data: { section }, opts: TICK_JOB_OPTIONS },
+      ),
+    ),
+  );
+}
+
+export function createTickWorker(options: {
+  connection: ConnectionOptions;
+  keys: Keys;
+  recomputeQueue: RecomputeQueue;
+  logger: Logger;
+}): Worker<TickData> {
+  const { connection, keys, recomputeQueue, logger } = options;
+  const worker = new Worker<TickData>(
+    keys.scheduleQueue,
+    async (job: Job<TickData>) => {
+      await requestRecompute(recomputeQueue, [job.data.section], 'schedule');
+    },
+    { connection, prefix: keys.bullPrefix, concurrency: 4, autorun: false },
+  );
+  worker.on('error', (error) => logger.error({ err: error }, 'schedule worker error'));
+  return worker;
+}

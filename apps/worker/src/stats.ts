@@ -1,0 +1,27 @@
+import type { Keys, SectionName } from '@snapboard/shared';
+import type { Redis } from 'ioredis';
+
+/**
+ * Per-section figures the API exposes on /metrics (it reads Redis, never the worker): the last
+ * recompute's duration, failed recompute attempts, and symbols a price source could not price.
+ * Counters live in Redis so that several workers add up and restarts do not reset them.
+ */
+export interface WorkerStats {
+  recordDuration(section: SectionName, ms: number): Promise<void>;
+  recordFailure(section: SectionName): Promise<void>;
+  recordPriceFailures(source: string, count: number): Promise<void>;
+}
+
+export function createStats(redis: Redis, keys: Keys): WorkerStats {
+  return {
+    async recordDuration(section, ms) {
+      await redis.hset(keys.durations, section, Math.round(ms * 1000) / 1000);
+    },
+    async recordFailure(section) {
+      await redis.hincrby(keys.failures, section, 1);
+    },
+    async recordPriceFailures(source, count) {
+      if (count > 0) await redis.hincrby(keys.priceFailures, source, count);
+    },
+  };
+}

@@ -1,0 +1,250 @@
+import { performance } from 'node:perf_hooks';
+import {
+  createRecomputeQueue,
+  RECOMPUTE_JOB_OPTIONS,
+  type RecomputeJobData,
+  type RecomputeQueue,
+  requestRecompute,
+} from '@snapboard/queue';
+import {
+  type Config,
+  isSectionName,
+  type Keys,
+  keysFor,
+  SECTION_NAMES,
+  type SectionName,
+  sectionDataSchemas,
+} from '@snapboard/shared';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { type ChangeListener, createChangeListener, type DebounceOptions } from './changes.ts';
+import { createPriceSource, type PriceSource } from './prices/index.ts';
+import { createPublisher, type PublishResult } from './publish.ts';
+import {
+  createScheduleQueue,
+  createTickWorker,
+  type ScheduleQueue,
+  type TickData,
+  upsertSchedules,
+} from './schedule.ts';
+import { computeSection } from './sections/index.ts';
+import { createStats, type WorkerStats } from './stats.ts';
+
+export interface WorkerOptions {
+  config: Config;
+  logger: Logger;
+  /** The worker's database pool; by default one of its own on config.databaseUrl, closed with it. */
+  pool?: pg.Pool;
+  /** For PRICE_SOURCE=binance. */
+  fetch?: typeof globalThis.fetch;
+  /** Run the per-section job schedulers (default true). */
+  schedule?: boolean;
+  /** LISTEN for table changes and recompute the affected sections at once (default true). */
+  listen?: boolean;
+  /** Sections computed at the same time (each section is still computed by one job at a time). */
+  concurrency?: number;
+  debounce?: DebounceOptions;
+  /** How long close() lets running jobs finish before handing them back to the queue. */
+  closeGraceMs?: number;
+}
+
+export interface RecomputeResult extends PublishResult {
+  section: SectionName;
+  durationMs: number;
+}
+
+export interface SnapboardWorker {
+  readonly keys: Keys;
+  readonly queue: RecomputeQueue;
+  readonly pool: pg.Pool;
+  readonly prices: PriceSource;
+  start(): Promise<void>;
+  /** Compute one section and publish it: what every recompute job runs. */
+  recompute(section: SectionName): Promise<RecomputeResult>;
+  close(): Promise<void>;
+}
+
+/** Connections carry the deployment's KEY_PREFIX in pg_stat_activity (PostgreSQL keeps 63 bytes). */
+export function applicationName(role: 'worker' | 'listen', keyPrefix: string): string {
+  return `snapboard-${role}:${keyPrefix}`.slice(0, 63);
+}
+
+export function createPool(databaseUrl: string, logger: Logger, name = 'snapboard-worker'): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 4,
+    application_name: name,
+    connectionTimeoutMillis: 5000,
+    // The first refresh after a bulk load rebuilds the rollups from every trade (seconds at 1M).
+    statement_timeout: 120_000,
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection lost'));
+  return pool;
+}
+
+export function createWorker(options: WorkerOptions): SnapboardWorker {
+  const { config, logger } = options;
+  const keys = keysFor(config.keyPrefix);
+  const ownsPool = !options.pool;
+  const pool = options.pool ?? createPool(config.databaseUrl, logger, applicationName('worker', config.keyPrefix));
+
+  // Commands (publish, stats) fail fast so a job fails and retries instead of hanging on a lost Redis;
+  // BullMQ's connection waits forever by design (its production guide: maxRetriesPerRequest null).
+  const connectionName = `snapboard-worker:${config.keyPrefix}`;
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true, connectionName });
+  const bullConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true, connectionName });
+  redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
+  bullConnection.on('error', (error) => logger.warn({ err: error }, 'redis (queue) error'));
+
+  const stats: WorkerStats = createStats(redis, keys);
+  const publisher = createPublisher(redis, keys);
+  const prices = createPriceSource(config, {
+    fetch: options.fetch,
+    onFailures: (count) => {
+      stats
+        .recordPriceFailures(config.priceSource, count)
+        .catch((error) => logger.warn({ err: error }, 'could not record price failures'));
+    },
+  });
+  const queue = createRecomputeQueue(bullConnection, keys);
+  queue.on('error', (error) => logger.warn({ err: error }, 'recompute queue error'));
+
+  let scheduleQueue: ScheduleQueue | undefined;
+  let tickWorker: Worker<TickData> | undefined;
+  let recomputeWorker: Worker<RecomputeJobData> | undefined;
+  let listener: ChangeListener | undefined;
+  let started = false;
+  let closing: Promise<void> | undefined;
+
+  async function recompute(section: SectionName): Promise<RecomputeResult> {
+    const computedAt = new Date();
+    const startedAt = performance.now();
+    const data = await computeSection(section, { db: pool, now: computedAt, prices });
+    // A section that broke its contract must not reach readers; the last good snapshot stays.
+    const checked = sectionDataSchemas[section].safeParse(data);
+    if (!checked.success) {
+      throw new Error(`${section} does not match its schema: ${checked.error.issues[0]?.message ?? 'invalid'}`);
+    }
+    const result = await publisher.publish({ section, ttl: config.ttls[section], computedAt, data });
+    const durationMs = performance.now() - startedAt;
+    await stats.recordDuration(section, durationMs);
+    return { section, ...result, durationMs };
+  }
+
+  async function processJob(job: Job<RecomputeJobData>): Promise<RecomputeResult> {
+    const { section, reason } = job.data;
+    if (!isSectionName(section)) throw new UnrecoverableError(`unknown section ${JSON.stringify(section)}`);
+    const startedAt = performance.now();
+    const attempt = job.attemptsMade + 1;
+    try {
+      const result = await recompute(section);
+      logger.info(
+        {
+          section,
+          reason,
+          job_id: job.id,
+          attempt,
+          duration_ms: Math.round(result.durationMs * 10) / 10,
+          changed: result.outcome === 'changed',
+          version: result.version,
+          outcome: result.outcome,
+        },
+        'recompute',
+      );
+      return result;
+    } catch (error) {
+      await stats.recordFailure(section).catch(() => {});
+      const attempts = job.opts.attempts ?? RECOMPUTE_JOB_OPTIONS.attempts;
+      logger.error(
+        {
+          section,
+          reason,
+          job_id: job.id,
+          attempt,
+          duration_ms: Math.round((performance.now() - startedAt) * 10) / 10,
+          changed: false,
+          outcome: attempt < attempts ? 'retrying' : 'failed',
+          err: error,
+        },
+        'recompute',
+      );
+      throw error;
+    }
+  }
+
+  return {
+    keys,
+    queue,
+    pool,
+    prices,
+    recompute,
+
+    async start() {
+      if (started) return;
+      started = true;
+      // BullMQ may have started connecting already; only a connection still waiting needs a push.
+      await Promise.all([redis, bullConnection].map((c) => (c.status === 'wait' ? c.connect() : undefined)));
+      // Listen before the first computes, so no change falls between them and the listener.
+      if (options.listen !== false) {
+        listener = createChangeListener({
+          databaseUrl: config.databaseUrl,
+          applicationName: applicationName('listen', config.keyPrefix),
+          logger,
+          debounce: options.debounce,
+          onChange: async (sections) => {
+            if (!closing) await requestRecompute(queue, sections, 'event');
+          },
+        });
+        await listener.start();
+      }
+      recomputeWorker = new Worker<RecomputeJobData>(keys.recomputeQueue, processJob, {
+        connection: bullConnection,
+        prefix: keys.bullPrefix,
+        concurrency: options.concurrency ?? 4,
+        autorun: false,
+      });
+      recomputeWorker.on('error', (error) => logger.error({ err: error }, 'recompute worker error'));
+      recomputeWorker.run().catch((error) => logger.error({ err: error }, 'recompute worker stopped'));
+      if (options.schedule !== false) {
+        scheduleQueue = createScheduleQueue(bullConnection, keys);
+        scheduleQueue.on('error', (error) => logger.warn({ err: error }, 'schedule queue error'));
+        await upsertSchedules(scheduleQueue, config.ttls);
+        tickWorker = createTickWorker({ connection: bullConnection, keys, recomputeQueue: queue, logger });
+        tickWorker.run().catch((error) => logger.error({ err: error }, 'schedule worker stopped'));
+      }
+      // Fresh snapshots at once rather than after each section's first period.
+      await requestRecompute(queue, SECTION_NAMES, 'schedule');
+    },
+
+    close() {
+      closing ??= (async () => {
+        await listener?.close();
+        await tickWorker?.close();
+        if (recomputeWorker) {
+          const worker = recomputeWorker;
+          const graceful = worker.close().then(() => true);
+          let timer: NodeJS.Timeout | undefined;
+          const grace = new Promise<false>((resolve) => {
+            timer = setTimeout(() => resolve(false), options.closeGraceMs ?? 10_000);
+          });
+          // Past the grace period the running jobs are abandoned; their locks expire and another
+          // worker (or this one, restarted) picks them up as stalled.
+          const finished = await Promise.race([graceful, grace]);
+          clearTimeout(timer);
+          if (!finished) await worker.close(true);
+        }
+        await scheduleQueue?.close();
+        await queue.close();
+        if (ownsPool) await pool.end();
+        await Promise.all([
+          redis.quit().catch(() => redis.disconnect()),
+          bullConnection.quit().catch(() => bullConnection.disconnect()),
+        ]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { Writable } from 'node:stream';
+import type { TestEnv } from '@snapboard/devenv/testing';
+import { type Config, keysFor, type SectionData, type SectionName, type Snapshot } from '@snapboard/shared';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createWorker, type SnapboardWorker, type WorkerOptions } from '../../src/worker.ts';
+
+/** A worker under test with its log lines parsed, so tests can see every job it ran. */
+export interface RunningWorker {
+  worker: SnapboardWorker;
+  config: Config;
+  logs: Record<string, unknown>[];
+  /** Job log lines (one per recompute attempt). */
+  jobs(section?: SectionName): JobLine[];
+}
+
+export interface JobLine {
+  section: SectionName;
+  reason: string;
+  duration_ms: number;
+  changed: boolean;
+  version?: number;
+  outcome: string;
+  time: number;
+}
+
+export function startWorker(
+  config: Config,
+  options: Partial<Omit<WorkerOptions, 'config' | 'logger'>> = {},
+): RunningWorker {
+  const logs: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line));
+      done();
+    },
+  });
+  const logger = pino({ level: 'info' }, stream);
+  const worker = createWorker({ config, logger, ...options });
+  return {
+    worker,
+    config,
+    logs,
+    jobs: (section) =>
+      (logs.filter((l) => l.msg === 'recompute') as unknown as JobLine[]).filter(
+        (l) => section === undefined || l.section === section,
+      ),
+  };
+}
+
+export class SnapshotReader {
+  readonly redis: Redis;
+  constructor(
+    env: TestEnv,
+    readonly prefix: string = env.keyPrefix,
+  ) {
+    this.redis = new Redis(env.redisUrl);
+  }
+  async get<K extends SectionName>(section: K): Promise<Snapshot<K> | undefined> {
+    const raw = await this.redis.get(keysFor(this.prefix).snapshot(section));
+    return raw ? (JSON.parse(raw) as Snapshot<K>) : undefined;
+  }
+  async data<K extends SectionName>(section: K): Promise<SectionData[K] | undefined> {
+    return (await this.get(section))?.data;
+  }
+  async close(): Promise<void> {
+    await this.redis.quit();
+  }
+}

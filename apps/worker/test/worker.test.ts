@@ -1,0 +1,307 @@
+import { useTestEnv } from '@snapboard/devenv/testing';
+import { requestRecompute } from '@snapboard/queue';
+import { keysFor, SECTION_NAMES } from '@snapboard/shared';
+import { Queue } from 'bullmq';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertFixture, trade } from './support/fixtures.ts';
+import { type RunningWorker, SnapshotReader, startWorker } from './support/harness.ts';
+
+const env = useTestEnv();
+let db: pg.Pool;
+let reader: SnapshotReader;
+const running: RunningWorker[] = [];
+
+// Long cadences: anything that shows up within a test came from an event or a request, not a tick.
+const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '300']));
+
+beforeAll(async () => {
+  db = new pg.Pool({ connectionString: env.databaseUrl, max: 3 });
+  reader = new SnapshotReader(env);
+  await insertFixture(db, {
+    users: [
+      { id: 1, username: 'alice' },
+      { id: 2, username: 'bob' },
+    ],
+    accounts: [
+      {
+        user_id: 1,
+        balance: 1000,
+        equity: 1000,
+        total_pnl: 0,
+        total_trades: 0,
+        win_rate: 0,
+        auto_trading_enabled: true,
+      },
+      {
+        user_id: 2,
+        balance: 1010,
+        equity: 1010,
+        total_pnl: 10,
+        total_trades: 1,
+        win_rate: 100,
+        auto_trading_enabled: false,
+      },
+    ],
+    trades: [
+      trade({
+        id: 1,
+        user_id: 2,
+        status: 'CLOSED_TP',
+        profit_loss: 10,
+        exit_time: new Date(Date.now() - 3_600_000).toISOString(),
+        created_at: new Date(Date.now() - 7_200_000).toISOString(),
+      }),
+    ],
+  });
+});
+afterAll(async () => {
+  for (const r of running) await r.worker.close();
+  await reader.close();
+  await db.end();
+});
+
+function start(...args: Parameters<typeof startWorker>): RunningWorker {
+  const r = startWorker(...args);
+  running.push(r);
+  return r;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function allPublished(r: SnapshotReader): Promise<boolean> {
+  const snapshots = await Promise.all(SECTION_NAMES.map((s) => r.get(s)));
+  return snapshots.every(Boolean);
+}
+
+describe('worker', () => {
+  let main: RunningWorker;
+
+  beforeAll(async () => {
+    main = start(env.config(LONG_TTLS));
+    await main.worker.start();
+    await waitFor(() => allPublished(reader), 15_000);
+  });
+
+  it('happy: start publishes every section, one structured log line per job, durations recorded', async () => {
+    for (const section of SECTION_NAMES) {
+      const snapshot = await reader.get(section);
+      expect(snapshot).toMatchObject({ section, version: 1, ttl: 300 });
+    }
+    const line = main.jobs('overview')[0];
+    expect(line).toMatchObject({
+      section: 'overview',
+      reason: 'schedule',
+      changed: true,
+      version: 1,
+      outcome: 'changed',
+    });
+    expect(typeof line?.duration_ms).toBe('number');
+    const keys = keysFor(env.keyPrefix);
+    const durations = await reader.redis.hgetall(keys.durations);
+    expect(Object.keys(durations).sort()).toEqual([...SECTION_NAMES].sort());
+    for (const ms of Object.values(durations)) expect(Number(ms)).toBeGreaterThan(0);
+    // Finished jobs do not pile up in Redis.
+    expect(await main.worker.queue.getCompletedCount()).toBe(0);
+  });
+
+  it('happy: a trade opened then closed in the database reaches its sections without waiting for the TTL', async () => {
+    const before = await reader.get('performance_metrics');
+    await db.query(
+      `INSERT INTO paper_trades (id, user_id, symbol, direction, market_type, entry_price, entry_time, position_size, quantity, status, created_at)
+       VALUES (500, 1, 'BTCUSDT', 'LONG', 'SPOT', 100, now(), 100, 1, 'OPEN', now())`,
+    );
+    await expect
+      .poll(async () => (await reader.data('open_positions'))?.map((p) => p.trade_id), { timeout: 5000, interval: 20 })
+      .toContain(500);
+
+    // The bot closes the trade and updates the account in one transaction.
+    const client = await db.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `UPDATE paper_trades SET status = 'CLOSED_TP', exit_price = 107.5, exit_time = now(), profit_loss = 7.5,
+         profit_loss_percentage = 7.5 WHERE id = 500`,
+      );
+      await client.query(
+        `UPDATE signals_paperaccount SET total_trades = 1, winning_trades = 1, win_rate = 100, realized_pnl = 7.5,
+         total_pnl = 7.5, balance = 1007.5, equity = 1007.5 WHERE user_id = 1`,
+      );
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await expect
+      .poll(async () => (await reader.data('recent_trades'))?.[0]?.trade_id, { timeout: 5000, interval: 20 })
+      .toBe(500);
+    await expect
+      .poll(async () => (await reader.data('performance_metrics'))?.total_closed_trades, {
+        timeout: 5000,
+        interval: 20,
+      })
+      .toBe((before?.data.total_closed_trades ?? 0) + 1);
+    await expect
+      .poll(async () => (await reader.data('overview'))?.total_pnl, { timeout: 5000, interval: 20 })
+      .toBe(17.5);
+    await expect.poll(async () => (await reader.data('lite'))?.daily_pnl, { timeout: 5000, interval: 20 }).toBe(17.5);
+    await expect.poll(async () => (await reader.data('open_positions'))?.length, { timeout: 5000 }).toBe(0);
+
+    // Those versions were published by event-driven recomputes.
+    const recent = await reader.get('recent_trades');
+    const publishedBy = main.jobs('recent_trades').find((l) => l.version === recent?.version && l.changed);
+    expect(publishedBy?.reason).toBe('event');
+  });
+
+  it('happy: a storm of requests for a section while it computes coalesces into at most one more compute', async () => {
+    const before = main.jobs('top_performers').length;
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => requestRecompute(main.worker.queue, ['top_performers'], 'manual')),
+    );
+    expect(new Set(answers.flat().map((j) => j.job_id)).size).toBeLessThanOrEqual(2);
+    await expect.poll(() => main.jobs('top_performers').length - before, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 300));
+    const ran = main.jobs('top_performers').slice(before);
+    expect(ran.length).toBeLessThanOrEqual(2);
+    // Same data: the version stays, computed_at moves.
+    expect(ran.every((l) => l.outcome === 'unchanged' && l.reason === 'manual')).toBe(true);
+  });
+
+  it('error: a section that fails keeps its last snapshot, is counted, and is retried with backoff', async () => {
+    const keys = keysFor(env.keyPrefix);
+    const before = await reader.get('top_performers');
+    await db.query('ALTER TABLE signals_paperaccount RENAME TO signals_paperaccount_away');
+    try {
+      await requestRecompute(main.worker.queue, ['top_performers'], 'manual');
+      await expect
+        .poll(async () => Number(await reader.redis.hget(keys.failures, 'top_performers')), { timeout: 5000 })
+        .toBeGreaterThanOrEqual(1);
+      expect(await reader.get('top_performers')).toEqual(before);
+      expect(main.jobs('top_performers').at(-1)).toMatchObject({
+        outcome: 'retrying',
+        reason: 'manual',
+        changed: false,
+      });
+    } finally {
+      await db.query('ALTER TABLE signals_paperaccount_away RENAME TO signals_paperaccount');
+    }
+    // The retry (after its backoff) succeeds once the table is back.
+    await expect
+      .poll(async () => (await reader.get('top_performers'))?.computed_at, { timeout: 10_000 })
+      .not.toBe(before?.computed_at);
+    expect(main.jobs('top_performers').at(-1)).toMatchObject({ outcome: 'unchanged', reason: 'manual' });
+  });
+
+  it('error: the LISTEN connection is cut: it reconnects and changes flow again', async () => {
+    const listening = () => main.logs.filter((l) => l.msg === 'listening for table changes').length;
+    expect(listening()).toBe(1);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+       WHERE application_name = $1 AND datname = current_database()`,
+      [`snapboard-listen:${env.keyPrefix}`.slice(0, 63)],
+    );
+    expect(rows[0]?.n).toBe(1);
+    await expect.poll(listening, { timeout: 10_000 }).toBe(2);
+    await db.query(
+      `INSERT INTO paper_trades (id, user_id, symbol, direction, status, created_at) VALUES (501, 2, 'ETHUSDT', 'SHORT', 'OPEN', now())`,
+    );
+    await expect
+      .poll(async () => (await reader.data('open_positions'))?.map((p) => p.trade_id), { timeout: 5000, interval: 20 })
+      .toContain(501);
+  });
+});
+
+describe('schedule', () => {
+  it('happy: two workers on one Redis share the schedulers and compute a section once per cadence', async () => {
+    const prefix = `${env.keyPrefix}:two`;
+    const config = env.config({ ...LONG_TTLS, KEY_PREFIX: prefix, TTL_LITE: '1' });
+    const a = start(config, { listen: false });
+    const b = start(config, { listen: false });
+    await Promise.all([a.worker.start(), b.worker.start()]);
+    const twoReader = new SnapshotReader(env, prefix);
+    try {
+      await expect.poll(() => allPublished(twoReader), { timeout: 15_000 }).toBe(true);
+      const schedules = new Queue(keysFor(prefix).scheduleQueue, {
+        connection: { host: new URL(env.redisUrl).hostname, port: Number(new URL(env.redisUrl).port || 6379) },
+        prefix: keysFor(prefix).bullPrefix,
+      });
+      try {
+        const schedulers = await schedules.getJobSchedulers();
+        expect(schedulers).toHaveLength(SECTION_NAMES.length);
+        expect(schedulers.find((s) => s.key === 'section:lite')?.every).toBe(1000);
+        expect(schedulers.find((s) => s.key === 'section:overview')?.every).toBe(300_000);
+      } finally {
+        await schedules.close();
+      }
+      const lite = () => [...a.jobs('lite'), ...b.jobs('lite')];
+      const start = Date.now();
+      const before = lite().length;
+      await new Promise((r) => setTimeout(r, 3500));
+      const elapsed = (Date.now() - start) / 1000;
+      const ticks = lite().slice(before);
+      // One compute per second between them (give or take the edges), not one per worker.
+      expect(ticks.length).toBeGreaterThanOrEqual(Math.floor(elapsed) - 1);
+      expect(ticks.length).toBeLessThanOrEqual(Math.ceil(elapsed) + 1);
+      expect(ticks.every((l) => l.reason === 'schedule')).toBe(true);
+      // Both workers took part over time, or at least one did all of it; never both at once per tick.
+      const overview = [...a.jobs('overview'), ...b.jobs('overview')];
+      expect(overview.length).toBeLessThanOrEqual(2);
+    } finally {
+      await twoReader.close();
+    }
+  });
+});
+
+describe('shutdown', () => {
+  it('happy: close() lets the running job finish, then closes every connection it opened', async () => {
+    const prefix = `${env.keyPrefix}:stop`;
+    const r = startWorker(env.config({ ...LONG_TTLS, KEY_PREFIX: prefix }));
+    await r.worker.start();
+    const stopReader = new SnapshotReader(env, prefix);
+    const blocker = await db.connect();
+    const connections = async () => {
+      const { rows } = await db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ANY($1)',
+        [[`snapboard-worker:${prefix}`, `snapboard-listen:${prefix}`].map((name) => name.slice(0, 63))],
+      );
+      // Its own connections are named after the prefix; BullMQ's are named after its bull prefix.
+      const redis = String(await stopReader.redis.client('LIST'))
+        .split('\n')
+        .filter((line) => line.includes(`name=snapboard-worker:${prefix} `) || line.includes(`name=${prefix}:bull:`));
+      return { postgres: rows[0]?.n ?? -1, redis: redis.length };
+    };
+    try {
+      await expect.poll(() => allPublished(stopReader), { timeout: 15_000 }).toBe(true);
+      const open = await connections();
+      expect(open.postgres).toBeGreaterThanOrEqual(2);
+      expect(open.redis).toBeGreaterThanOrEqual(2);
+      const before = r.jobs('overview').length;
+      // Hold the accounts table so the next overview compute blocks mid-query.
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE signals_paperaccount IN ACCESS EXCLUSIVE MODE');
+      await requestRecompute(r.worker.queue, ['overview'], 'manual');
+      await expect.poll(() => r.worker.queue.getActiveCount(), { timeout: 5000 }).toBe(1);
+      let closed = false;
+      const closing = r.worker.close().then(() => {
+        closed = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(closed).toBe(false);
+      await blocker.query('COMMIT');
+      await closing;
+      expect(r.jobs('overview').slice(before)).toEqual([
+        expect.objectContaining({ outcome: 'unchanged', reason: 'manual' }),
+      ]);
+
+      expect(await connections()).toEqual({ postgres: 0, redis: 0 });
+    } finally {
+      blocker.release();
+      await stopReader.close();
+    }
+  });
+});
