@@ -1,11 +1,12 @@
 import { dropDatabase } from '@snapboard/devenv';
 import { createTestDatabase, type TestEnv, uniqueName, useTestEnv } from '@snapboard/devenv/testing';
-import { afterAll, afterEach, beforeEach, inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { BotDb } from './bot-db.ts';
 import { type ApiProcess, type ServiceEnv, type ServiceProcess, startApi, startWorker } from './processes.ts';
 import { type PrivateRedis, startPrivateRedis } from './redis-server.ts';
 import { SnapshotReader } from './snapshots.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { GiveUp } from './wait.ts';
 import { WsClient } from './ws-client.ts';
 
 /**
@@ -33,8 +34,18 @@ export interface E2E {
   defer(cleanup: () => unknown): void;
 }
 
-export function useE2E(options: { database?: boolean } = {}): E2E {
+export interface E2EOptions {
+  database?: boolean;
+  /**
+   * 'test' (default): a prefix per test, and what a test starts is stopped after it.
+   * 'file': one prefix for the file, everything stopped after the file (for stacks several tests share).
+   */
+  scope?: 'test' | 'file';
+}
+
+export function useE2E(options: E2EOptions = {}): E2E {
   const env = useTestEnv(options);
+  const perTest = options.scope !== 'file';
   let prefix = '';
   let cleanups: (() => unknown)[] = [];
 
@@ -50,10 +61,16 @@ export function useE2E(options: { database?: boolean } = {}): E2E {
     }
   };
 
-  beforeEach(() => {
-    prefix = `${env.keyPrefix}:${uniqueName('s')}`;
-  });
-  afterEach(runCleanups, 60_000);
+  if (perTest) {
+    beforeEach(() => {
+      prefix = `${env.keyPrefix}:${uniqueName('s')}`;
+    });
+    afterEach(runCleanups, 60_000);
+  } else {
+    beforeAll(() => {
+      prefix = `${env.keyPrefix}:${uniqueName('s')}`;
+    });
+  }
   afterAll(runCleanups, 60_000);
 
   const e2e: E2E = {
@@ -110,4 +127,11 @@ export function useE2E(options: { database?: boolean } = {}): E2E {
     },
   };
   return e2e;
+}
+
+/** A `waitUntil` check wrapper: stop waiting at once, with its last output, if a process died. */
+export function assertAlive(...processes: ServiceProcess[]): void {
+  for (const p of processes) {
+    if (!p.alive) throw new GiveUp(`${p.name} exited ${JSON.stringify(p.exitStatus)}\n${p.tail()}`);
+  }
 }
