@@ -184,6 +184,8 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
       if (next.version > current.version) return 'change';
       return next.version === current.version && next.computed_at > current.computed_at ? 'refresh' : 'older';
     }
+    // Without a version (the lite HTTP answer) equal data is the same state recomputed: keep the version.
+    if (!next.epoch && next.computed_at > current.computed_at && sameData(next.data, current.data)) return 'refresh';
     const bothVersioned = Boolean(next.epoch && current.epoch);
     const later = bothVersioned ? next.computed_at >= current.computed_at : next.computed_at > current.computed_at;
     return later ? 'change' : 'older';
@@ -524,6 +526,23 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
       setState('closed');
     },
   };
+}
+
+/** Deep equality of JSON values, whatever the key order. */
+function sameData(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isRecord(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

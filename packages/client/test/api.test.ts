@@ -147,6 +147,37 @@ describe('happy: live against the real API', () => {
   });
 });
 
+describe('section age while live', () => {
+  it('learns over HTTP that an unchanged section was recomputed, since the socket pushes only versions', async () => {
+    const recorder = recordingFetch();
+    client = createDashboardClient({
+      baseUrl: api!.url,
+      sections: ['lite'],
+      WebSocket,
+      fetch: recorder.fetch,
+      freshnessCheckMs: 200,
+    });
+    const c = client;
+    const first = await publish('lite', lite(5));
+    await eventually('lite 5', () => c.get('lite')?.version === first.version);
+
+    // The worker keeps recomputing lite to the same data: only computed_at moves.
+    const ttlMs = SECTIONS.lite.defaultTtl * 1000;
+    const until = Date.now() + 2 * ttlMs;
+    while (Date.now() < until) {
+      await publish('lite', lite(5));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const status = c.status('lite')!;
+    expect(status.version).toBe(first.version);
+    expect(status.ageMs).toBeLessThan(1.5 * ttlMs + 1000);
+    expect(status.stale).toBe(false);
+    expect(recorder.calls.some((call) => call.path === '/api/public/dashboard/lite/' && call.status === 200)).toBe(
+      true,
+    );
+  });
+});
+
 describe('reconnect and resume against the real API', () => {
   it('after a restart, resumes and is sent only the section that changed meanwhile', async () => {
     const states: ConnectionState[] = [];
