@@ -42,6 +42,7 @@ const BREAK_EVEN_MAX_PRICE = 0.5;
 const SYMBOL_WEIGHTS: Record<string, number> = { BTCUSDT: 5, ETHUSDT: 4, SOLUSDT: 3, BNBUSDT: 2 };
 const TIMEFRAMES = ['5m', '15m', '15m', '1h', '1h', '4h'] as const;
 const TIMEFRAME_MS: Record<string, number> = { '5m': 5 * MINUTE, '15m': 15 * MINUTE, '1h': HOUR, '4h': 4 * HOUR };
+const SIZE_FACTORS = [0.5, 1, 1, 1, 1.5, 2];
 const BALANCES = [1000, 2500, 5000, 10_000, 10_000, 25_000, 50_000];
 
 export interface SeedShape {
@@ -482,6 +483,7 @@ export function* planTrades(plan: SeedPlan): Generator<TradeRow> {
     while (chosen.size < group.followers) chosen.add(drawUser());
     const owners: (number | null)[] = group.system ? [null, ...chosen] : [...chosen];
     const step = Math.min(25, Math.floor(3000 / owners.length));
+    const cheap = basePrice(signal.symbol) < BREAK_EVEN_MAX_PRICE;
     let pendingLeft = group.pending;
 
     for (let i = 0; i < owners.length; i++, index++) {
@@ -489,64 +491,58 @@ export function* planTrades(plan: SeedPlan): Generator<TradeRow> {
       const user = userIndex === null ? null : (users[userIndex] as PlannedUser);
       const createdAt = signal.time + 100 + i * step + Math.floor(rng() * step);
       const positionSize =
-        BigInt(user ? Math.max(10, Math.round(user.baseSize * rng.pick([0.5, 1, 1, 1, 1.5, 2]))) : 100) * 100_000_000n;
+        BigInt(user ? Math.max(10, Math.round(user.baseSize * rng.pick(SIZE_FACTORS))) : 100) * 100_000_000n;
       let leverage = signal.leverage;
       if (signal.marketType === 'FUTURES') {
         futures++;
         if (rng.chance(0.03) || nullLeverage < Math.floor(futures / nullLeverageEvery) + 1) leverage = null;
         if (leverage === null) nullLeverage++;
       }
-      const base = {
+      const row: TradeRow = {
         signalIndex: signal.index >= 0 ? signal.index : null,
         userIndex,
         symbol: signal.symbol,
         direction: signal.direction,
         marketType: signal.marketType,
+        entryPrice: signal.entry,
+        entryTime: null,
         positionSize,
+        quantity: 0n,
         stopLoss: signal.stopLoss,
         takeProfit: signal.takeProfit,
+        exitPrice: null,
+        exitTime: null,
+        profitLoss: 0n,
+        percentage: 0n,
         leverage,
+        status: 'OPEN',
         createdAt,
+        updatedAt: createdAt,
       };
 
       const waiting = group.live && pendingLeft > 0;
       if (waiting || (!group.live && rng.chance(0.04))) {
         // Never filled: the order keeps the signal's entry; cancelled ones were withdrawn later.
         if (waiting) pendingLeft--;
-        yield {
-          ...base,
-          entryPrice: signal.entry,
-          entryTime: null,
-          quantity: quantityFor(positionSize, signal.entry),
-          exitPrice: null,
-          exitTime: null,
-          profitLoss: 0n,
-          percentage: 0n,
-          status: waiting ? 'PENDING' : 'CANCELLED',
-          updatedAt: waiting ? createdAt : Math.min(now, createdAt + rng.int(1, 30) * MINUTE),
-        };
+        row.quantity = quantityFor(positionSize, signal.entry);
+        row.status = waiting ? 'PENDING' : 'CANCELLED';
+        if (!waiting) row.updatedAt = Math.min(now, createdAt + rng.int(1, 30) * MINUTE);
+        yield row;
         continue;
       }
 
       const entryTime = createdAt;
       const entryPrice = priceUnits(signal.symbol, entryTime);
       const quantity = quantityFor(positionSize, entryPrice);
-      const trade = { ...base, entryPrice, entryTime, quantity };
+      row.entryTime = entryTime;
+      row.entryPrice = entryPrice;
+      row.quantity = quantity;
       if (!outcome) {
-        yield {
-          ...trade,
-          exitPrice: null,
-          exitTime: null,
-          profitLoss: 0n,
-          percentage: 0n,
-          status: 'OPEN',
-          updatedAt: entryTime,
-        };
+        yield row;
         continue;
       }
 
       let close: Outcome = outcome;
-      const cheap = basePrice(signal.symbol) < BREAK_EVEN_MAX_PRICE;
       if (cheap && !group.live && breakEvens < Math.floor(index / breakEvenEvery) + 1) {
         const at = breakEvenTime(signal.symbol, entryTime, entryPrice, outcome.at);
         if (at === entryTime || priceUnits(signal.symbol, at) === entryPrice) {
@@ -557,19 +553,17 @@ export function* planTrades(plan: SeedPlan): Generator<TradeRow> {
         const at = Math.round(rng.between(entryTime + 10 * SECOND, outcome.at - SECOND));
         close = { status: 'CLOSED_MANUAL', at, price: priceUnits(signal.symbol, at) };
       }
-      const { profitLoss, percentage } = tradePnl(
+      const pnl = tradePnl(
         { direction: signal.direction, marketType: signal.marketType, leverage, entryPrice, quantity, positionSize },
         close.price,
       );
-      yield {
-        ...trade,
-        exitPrice: close.price,
-        exitTime: close.at,
-        profitLoss,
-        percentage,
-        status: close.status,
-        updatedAt: close.at,
-      };
+      row.exitPrice = close.price;
+      row.exitTime = close.at;
+      row.profitLoss = pnl.profitLoss;
+      row.percentage = pnl.percentage;
+      row.status = close.status;
+      row.updatedAt = close.at;
+      yield row;
     }
   }
 }

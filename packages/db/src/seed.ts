@@ -25,7 +25,7 @@ import {
 export { MAX_SEED_TRADES, MIN_SEED_TRADES } from './seed-plan.ts';
 
 export interface SeedProgress {
-  phase: 'prepare' | 'trades' | 'accounts' | 'analyze';
+  phase: 'prepare' | 'trades' | 'indexes' | 'accounts' | 'analyze';
   /** Trades written so far (phase `trades`). */
   done: number;
   total: number;
@@ -40,6 +40,8 @@ export interface SeedOptions {
   seed?: number;
   /** The moment the history ends, epoch ms. */
   now?: number;
+  /** Load an empty paper_trades without its secondary indexes and rebuild them; default from 100,000 trades. */
+  rebuildIndexes?: boolean;
   onProgress?: (progress: SeedProgress) => void;
 }
 
@@ -153,6 +155,25 @@ async function copyLines(client: pg.PoolClient | pg.Client, sql: string, lines: 
 }
 
 const TABLES = 'users, symbols, signals, paper_trades, signals_paperaccount';
+/** From this size on, an empty paper_trades is loaded without its secondary indexes, rebuilt after. */
+const REBUILD_INDEXES_FROM = 100_000;
+
+/**
+ * Drop paper_trades' plain secondary indexes (snapboard's, and the bot's if it has any) and return the
+ * statements that recreate them exactly. Building an index once over sorted input is several times
+ * cheaper than maintaining seven of them row by row; it happens inside the seed's transaction, so a
+ * failed seed leaves them as they were. Constraint indexes (primary key, unique) stay.
+ */
+async function dropSecondaryIndexes(client: pg.Client): Promise<string[]> {
+  const { rows } = await client.query<{ name: string; definition: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+     FROM pg_index i
+     WHERE i.indrelid = 'paper_trades'::regclass AND NOT i.indisprimary AND NOT i.indisunique
+       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)`,
+  );
+  for (const row of rows) await client.query(`DROP INDEX ${row.name}`);
+  return rows.map((r) => r.definition);
+}
 
 /**
  * Fill an empty database with demo data: users with paper accounts, symbols, signals and `trades`
@@ -176,6 +197,10 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     await client.query(`LOCK TABLE ${TABLES} IN SHARE ROW EXCLUSIVE MODE`);
     const { rows: existing } = await client.query('SELECT EXISTS (SELECT 1 FROM paper_trades) AS any');
     if (existing[0]?.any && !options.append) throw new SeedRefusedError();
+
+    // Only an empty table is loaded bare; readers wait for the commit rather than see it without indexes.
+    const bare = !existing[0]?.any && (options.rebuildIndexes ?? trades >= REBUILD_INDEXES_FROM);
+    const rebuild = bare ? await dropSecondaryIndexes(client) : [];
 
     const taken = new Set(
       (await client.query<{ username: string }>('SELECT username FROM users')).rows.map((r) => r.username),
@@ -257,6 +282,12 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
       lines(),
     );
     progress({ phase: 'trades', done, total: trades });
+
+    if (rebuild.length) {
+      progress({ phase: 'indexes', done, total: trades });
+      await client.query(`SET LOCAL maintenance_work_mem = '256MB'`);
+      for (const definition of rebuild) await client.query(definition);
+    }
 
     progress({ phase: 'accounts', done, total: trades });
     const prices = new Map(DEMO_SYMBOLS.map((s) => [s, priceUnits(s, now)]));

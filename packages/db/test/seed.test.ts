@@ -182,6 +182,28 @@ describe('seed 1,000 trades into an empty database', () => {
   });
 });
 
+describe('seed with its indexes rebuilt', () => {
+  const env = useTestEnv();
+
+  it('happy: paper_trades ends with exactly the indexes it had, all valid', async () => {
+    const indexes = () =>
+      query<{ indexname: string; indexdef: string }>(
+        env.databaseUrl,
+        `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'paper_trades' ORDER BY indexname`,
+      );
+    const before = await indexes();
+    expect(before.length).toBeGreaterThanOrEqual(5);
+    await seed({ databaseUrl: env.databaseUrl, trades: 1000, seed: 3, now: NOW, rebuildIndexes: true });
+    expect(await indexes()).toEqual(before);
+    const [valid] = await query<{ n: number }>(
+      env.databaseUrl,
+      `SELECT count(*)::int AS n FROM pg_index WHERE indrelid = 'paper_trades'::regclass AND NOT indisvalid`,
+    );
+    expect(valid?.n).toBe(0);
+    expect(await formulaViolations(env.databaseUrl)).toEqual([]);
+  });
+});
+
 describe('seed plan', () => {
   const digest = (seed: number, now: number) => {
     const hash = createHash('sha256');
