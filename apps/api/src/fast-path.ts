@@ -61,10 +61,17 @@ export interface FastPathDeps {
   now: () => number;
 }
 
-/** A request listener prefix: true when it answered, false to hand the request to Hono. */
-export function createFastPath(deps: FastPathDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+export interface FastPath {
+  /** Answer the request and return true, or return false to hand it to Hono untouched. */
+  (req: IncomingMessage, res: ServerResponse): boolean;
+  /** Requests answered so far (tests check that the fast path really served). */
+  readonly served: number;
+}
+
+export function createFastPath(deps: FastPathDeps): FastPath {
   const { views, cors, metrics, logger, now } = deps;
-  return (req, res) => {
+  let served = 0;
+  const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'GET') return false;
     const url = req.url ?? '';
     const q = url.indexOf('?');
@@ -99,6 +106,7 @@ export function createFastPath(deps: FastPathDeps): (req: IncomingMessage, res: 
     }
     res.writeHead(answer.status, answer.headers);
     res.end(answer.body);
+    served++;
     const route = PATHS[kind];
     const seconds = (performance.now() - started) / 1000;
     metrics.observe('GET', route, answer.status, seconds);
@@ -115,4 +123,5 @@ export function createFastPath(deps: FastPathDeps): (req: IncomingMessage, res: 
     }
     return true;
   };
+  return Object.defineProperty(handle, 'served', { get: () => served }) as FastPath;
 }

@@ -40,6 +40,8 @@ export interface RunningApi {
   replica: SnapshotReplica;
   registry: Registry;
   ws: WsServer | undefined;
+  /** Requests the fast path answered (0 when it is off). */
+  fastPathServed(): number;
   close(): Promise<void>;
 }
 
@@ -177,5 +179,5 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     return closing;
   };
 
-  return { url, server, app, replica, registry, ws, close };
+  return { url, server, app, replica, registry, ws, fastPathServed: () => fast?.served ?? 0, close };
 }

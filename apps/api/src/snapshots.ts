@@ -82,9 +82,12 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
   function accept(snapshot: Snapshot): void {
     const current = entries.get(snapshot.section)?.snapshot;
     if (!isNewer(current, snapshot)) return;
-    const kind: ChangeKind =
-      current && current.epoch === snapshot.epoch && current.version === snapshot.version ? 'refresh' : 'version';
-    const entry: ReplicaEntry = { snapshot, computedAtMs: Date.parse(snapshot.computed_at) };
+    const sameVersion =
+      current !== undefined && current.epoch === snapshot.epoch && current.version === snapshot.version;
+    const kind: ChangeKind = sameVersion ? 'refresh' : 'version';
+    // Same (epoch, version) means same data: keep the object readers already serialised (views.ts).
+    const kept = sameVersion ? ({ ...snapshot, data: current.data } as Snapshot) : snapshot;
+    const entry: ReplicaEntry = { snapshot: kept, computedAtMs: Date.parse(snapshot.computed_at) };
     entries.set(snapshot.section, entry);
     events.emit('change', snapshot.section, kind, entry);
   }
