@@ -4,6 +4,7 @@ import { keysFor, SECTION_NAMES } from '@snapboard/shared';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeBinance } from './support/fake-binance.ts';
 import { insertFixture, trade } from './support/fixtures.ts';
 import { type RunningWorker, SnapshotReader, startWorker } from './support/harness.ts';
 
@@ -302,6 +303,44 @@ describe('shutdown', () => {
     } finally {
       blocker.release();
       await stopReader.close();
+    }
+  });
+});
+
+describe('prices in open_positions', () => {
+  it('error: with PRICE_SOURCE=binance a symbol Binance refuses is shown without a price and counted', async () => {
+    const fake = await startFakeBinance({ BTCUSDT: '101.50000000' });
+    const prefix = `${env.keyPrefix}:prices`;
+    const r = start(
+      env.config({ ...LONG_TTLS, KEY_PREFIX: prefix, PRICE_SOURCE: 'binance', BINANCE_BASE_URL: fake.baseUrl }),
+      { schedule: false, listen: false },
+    );
+    const priceReader = new SnapshotReader(env, prefix);
+    try {
+      await db.query(
+        `INSERT INTO paper_trades (id, user_id, symbol, direction, market_type, entry_price, quantity, position_size, status, created_at)
+         VALUES (600, 1, 'BTCUSDT', 'LONG', 'SPOT', 100, 2, 200, 'OPEN', now()),
+                (601, 1, 'NOPEUSDT', 'LONG', 'SPOT', 100, 2, 200, 'OPEN', now())`,
+      );
+      await r.worker.start();
+      await expect.poll(() => priceReader.get('open_positions'), { timeout: 15_000 }).toBeTruthy();
+      const positions = (await priceReader.data('open_positions')) ?? [];
+      expect(positions.find((p) => p.trade_id === 600)).toMatchObject({
+        current_price: 101.5,
+        unrealized_pnl: 3,
+        unrealized_pnl_pct: 1.5,
+        has_real_time_price: true,
+      });
+      expect(positions.find((p) => p.trade_id === 601)).toMatchObject({
+        current_price: null,
+        has_real_time_price: false,
+      });
+      const failures = Number(await reader.redis.hget(keysFor(prefix).priceFailures, 'binance'));
+      expect(failures).toBe(positions.filter((p) => !p.has_real_time_price).length);
+    } finally {
+      await r.worker.close();
+      await priceReader.close();
+      await fake.close();
     }
   });
 });

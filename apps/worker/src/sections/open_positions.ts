@@ -87,7 +87,10 @@ export const openPositions: SectionComputer<'open_positions'> = {
   async compute({ db, prices }) {
     const { rows } = await db.query<OpenPositionRow>(SQL);
     const symbols = [...new Set(rows.map((row) => row.symbol).filter((s): s is string => !!s))];
-    const quotes = symbols.length ? await prices.getPrices(symbols) : new Map<string, number>();
+    // Prices are a nicety: whatever happens to them, the positions are still published.
+    const quotes = symbols.length
+      ? await prices.getPrices(symbols).catch(() => new Map<string, number>())
+      : new Map<string, number>();
     return build(rows, quotes);
   },
 };
