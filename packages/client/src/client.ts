@@ -422,18 +422,22 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     return failed.length < outcomes.length;
   }
 
+  // Each polling run has its own number, so a round still in flight from an earlier run stops
+  // instead of scheduling a second loop beside the new one.
+  let pollRun = 0;
+
   function startPolling(): void {
     if (polling || closed) return;
     polling = true;
-    void pollRound();
+    void pollRound(++pollRun);
   }
 
-  async function pollRound(): Promise<void> {
+  async function pollRound(run: number): Promise<void> {
     pollTimer = undefined;
     const ok = await pollAll();
-    if (!polling || closed) return;
+    if (!polling || closed || run !== pollRun) return;
     if (!live) setState(ok ? 'polling' : 'stale');
-    pollTimer = setTimeout(pollRound, pollIntervalMs);
+    pollTimer = setTimeout(() => void pollRound(run), pollIntervalMs);
   }
 
   function stopPolling(): void {
