@@ -42,6 +42,18 @@ interface Measured {
   memPerConnBytes: number | null;
   rssBefore: number | null;
   rssAfter: number | null;
+  /** From the API's /metrics (V8 heap in use, no GC forced): a hint, RSS is what is judged. */
+  heapPerConnBytes: number | null;
+}
+
+async function heapUsed(wsUrl: string): Promise<number | null> {
+  try {
+    const response = await fetch(wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics'));
+    const match = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(await response.text());
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 let addressCounter = 0;
@@ -52,7 +64,15 @@ function nextLocalAddress(): string {
 }
 
 export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
-  await ctx.stack();
+  const { api } = await ctx.stack();
+  // What one subscriber is sent per version of each section: the volume every fan-out multiplies.
+  const frameBytes: Record<string, number> = {};
+  for (const section of SECTION_NAMES) {
+    const response = await fetch(`${api.baseUrl}/api/public/dashboard/sections/${section}/?limit=20`);
+    frameBytes[section] = (await response.arrayBuffer()).byteLength;
+  }
+  ctx.facts.wsFrameBytes = frameBytes;
+  ctx.log(`ws: snapshot bytes per section at limit 20: ${JSON.stringify(frameBytes)}`);
   const sizes = ctx.quick ? [1000, 10_000] : [1000, 5000, 10_000];
   const closes = ctx.quick ? 3 : 5;
   const announcements = await listenToAnnouncements(ctx.redisUrl, ctx.keyPrefix);
@@ -89,6 +109,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
       }
       await sleep(1500);
       const rssBefore = rssBytes(serverPid);
+      const heapBefore = server === 'snapboard' ? await heapUsed(url) : null;
 
       const processes = Math.ceil(n / SOCKETS_PER_CLIENT_PROCESS);
       const clients: Managed[] = [];
@@ -127,6 +148,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
         ctx.log(`ws: ${failed} of ${n} subscribers failed to connect: ${JSON.stringify(connected[0]?.errors)}`);
       await sleep(2000);
       const rssAfter = rssBytes(serverPid);
+      const heapAfter = server === 'snapboard' ? await heapUsed(url) : null;
 
       for (const c of clients) c.send({ type: 'reset' });
       await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'reset-done', 30_000, 'reset')));
@@ -167,6 +189,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
         rssBefore,
         rssAfter,
         memPerConnBytes: rssBefore != null && rssAfter != null ? (rssAfter - rssBefore) / n : null,
+        heapPerConnBytes: heapBefore != null && heapAfter != null ? (heapAfter - heapBefore) / n : null,
       };
       ctx.log(
         `ws: ${server.padEnd(9)} n=${n} announced=${result.announced} last p50 ${percentile(lastMs, 50)?.toFixed(1)} ms ` +
