@@ -108,6 +108,8 @@ describe.skipIf(!runnable)('the dashboard page in Chromium', () => {
     expect(figure(await page.locator('#kpi-win-rate .kpi-value').textContent())).toBeCloseTo(lite.win_rate, 0);
     expect(figure(await page.locator('#kpi-trades .kpi-value').textContent())).toBe(v2.overview.total_trades);
     expect(await page.locator('#kpi-total-pnl').getAttribute('data-sign')).toBe(lite.total_pnl >= 0 ? 'up' : 'down');
+    // The tab title carries the headline figure.
+    expect(await page.title()).toBe(`${await page.locator('#kpi-total-pnl .kpi-value').textContent()} · snapboard`);
 
     // Tables list what v2 lists, in its order, with P&L coloured by sign.
     const tradeKeys = await page
@@ -183,6 +185,7 @@ describe.skipIf(!runnable)('the dashboard page in Chromium', () => {
     await expect.poll(state, { timeout: 30_000, interval: 200 }).toBe('stale');
     expect(await page.locator('#banner').isVisible()).toBe(true);
     expect(await page.locator('#banner').textContent()).toContain('Server unreachable');
+    expect(await page.title()).toMatch(/^\(stale\) /);
     // The last figures stay on screen while the connection is down.
     expect(await page.locator('#trades tbody tr').count()).toBeGreaterThan(0);
     await page.screenshot({ path: resolve(ARTIFACTS, 'dashboard-stale.png') });
@@ -190,6 +193,7 @@ describe.skipIf(!runnable)('the dashboard page in Chromium', () => {
     api = await startApi({ ...serviceEnv, LOG_LEVEL: 'warn', PORT: String(port) });
     await expect.poll(state, { timeout: 30_000, interval: 200 }).toBe('live');
     expect(await page.locator('#banner').isHidden()).toBe(true);
+    expect(await page.title()).not.toContain('stale');
     expect(pageErrors).toEqual([]);
   }, 90_000);
 });

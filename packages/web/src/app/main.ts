@@ -1,7 +1,7 @@
 import { createDashboardClient } from '@snapboard/client';
 import { DEFAULT_LIMIT, MAX_LIMIT, SECTION_NAMES, type SectionName } from '@snapboard/shared/sections';
 import { byId } from './dom.ts';
-import { count } from './format.ts';
+import { count, money } from './format.ts';
 import { createPnlChart } from './panels/chart.ts';
 import { renderLite, renderOverview } from './panels/kpis.ts';
 import { renderLeaders } from './panels/leaders.ts';
@@ -43,9 +43,18 @@ function showPositionCount(): void {
     open !== undefined && open > shown ? `${count(shown)} of ${count(open)}` : `${count(shown)} open`;
 }
 
+/** The tab's title carries the headline figure, and says when it cannot be trusted. */
+function updateTitle(): void {
+  const lite = client.get('lite')?.data;
+  const trusted = client.state === 'live' || client.state === 'polling';
+  const figure = lite ? `${money(lite.total_pnl, { signed: true })} · ` : '';
+  document.title = `${trusted ? '' : `(${client.state}) `}${figure}snapboard`;
+}
+
 let previousLite = client.get('lite')?.data;
 client.on('lite', ({ data }) => {
   renderLite(data, previousLite);
+  updateTitle();
   previousLite = data;
   showPositionCount();
   loaded('lite');
@@ -83,7 +92,10 @@ client.on('pnl_history', ({ data }) => {
 });
 
 status.renderState(client.state);
-client.onState((state) => status.renderState(state));
+client.onState((state) => {
+  status.renderState(state);
+  updateTitle();
+});
 status.tick();
 setInterval(status.tick, 1000);
 addEventListener('pagehide', () => client.close());

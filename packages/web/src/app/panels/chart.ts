@@ -118,7 +118,8 @@ export function createPnlChart(container: HTMLElement, summary: HTMLElement): Pn
       const data: uPlot.AlignedData = [xs, ys];
       if (plot) plot.setData(data);
       else plot = create(data);
-      describe(null);
+      // Keep the readout on the hovered hour as new data arrives.
+      describe(plot.cursor.idx);
 
       const last = ys.at(-1) ?? 0;
       const first = ys[0] ?? 0;
