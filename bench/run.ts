@@ -9,6 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from './lib/args.ts';
 import type { BenchContext, Stack, Suite } from './lib/context.ts';
 import {
   cloneDatabase,
@@ -47,31 +48,13 @@ const STACK_TEMPLATE = { name: 'snapboard_bench_100k', trades: 100_000 };
 /** The stack closes trades (freshness, fan-out): it needs OPEN ones to close. */
 const OPEN_TRADES = 400;
 
-function parseArgs(argv: string[]): { only: string[]; quick: boolean } | string {
-  let only = Object.keys(SUITES);
-  let quick = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--quick') quick = true;
-    else if (arg === '--only' || arg.startsWith('--only=')) {
-      const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
-      const names = (value ?? '').split(',').filter(Boolean);
-      const unknown = names.filter((n) => !(n in SUITES));
-      if (!names.length || unknown.length) return `unknown suite(s): ${unknown.join(', ') || '(none given)'}`;
-      only = Object.keys(SUITES).filter((n) => names.includes(n));
-    } else if (arg === '--help' || arg === '-h') return '';
-    else return `unknown argument ${arg}`;
-  }
-  return { only, quick };
-}
-
 const started = Date.now();
 function log(line: string): void {
   const t = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
   process.stderr.write(`[bench ${t}s] ${line}\n`);
 }
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), Object.keys(SUITES));
 if (typeof args === 'string') {
   if (args) process.stderr.write(`bench: ${args}\n`);
   process.stderr.write(`${USAGE}\n`);
