@@ -29,11 +29,24 @@ const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
 try {
   const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM paper_trades');
   console.log(`${redactUrl(config.databaseUrl)}: ${rows[0]?.n ?? '?'} trades`);
+  const samples = new Map<string, number[]>();
+  const record = (name: string, ms: number) => samples.set(name, [...(samples.get(name) ?? []), ms]);
   for (let round = 1; round <= rounds; round++) {
     const timings = await timeSections(pool, { sections });
     const cells = timings.sections.map((s) => `${s.section} ${s.ms.toFixed(1)}`).join(' | ');
     console.log(
       `round ${round}: refresh ${timings.refreshMs.toFixed(1)} ms | ${cells} | total ${timings.totalMs.toFixed(1)} ms`,
+    );
+    for (const s of timings.sections) record(s.section, s.ms);
+    record('total', timings.totalMs);
+  }
+  // On a shared machine the minimum is the best estimate of a section's own cost.
+  console.log(`over ${rounds} rounds (ms):`);
+  for (const [name, values] of samples) {
+    const sorted = [...values].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    console.log(
+      `  ${name.padEnd(20)} min ${(sorted[0] ?? 0).toFixed(1).padStart(7)}  median ${median.toFixed(1).padStart(7)}`,
     );
   }
 } finally {
