@@ -8,13 +8,18 @@ const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFra
 
 export type Sign = 'up' | 'down' | 'flat';
 
+// Below half a cent (or half a basis point) a figure shows as zero, so it carries no sign or colour.
+const EPSILON = 0.005;
+
 export function signOf(value: number | null | undefined): Sign {
-  if (value === null || value === undefined || !Number.isFinite(value) || value === 0) return 'flat';
+  if (value === null || value === undefined || !Number.isFinite(value) || Math.abs(value) < EPSILON) return 'flat';
   return value > 0 ? 'up' : 'down';
 }
 
-const withSign = (value: number, body: string, signed: boolean) =>
-  value < 0 ? `${MINUS}${body}` : signed && value > 0 ? `+${body}` : body;
+const withSign = (value: number, body: string, signed: boolean) => {
+  if (Math.abs(value) < EPSILON) return body;
+  return value < 0 ? `${MINUS}${body}` : signed ? `+${body}` : body;
+};
 
 export function money(value: number | null | undefined, options: { signed?: boolean } = {}): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
