@@ -129,6 +129,7 @@ export function createChangeListener(options: ChangeListenerOptions): ChangeList
       connectionString: options.databaseUrl,
       application_name: options.applicationName ?? 'snapboard-listen',
       keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
     });
     next.on('error', (error) => dropped(next, error));
     next.on('end', () => dropped(next));
@@ -156,7 +157,12 @@ export function createChangeListener(options: ChangeListenerOptions): ChangeList
     connected = true;
     attempt = 0;
     probeTimer = setInterval(() => {
-      next.query('SELECT 1').catch((error) => dropped(next, error));
+      // A probe that gets no answer at all means the peer is gone without a word.
+      const silent = setTimeout(() => dropped(next, new Error('no answer to the connection probe')), probeIntervalMs);
+      next
+        .query('SELECT 1')
+        .catch((error) => dropped(next, error))
+        .finally(() => clearTimeout(silent));
     }, probeIntervalMs);
     probeTimer.unref();
     if (everConnected) debouncer.add(ALL_WATCHED);

@@ -138,7 +138,11 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
 
   async function processJob(job: Job<RecomputeJobData>): Promise<RecomputeResult> {
     const { section, reason } = job.data;
-    if (!isSectionName(section)) throw new UnrecoverableError(`unknown section ${JSON.stringify(section)}`);
+    if (!isSectionName(section)) {
+      // Retrying cannot fix a job for a section that does not exist (an older or newer deployment's).
+      logger.error({ section, reason, job_id: job.id, outcome: 'failed' }, 'recompute');
+      throw new UnrecoverableError(`unknown section ${JSON.stringify(section)}`);
+    }
     const startedAt = performance.now();
     const attempt = job.attemptsMade + 1;
     try {
@@ -241,10 +245,13 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         await scheduleQueue?.close();
         await queue.close();
         if (ownsPool) await pool.end();
-        await Promise.all([
-          redis.quit().catch(() => redis.disconnect()),
-          bullConnection.quit().catch(() => bullConnection.disconnect()),
-        ]);
+        await Promise.all(
+          [redis, bullConnection].map(async (c) => {
+            // A connection never used has nothing to flush.
+            if (c.status === 'wait' || c.status === 'end') return c.disconnect();
+            await c.quit().catch(() => c.disconnect());
+          }),
+        );
       })();
       return closing;
     },
