@@ -7,7 +7,7 @@
  * baseline measured in the same run. How to read it: docs/benchmarks.md.
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args.ts';
 import type { BenchContext, Stack, Suite } from './lib/context.ts';
@@ -49,6 +49,7 @@ const STACK_TEMPLATE = { name: 'snapboard_bench_100k', trades: 100_000 };
 const OPEN_TRADES = 400;
 
 const started = Date.now();
+const loadAtStart = loadavg()[0];
 function log(line: string): void {
   const t = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
   process.stderr.write(`[bench ${t}s] ${line}\n`);
@@ -87,6 +88,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function main(options: { only: string[]; quick: boolean }): Promise<number> {
+  log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${cpus().length} cores`,
+  );
   services = await ensureServices(log);
   const id = runId();
   keyPrefix = `bench:${id}`;

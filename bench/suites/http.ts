@@ -1,6 +1,6 @@
 import type { CapturedResponse, CapturedRoute } from '../children/bare-http.ts';
 import type { BenchContext } from '../lib/context.ts';
-import { type Managed, spawnTs } from '../lib/procs.ts';
+import { cpuSeconds, type Managed, spawnTs } from '../lib/procs.ts';
 import { type Figure, figure } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
 
@@ -18,6 +18,8 @@ const CONNECTIONS = 100;
 type ServerName = 'bare' | 'snapboard' | 'cacheAside';
 
 interface Round {
+  serverCpu: number;
+  loadCpu: number;
   rps: number;
   p99: number;
   p50: number;
@@ -87,13 +89,19 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     }
 
     let nextId = 0;
+    const pids: Record<ServerName, number> = { bare: bare.pid, snapboard: api.process.pid, cacheAside: cacheAside.pid };
     const hit = async (
-      url: string,
+      server: ServerName,
+      path: string,
       seconds: number,
       headers?: Record<string, string>,
       trackEtag = false,
     ): Promise<Round> => {
       const id = nextId++;
+      const url = `${base[server]}${path}`;
+      // CPU seconds per wall second of the server and of autocannon: which of them was the limit.
+      const cpu0 = [cpuSeconds(pids[server]), cpuSeconds(load.pid)];
+      const t0 = performance.now();
       load.send({ type: 'run', id, url, connections: CONNECTIONS, durationSec: seconds, headers, trackEtag });
       const result = await load.next<LoadResult>(
         (m) => m.type === 'result' && m.id === id,
@@ -101,7 +109,12 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
         'autocannon result',
       );
       if (result.error) throw new Error(`autocannon: ${result.error}`);
+      const wall = (performance.now() - t0) / 1000;
+      const cpu1 = [cpuSeconds(pids[server]), cpuSeconds(load.pid)];
+      const share = (i: number) => (cpu0[i] != null && cpu1[i] != null ? (cpu1[i]! - cpu0[i]!) / wall : Number.NaN);
       return {
+        serverCpu: share(0),
+        loadCpu: share(1),
         rps: result.rps,
         p99: result.latencyP99,
         p50: result.latencyP50,
@@ -113,8 +126,8 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
 
     ctx.log('http: warming up the three servers');
     for (const name of ['bare', 'snapboard', 'cacheAside'] as const) {
-      await hit(`${base[name]}${V2}`, 1);
-      await hit(`${base[name]}${LITE}`, 1);
+      await hit(name, V2, 1);
+      await hit(name, LITE, 1);
     }
 
     type Scenario = 'v2' | 'lite' | 'v2_304' | 'lite_304';
@@ -134,13 +147,15 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
         if (scenario.conditional && !route.notModified) continue;
         const headers = scenario.conditional ? { 'if-none-match': route.etag! } : undefined;
         for (const server of scenario.servers) {
-          const r = await hit(`${base[server]}${scenario.path}`, durationSec, headers, scenario.conditional);
+          const r = await hit(server, scenario.path, durationSec, headers, scenario.conditional);
           const key = `${scenario.name}:${server}`;
           results.set(key, [...(results.get(key) ?? []), r]);
           ctx.log(
             `http: round ${round + 1}/${rounds} ${scenario.name.padEnd(8)} ${server.padEnd(10)} ${Math.round(r.rps)
               .toString()
-              .padStart(6)} req/s  p99 ${r.p99} ms  ${JSON.stringify(r.statuses)}`,
+              .padStart(
+                6,
+              )} req/s  p99 ${r.p99} ms  cpu server ${r.serverCpu.toFixed(2)} load ${r.loadCpu.toFixed(2)}  ${JSON.stringify(r.statuses)}`,
           );
         }
       }
