@@ -9,7 +9,7 @@ const BAR_WIDTH = 30;
 const PHASE_TEXT: Record<SeedProgress['phase'], string> = {
   prepare: 'migrating and planning',
   trades: 'writing trades',
-  indexes: 'rebuilding indexes',
+  indexes: 'rebuilding indexes and foreign keys',
   accounts: 'computing account figures',
   analyze: 'analyzing tables',
 };

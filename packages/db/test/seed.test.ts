@@ -182,19 +182,24 @@ describe('seed 1,000 trades into an empty database', () => {
   });
 });
 
-describe('seed with its indexes rebuilt', () => {
+describe('seed loaded in bulk', () => {
   const env = useTestEnv();
 
-  it('happy: paper_trades ends with exactly the indexes it had, all valid', async () => {
-    const indexes = () =>
-      query<{ indexname: string; indexdef: string }>(
+  it('happy: paper_trades ends with exactly the indexes and foreign keys it had, all valid', async () => {
+    const schema = () =>
+      query<{ name: string; definition: string }>(
         env.databaseUrl,
-        `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'paper_trades' ORDER BY indexname`,
+        `SELECT indexname AS name, indexdef AS definition FROM pg_indexes WHERE tablename = 'paper_trades'
+         UNION ALL
+         SELECT conname, pg_get_constraintdef(oid) || ' ' || convalidated FROM pg_constraint
+         WHERE conrelid = 'paper_trades'::regclass
+         ORDER BY 1`,
       );
-    const before = await indexes();
-    expect(before.length).toBeGreaterThanOrEqual(5);
-    await seed({ databaseUrl: env.databaseUrl, trades: 1000, seed: 3, now: NOW, rebuildIndexes: true });
-    expect(await indexes()).toEqual(before);
+    const before = await schema();
+    expect(before.filter((r) => r.definition.startsWith('FOREIGN KEY'))).toHaveLength(2);
+    expect(before.length).toBeGreaterThanOrEqual(8);
+    await seed({ databaseUrl: env.databaseUrl, trades: 1000, seed: 3, now: NOW, bulkLoad: true });
+    expect(await schema()).toEqual(before);
     const [valid] = await query<{ n: number }>(
       env.databaseUrl,
       `SELECT count(*)::int AS n FROM pg_index WHERE indrelid = 'paper_trades'::regclass AND NOT indisvalid`,
