@@ -182,6 +182,8 @@ async function main(options: { only: string[]; quick: boolean }): Promise<number
       cpuModel: cpus()[0]?.model,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       node: process.version,
+      // How busy the shared machine was: the 1-minute load average at the start and at the end.
+      loadAverage: { start: loadAtStart, end: loadavg()[0] },
     },
     figures,
     facts,
