@@ -236,7 +236,15 @@ function usernameCandidate(rng: Rng): string {
   }
 }
 
-function planUsers(rng: Rng, count: number, now: number, taken: ReadonlySet<string>): PlannedUser[] {
+/**
+ * Position sizes shrink as each user's trade count grows: a user with thousands of trades at 5 % of the
+ * balance would drift (a random walk of P&L) far past zero, which no one would keep trading.
+ */
+function riskScale(trades: number, users: number): number {
+  return Math.min(1, Math.sqrt(100 / (trades / users)));
+}
+
+function planUsers(rng: Rng, count: number, now: number, taken: ReadonlySet<string>, scale: number): PlannedUser[] {
   const used = new Set(taken);
   const users: PlannedUser[] = [];
   for (let i = 0; i < count + 2; i++) {
@@ -246,7 +254,8 @@ function planUsers(rng: Rng, count: number, now: number, taken: ReadonlySet<stri
     const newcomer = i >= count;
     const autoTrading = newcomer ? i === count : rng.chance(0.7);
     const initialBalance = rng.pick(BALANCES);
-    const baseSize = Math.min(5000, Math.max(10, Math.round((initialBalance * rng.pick([0.01, 0.02, 0.05])) / 5) * 5));
+    const fraction = rng.pick([0.01, 0.02, 0.05]) * scale;
+    const baseSize = Math.min(5000, Math.max(10, Math.round((initialBalance * fraction) / 5) * 5));
     users.push({
       username,
       email: rng.chance(0.85) ? `${username.replace(/~/g, '.')}@example.com` : null,
@@ -301,7 +310,7 @@ export function planSeed(options: {
   const { trades, seed, now } = options;
   const rng = createRng(seed);
   const shape = seedShape(trades);
-  const users = planUsers(rng, shape.users, now, options.takenUsernames ?? new Set());
+  const users = planUsers(rng, shape.users, now, options.takenUsernames ?? new Set(), riskScale(trades, shape.users));
   const symbols = DEMO_SYMBOLS;
   const symbolWeight = symbols.reduce((sum, s) => sum + (SYMBOL_WEIGHTS[s] ?? 1), 0);
   const traders = users.filter((u) => u.weight > 0).length;
