@@ -129,6 +129,11 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
   }
 
   async function resyncSections(sections: readonly SectionName[]): Promise<void> {
+    // Not connected (yet): the 'ready' handler re-syncs once it is, so there is nothing to report.
+    if (redis.status !== 'ready') {
+      connected = false;
+      return;
+    }
     try {
       const raws = await redis.mget(...sections.map((s) => keys.snapshot(s)));
       sections.forEach((section, i) => {

@@ -107,15 +107,24 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
     const rest = `,"cache_info":${cacheInfo},"sections":${JSON.stringify(meta)}}`;
     const tailCached = Buffer.from(`","cached":true${rest}`);
     const tailFresh = Buffer.from(`","cached":false${rest}`);
+    let lastMs = Number.NaN;
+    let last: Buffer | undefined;
     return {
       etag: weakEtag(etagKey.join('|')),
       validUntil,
       render(now, cached = true) {
+        // Requests within the same millisecond get the same bytes: the buffer is never written to
+        // after it is made, so sharing it between responses in flight is safe.
+        if (cached && now === lastMs && last) return last;
         const tail = cached ? tailCached : tailFresh;
         const out = Buffer.allocUnsafe(head.length + TIMESTAMP_LENGTH + tail.length);
         head.copy(out, 0);
         out.write(new Date(now).toISOString(), head.length, TIMESTAMP_LENGTH, 'latin1');
         tail.copy(out, head.length + TIMESTAMP_LENGTH);
+        if (cached) {
+          lastMs = now;
+          last = out;
+        }
         return out;
       },
     };

@@ -118,6 +118,24 @@ describe.each([
     expect(fast.fastPathServed()).toBe(before);
   });
 
+  it('happy: what the fast path serves is counted in /metrics under the route pattern', async () => {
+    const count = async () => {
+      const text = await (await fetch(`${fast.url}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            'snapboard_http_request_duration_seconds_count{method="GET",route="/api/public/dashboard/lite",status="200"}',
+          ),
+        );
+      return Number(line?.split(' ')[1] ?? 0);
+    };
+    const before = await count();
+    await both('/api/public/dashboard/lite/');
+    await both('/api/public/dashboard/lite');
+    expect(await count()).toBe(before + 2);
+  });
+
   it('happy: the body is the v2 document with the request time spliced in', async () => {
     const [a] = await both('/api/public/dashboard/v2/?limit=2');
     const body = JSON.parse(a.body.toString());
