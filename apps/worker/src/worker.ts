@@ -87,6 +87,21 @@ export function createPool(databaseUrl: string, logger: Logger, name = 'snapboar
   return pool;
 }
 
+/** Resolves true when `promise` settles within `ms`, false otherwise; never rejects. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    late,
+  ]).finally(() => clearTimeout(timer));
+}
+
 export function createWorker(options: WorkerOptions): SnapboardWorker {
   const { config, logger } = options;
   const keys = keysFor(config.keyPrefix);
@@ -120,6 +135,22 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   let listener: ChangeListener | undefined;
   let started = false;
   let closing: Promise<void> | undefined;
+  /** Jobs running now, with the lock token needed to hand them back at shutdown. */
+  const active = new Map<string, { job: Job<RecomputeJobData>; token: string | undefined; done: Promise<unknown> }>();
+
+  // Redis came back after a disconnect, possibly empty (restart without persistence, failover):
+  // the job schedulers may be gone with it, and readers need snapshots again at once. Upserting is
+  // idempotent and an extra tick only asks for a coalesced recompute, so doing it every time is safe.
+  let readies = 0;
+  bullConnection.on('ready', () => {
+    readies++;
+    if (readies === 1 || !started || closing) return;
+    logger.warn('redis reconnected: restoring schedules and recomputing every section');
+    (async () => {
+      if (scheduleQueue) await upsertSchedules(scheduleQueue, config.ttls);
+      await requestRecompute(queue, SECTION_NAMES, 'schedule');
+    })().catch((error) => logger.error({ err: error }, 'could not restore schedules after reconnect'));
+  });
 
   async function recompute(section: SectionName): Promise<RecomputeResult> {
     const computedAt = new Date();
@@ -206,7 +237,17 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         });
         await listener.start();
       }
-      recomputeWorker = new Worker<RecomputeJobData>(keys.recomputeQueue, processJob, {
+      const processor = async (job: Job<RecomputeJobData>, token?: string) => {
+        const run = processJob(job);
+        const id = String(job.id);
+        active.set(id, { job, token, done: run });
+        try {
+          return await run;
+        } finally {
+          active.delete(id);
+        }
+      };
+      recomputeWorker = new Worker<RecomputeJobData>(keys.recomputeQueue, processor, {
         connection: bullConnection,
         prefix: keys.bullPrefix,
         concurrency: options.concurrency ?? 4,
@@ -229,22 +270,27 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       closing ??= (async () => {
         await listener?.close();
         await tickWorker?.close();
+        let abandoned = false;
         if (recomputeWorker) {
-          const worker = recomputeWorker;
-          const graceful = worker.close().then(() => true);
-          let timer: NodeJS.Timeout | undefined;
-          const grace = new Promise<false>((resolve) => {
-            timer = setTimeout(() => resolve(false), options.closeGraceMs ?? 10_000);
-          });
-          // Past the grace period the running jobs are abandoned; their locks expire and another
-          // worker (or this one, restarted) picks them up as stalled.
-          const finished = await Promise.race([graceful, grace]);
-          clearTimeout(timer);
-          if (!finished) await worker.close(true);
+          await recomputeWorker.pause(true);
+          const running = [...active.values()];
+          if (!(await within(Promise.all(running.map((r) => r.done)), options.closeGraceMs ?? 10_000))) {
+            // A job that cannot finish (a lock, a dead database) must not hold the shutdown. Handing it
+            // back puts it in the queue for another worker now rather than after its lock expires.
+            abandoned = true;
+            for (const { job, token } of active.values()) {
+              await job.moveToWait(token).then(
+                () => logger.warn({ section: job.data.section, job_id: job.id, outcome: 'handed_back' }, 'recompute'),
+                (error) => logger.warn({ err: error, job_id: job.id }, 'could not hand back a running job'),
+              );
+            }
+          }
+          await recomputeWorker.close(abandoned);
         }
         await scheduleQueue?.close();
         await queue.close();
-        if (ownsPool) await pool.end();
+        // An abandoned job still holds a pooled connection, which pool.end() would wait for forever.
+        if (ownsPool) await (abandoned ? within(pool.end(), 1000) : pool.end());
         await Promise.all(
           [redis, bullConnection].map(async (c) => {
             // A connection never used has nothing to flush.

@@ -1,4 +1,4 @@
-import { useTestEnv } from '@snapboard/devenv/testing';
+import { deletePrefix, useTestEnv } from '@snapboard/devenv/testing';
 import { requestRecompute } from '@snapboard/queue';
 import { keysFor, SECTION_NAMES } from '@snapboard/shared';
 import { Queue } from 'bullmq';
@@ -303,6 +303,84 @@ describe('shutdown', () => {
     } finally {
       blocker.release();
       await stopReader.close();
+    }
+  });
+});
+
+describe('shutdown with a job that cannot finish', () => {
+  it('error: close() stops waiting after the grace period and hands the job back for another worker', async () => {
+    const prefix = `${env.keyPrefix}:stuck`;
+    const config = env.config({ ...LONG_TTLS, KEY_PREFIX: prefix });
+    const r = startWorker(config, { schedule: false, listen: false, closeGraceMs: 300 });
+    await r.worker.start();
+    const stuckReader = new SnapshotReader(env, prefix);
+    const blocker = await db.connect();
+    const keys = keysFor(prefix);
+    const queue = new Queue(keys.recomputeQueue, {
+      connection: stuckReader.redis.duplicate(),
+      prefix: keys.bullPrefix,
+    });
+    try {
+      await waitFor(() => allPublished(stuckReader), 15_000);
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE signals_paperaccount IN ACCESS EXCLUSIVE MODE');
+      await requestRecompute(r.worker.queue, ['overview'], 'manual');
+      await expect.poll(() => queue.getActiveCount(), { timeout: 5000 }).toBe(1);
+      await r.worker.close();
+      expect(r.logs.find((l) => l.outcome === 'handed_back')).toMatchObject({ section: 'overview' });
+      const waiting = await queue.getWaiting();
+      expect(waiting.map((j) => j.data)).toEqual([expect.objectContaining({ section: 'overview', reason: 'manual' })]);
+      await blocker.query('ROLLBACK');
+
+      const successor = start(config, { schedule: false, listen: false });
+      await successor.worker.start();
+      await expect
+        .poll(() => successor.jobs('overview').some((l) => l.reason === 'manual' && l.outcome !== 'retrying'), {
+          timeout: 10_000,
+        })
+        .toBe(true);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => {});
+      blocker.release();
+      await queue.close();
+      await stuckReader.close();
+    }
+  });
+});
+
+describe('redis restart', () => {
+  it('error: Redis comes back empty: schedules are restored and every section is published under a new epoch', async () => {
+    const prefix = `${env.keyPrefix}:lost`;
+    const r = start(env.config({ ...LONG_TTLS, KEY_PREFIX: prefix }), { listen: false });
+    await r.worker.start();
+    const lostReader = new SnapshotReader(env, prefix);
+    const keys = keysFor(prefix);
+    try {
+      await waitFor(() => allPublished(lostReader), 15_000);
+      const before = await lostReader.get('overview');
+      // What a restart without persistence looks like to the worker: its data gone, its connections cut.
+      await deletePrefix(env.redisUrl, prefix);
+      const clients = String(await lostReader.redis.client('LIST'))
+        .split('\n')
+        .filter((line) => line.includes(`name=snapboard-worker:${prefix} `) || line.includes(`name=${prefix}:bull:`));
+      expect(clients.length).toBeGreaterThan(0);
+      for (const line of clients) await lostReader.redis.client('KILL', 'ID', /id=(\d+)/.exec(line)?.[1] ?? '0');
+
+      await waitFor(() => allPublished(lostReader), 15_000);
+      const after = await lostReader.get('overview');
+      expect(after?.epoch).not.toBe(before?.epoch);
+      expect(after?.version).toBe(1);
+      const schedules = new Queue(keys.scheduleQueue, {
+        connection: lostReader.redis.duplicate(),
+        prefix: keys.bullPrefix,
+      });
+      try {
+        await expect.poll(async () => (await schedules.getJobSchedulers()).length).toBe(SECTION_NAMES.length);
+      } finally {
+        await schedules.close();
+      }
+    } finally {
+      await lostReader.close();
     }
   });
 });
