@@ -27,7 +27,10 @@ export interface SectionStatus<K extends SectionName = SectionName> extends Sect
   ageMs: number;
   /** The section's cadence in seconds (the server's configured value once an HTTP answer told it). */
   ttl: number;
-  /** Older than three cadences (SPEC §4): the worker has not refreshed it. */
+  /**
+   * Older than three cadences (SPEC §4): the worker has not refreshed it. While connected, only once
+   * the server has confirmed it (a section recomputed unchanged is not pushed over the socket).
+   */
   stale: boolean;
 }
 
@@ -74,9 +77,10 @@ export interface DashboardClientOptions {
   /** How long to wait for a pong, for `subscribed`, or for an HTTP answer (default 5000). */
   timeoutMs?: number;
   /**
-   * While live, how often to look for sections whose age passed 1.5 cadences without a push, and ask
-   * HTTP whether they were recomputed (the socket pushes only version changes, so an unchanged
-   * section would otherwise look older than it is). 0 turns it off. Default 5000.
+   * The socket pushes only version changes, so while live a section that is recomputed unchanged
+   * would look older than it is. When one passes the stale line (three cadences) without a push, the
+   * SDK asks HTTP once whether it was recomputed, and calls it stale only if the server confirms;
+   * a confirmed stale section is asked again at most this often. 0 turns checks off. Default 5000.
    */
   freshnessCheckMs?: number;
   now?: () => number;
@@ -136,7 +140,10 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
   const v2Sections = sections.filter((name) => SECTIONS[name].inV2);
   const held = new Map<SectionName, SectionSnapshot>();
   const ttls = new Map<SectionName, number>(sections.map((name) => [name, SECTIONS[name].defaultTtl]));
+  /** Local time at which the server last showed a section's current state (push, 200 or 304). */
+  const confirmedAt = new Map<SectionName, number>();
   const lastFreshnessCheck = new Map<SectionName, number>();
+  const checking = new Set<SectionName>();
   const etags = new Map<string, string>();
   const sectionListeners = new Map<SectionName, Set<(snapshot: SectionSnapshot) => void>>();
   const anyListeners = new Set<(snapshot: SectionSnapshot) => void>();
@@ -178,14 +185,19 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
    * computed later only refreshes computed_at. A new epoch, or a source that gives no version (the lite
    * HTTP answer), is taken when it was computed later.
    */
-  function classify(current: SectionSnapshot | undefined, next: SectionSnapshot): 'change' | 'refresh' | 'older' {
+  function classify(
+    current: SectionSnapshot | undefined,
+    next: SectionSnapshot,
+  ): 'change' | 'refresh' | 'same' | 'older' {
     if (!current) return 'change';
+    const byTime =
+      next.computed_at > current.computed_at ? 'refresh' : next.computed_at === current.computed_at ? 'same' : 'older';
     if (next.epoch && next.epoch === current.epoch) {
-      if (next.version > current.version) return 'change';
-      return next.version === current.version && next.computed_at > current.computed_at ? 'refresh' : 'older';
+      if (next.version !== current.version) return next.version > current.version ? 'change' : 'older';
+      return byTime;
     }
     // Without a version (the lite HTTP answer) equal data is the same state recomputed: keep the version.
-    if (!next.epoch && next.computed_at > current.computed_at && sameData(next.data, current.data)) return 'refresh';
+    if (!next.epoch && sameData(next.data, current.data)) return byTime;
     const bothVersioned = Boolean(next.epoch && current.epoch);
     const later = bothVersioned ? next.computed_at >= current.computed_at : next.computed_at > current.computed_at;
     return later ? 'change' : 'older';
@@ -196,6 +208,8 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     const current = held.get(next.section);
     const verdict = classify(current, next);
     if (verdict === 'older') return;
+    confirmedAt.set(next.section, now());
+    if (verdict === 'same') return;
     if (verdict === 'refresh' && current) {
       held.set(next.section, { ...current, computed_at: next.computed_at });
       return;
@@ -203,6 +217,12 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     held.set(next.section, next);
     for (const listener of [...(sectionListeners.get(next.section) ?? [])]) listener(next);
     for (const listener of [...anyListeners]) listener(next);
+  }
+
+  /** A 304 says the server still has the state last seen on that path, which is what we hold. */
+  function confirmUnchanged(names: readonly SectionName[]): void {
+    const t = now();
+    for (const name of names) if (held.has(name)) confirmedAt.set(name, t);
   }
 
   function resumeVersions(): ResumeVersions {
@@ -312,7 +332,9 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     failures = 0;
     stopPolling();
     setState('live');
-    if (freshnessCheckMs > 0 && !freshnessTimer) freshnessTimer = setInterval(checkFreshness, freshnessCheckMs);
+    if (freshnessCheckMs > 0 && !freshnessTimer) {
+      freshnessTimer = setInterval(checkFreshness, Math.min(1000, freshnessCheckMs));
+    }
   }
 
   function socketDown(wasLive: boolean): void {
@@ -355,8 +377,9 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
 
   async function pollV2(metaOnly: boolean): Promise<void> {
     const path = `${V2_PATH}?limit=${metaOnly ? 1 : limit}`;
-    const { status, body } = await getJson(path, !metaOnly);
+    const { status, body } = await getJson(path, true);
     reachable(status, 'v2');
+    if (status === 304) confirmUnchanged(v2Sections);
     if (status !== 200 || !isRecord(body)) return;
     learnServerTime(body.timestamp);
     const cacheInfo = isRecord(body.cache_info) ? body.cache_info : {};
@@ -381,6 +404,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
         if (current && current.epoch === next.epoch && current.version === next.version) {
           apply({ ...current, computed_at: next.computed_at });
         }
+        // A newer version is on its way over the socket; until then nothing is confirmed.
       }
     }
   }
@@ -388,6 +412,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
   async function pollLite(useEtag: boolean): Promise<void> {
     const { status, body } = await getJson(LITE_PATH, useEtag);
     reachable(status, 'lite');
+    if (status === 304) confirmUnchanged(['lite']);
     if (status !== 200 || !isRecord(body) || typeof body.timestamp !== 'string') return;
     const { timestamp, ...data } = body;
     apply({ section: 'lite', epoch: '', version: 0, computed_at: timestamp, data } as SectionSnapshot);
@@ -397,6 +422,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     const path = sectionPath(name) + (SECTIONS[name].limited ? `?limit=${limit}` : '');
     const { status, body } = await getJson(path, useEtag);
     reachable(status, name);
+    if (status === 304) confirmUnchanged([name]);
     if (status !== 200 || !isRecord(body)) return;
     if (typeof body.ttl === 'number' && body.ttl > 0) ttls.set(name, body.ttl);
     apply({
@@ -446,24 +472,47 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     pollTimer = undefined;
   }
 
+  function ttlMsOf(name: SectionName): number {
+    return (ttls.get(name) ?? SECTIONS[name].defaultTtl) * 1000;
+  }
+
+  /** Past the stale line (SPEC §4) when the server last showed it, so not just unheard-of since. */
+  function confirmedStale(name: SectionName, snapshot: SectionSnapshot): boolean {
+    const seen = confirmedAt.get(name);
+    const computedAt = Date.parse(snapshot.computed_at);
+    if (seen === undefined || !Number.isFinite(computedAt)) return true;
+    return seen + clockOffsetMs - computedAt > STALE_FACTOR * ttlMsOf(name);
+  }
+
   function checkFreshness(): void {
     if (!live || closed) return;
     const t = now();
     const due = sections.filter((name) => {
       const snapshot = held.get(name);
-      const ttlMs = (ttls.get(name) ?? SECTIONS[name].defaultTtl) * 1000;
-      if (!snapshot || ageOf(snapshot) <= 1.5 * ttlMs) return false;
-      return t - (lastFreshnessCheck.get(name) ?? 0) >= Math.max(ttlMs, freshnessCheckMs);
+      if (!snapshot || checking.has(name) || ageOf(snapshot) <= STALE_FACTOR * ttlMsOf(name)) return false;
+      // Crossed the line since the server last spoke: ask now. Already confirmed stale: ask now and then.
+      if (!confirmedStale(name, snapshot)) return true;
+      return t - (lastFreshnessCheck.get(name) ?? 0) >= Math.max(ttlMsOf(name), freshnessCheckMs);
     });
     if (due.length === 0) return;
-    for (const name of due) lastFreshnessCheck.set(name, t);
-    const tasks: Promise<void>[] = [];
-    if (due.some((name) => SECTIONS[name].inV2)) tasks.push(pollV2(true));
+    const tasks: Array<[SectionName[], Promise<void>]> = [];
+    const v2Due = due.filter((name) => SECTIONS[name].inV2);
+    if (v2Due.length > 0) tasks.push([v2Due, pollV2(true)]);
     for (const name of due) {
-      if (name === 'lite') tasks.push(pollLite(false));
-      else if (!SECTIONS[name].inV2) tasks.push(pollSection(name, false));
+      if (name === 'lite') tasks.push([[name], pollLite(true)]);
+      else if (!SECTIONS[name].inV2) tasks.push([[name], pollSection(name, true)]);
     }
-    void Promise.allSettled(tasks);
+    for (const [names, task] of tasks) {
+      for (const name of names) {
+        checking.add(name);
+        lastFreshnessCheck.set(name, t);
+      }
+      void task
+        .catch(() => {})
+        .finally(() => {
+          for (const name of names) checking.delete(name);
+        });
+    }
   }
 
   function ageOf(snapshot: SectionSnapshot): number {
@@ -509,7 +558,10 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
       if (!snapshot) return undefined;
       const ttl = ttls.get(section) ?? SECTIONS[section].defaultTtl;
       const ageMs = ageOf(snapshot);
-      return { ...snapshot, ageMs, ttl, stale: ageMs > STALE_FACTOR * ttl * 1000 };
+      const overdue = ageMs > STALE_FACTOR * ttl * 1000;
+      // Connected, a section is stale once the server confirms it; cut off, its age alone decides.
+      const confirmable = (state === 'live' && freshnessCheckMs > 0) || state === 'polling';
+      return { ...snapshot, ageMs, ttl, stale: overdue && (!confirmable || confirmedStale(section, snapshot)) };
     },
     close() {
       if (closed) return;

@@ -178,6 +178,22 @@ describe.skipIf(!runnable)('the dashboard page in Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 45_000);
 
+  it('warns of stale data when the worker stops, and clears the warning when it is back', async () => {
+    const pill = page.locator('#conn');
+    expect(await pill.getAttribute('data-freshness')).toBe('fresh');
+    await worker.stop();
+    // lite is recomputed every 2 s, so it is stale (older than three cadences) about 6 s later.
+    await expect.poll(() => pill.getAttribute('data-freshness'), { timeout: 20_000, interval: 200 }).toBe('stale');
+    expect(await state()).toBe('live');
+    expect(await pill.textContent()).toContain('stale data');
+    expect(await page.locator('[data-age-for="lite"]').first().textContent()).toMatch(/^stale · \d+s old$/);
+    expect(await page.locator('#banner').textContent()).toContain('The worker has not refreshed');
+
+    worker = startWorker({ ...serviceEnv, PRICE_SOURCE: 'simulated', LOG_LEVEL: 'warn' });
+    await expect.poll(() => pill.getAttribute('data-freshness'), { timeout: 30_000, interval: 200 }).toBe('fresh');
+    expect(await page.locator('#banner').isHidden()).toBe(true);
+  }, 60_000);
+
   it('says stale when the API stops, and live again when it returns', async () => {
     const port = api.port;
     await api.stop();

@@ -91,9 +91,9 @@ client.on('pnl_history', ({ data }) => {
   loaded('pnl_history');
 });
 
-status.renderState(client.state);
-client.onState((state) => {
-  status.renderState(state);
+status.render();
+client.onState(() => {
+  status.render();
   updateTitle();
 });
 status.tick();

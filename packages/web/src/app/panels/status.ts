@@ -1,5 +1,5 @@
 import type { ConnectionState, DashboardClient } from '@snapboard/client';
-import { SECTION_NAMES, type SectionName } from '@snapboard/shared/sections';
+import { SECTION_NAMES, SECTIONS, type SectionName } from '@snapboard/shared/sections';
 import { byId } from '../dom.ts';
 import { clockTime, duration } from '../format.ts';
 
@@ -25,37 +25,46 @@ export function createStatus(client: DashboardClient) {
   // When updates last flowed (live or polling), for the banner shown once they stop.
   let lastLiveAt: number | undefined;
 
-  function renderState(state: ConnectionState): void {
-    const [text, detail] = LABELS[state];
-    pill.dataset.state = state;
-    pill.title = detail;
-    label.textContent = text;
-    document.body.dataset.conn = state;
-    if (state === 'live' || state === 'polling') lastLiveAt = Date.now();
-    renderBanner(state);
-  }
+  const setText = (node: Element, text: string) => {
+    // Rewriting an unchanged live region would make screen readers announce it again.
+    if (node.textContent !== text) node.textContent = text;
+  };
 
-  function renderBanner(state: ConnectionState): void {
-    if (state === 'live' || state === 'connecting') {
-      banner.hidden = true;
-      return;
+  /** The pill and banner, from the connection state and whether the worker keeps the data fresh. */
+  function render(): void {
+    const state = client.state;
+    const connected = state === 'live' || state === 'polling';
+    if (connected) lastLiveAt = Date.now();
+    const stale = connected ? SECTION_NAMES.filter((name) => client.status(name)?.stale) : [];
+    const staleTitles = stale.map((name) => SECTIONS[name].title).join(', ');
+    const [text, detail] = LABELS[state];
+
+    pill.dataset.state = state;
+    pill.dataset.freshness = stale.length > 0 ? 'stale' : 'fresh';
+    document.body.dataset.conn = state;
+    setText(label, stale.length > 0 ? `${text} · stale data` : text);
+    pill.title = stale.length > 0 ? `${detail} Not refreshed for over three cadences: ${staleTitles}.` : detail;
+
+    let message = '';
+    if (state === 'reconnecting') message = 'Connection lost — reconnecting…';
+    else if (state === 'polling') message = 'Live updates unavailable — refreshing over HTTP every few seconds.';
+    else if (state === 'stale') {
+      const since = lastLiveAt ? ` Last contact ${duration(Date.now() - lastLiveAt)} ago.` : '';
+      message = `Server unreachable — showing the last figures received.${since} Retrying…`;
     }
-    banner.hidden = false;
-    banner.dataset.state = state;
-    const since = lastLiveAt ? ` Last contact ${duration(Date.now() - lastLiveAt)} ago.` : '';
-    banner.textContent =
-      state === 'reconnecting'
-        ? 'Connection lost — reconnecting…'
-        : state === 'polling'
-          ? 'Live updates unavailable — refreshing over HTTP every few seconds.'
-          : `Server unreachable — showing the last figures received.${since} Retrying…`;
+    if (stale.length > 0) {
+      message += `${message ? ' ' : ''}The worker has not refreshed ${staleTitles} for a while: those figures may be out of date.`;
+    }
+    banner.hidden = message === '';
+    banner.dataset.state = state === 'live' ? 'data-stale' : state;
+    setText(banner, message);
   }
 
   function renderAge(section: SectionName): void {
     const status = client.status(section);
     for (const node of document.querySelectorAll<HTMLElement>(`[data-age-for="${section}"]`)) {
       if (!status) continue;
-      node.textContent = status.stale ? `stale · ${duration(status.ageMs)} old` : `${duration(status.ageMs)} ago`;
+      setText(node, status.stale ? `stale · ${duration(status.ageMs)} old` : `${duration(status.ageMs)} ago`);
       node.classList.toggle('is-stale', status.stale);
       node.title = `Computed ${clockTime(status.computed_at)}${status.version ? ` · version ${status.version}` : ''} · refreshed every ${status.ttl}s`;
     }
@@ -65,15 +74,14 @@ export function createStatus(client: DashboardClient) {
 
   function tick(): void {
     const now = Date.now();
-    if (client.state === 'live' || client.state === 'polling') lastLiveAt = now;
     clock.textContent = `${new Date(now).toISOString().slice(11, 19)} UTC`;
     for (const section of SECTION_NAMES) renderAge(section);
     for (const node of document.querySelectorAll<HTMLElement>('[data-since]')) {
       const since = Date.parse(node.dataset.since ?? '');
       node.textContent = Number.isFinite(since) ? `${duration(now - since)}${node.dataset.suffix ?? ''}` : '—';
     }
-    if (client.state === 'stale') renderBanner('stale');
+    render();
   }
 
-  return { renderState, renderAge, tick };
+  return { render, renderAge, tick };
 }
