@@ -1,6 +1,6 @@
 import type { RecomputeQueue } from '@snapboard/queue';
 import { ApiError, type Config, type ErrorCode, keysFor } from '@snapboard/shared';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import type { ApiEnv } from './env.ts';
 import { createApiMetrics, type HttpMetrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { JSON_TYPE, PATHS } from './reads.ts';
-import { logRequest, requestId, requestLogLevel } from './request-log.ts';
+import { logRequest, pathOf, requestId, requestLogLevel } from './request-log.ts';
 import { routeTable } from './router.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
@@ -70,11 +70,18 @@ export function createApp(deps: AppDeps): App {
     await next();
     const seconds = (performance.now() - started) / 1000;
     const status = c.res.status;
-    const route = c.var.route ?? (status === 404 ? 'unmatched' : 'other');
+    const route = c.get('route') ?? (status === 404 ? 'unmatched' : 'other');
     metrics.observe(c.req.method, route, status, seconds);
     const level = requestLogLevel(c.req.method, status);
     if (logger.isLevelEnabled(level)) {
-      logRequest(logger, level, { id, method: c.req.method, route, path: c.req.path, status, ms: seconds * 1000 });
+      logRequest(logger, level, {
+        id,
+        method: c.req.method,
+        route,
+        path: pathOf(c.req.url),
+        status,
+        ms: seconds * 1000,
+      });
     }
   });
 
@@ -90,7 +97,7 @@ export function createApp(deps: AppDeps): App {
   mountQueueBoard(app, { queue, auth });
   if (deps.page) app.route('/', deps.page);
 
-  const isCorsPath = (c: { var: { route?: string } }) => routes.corsPatterns.has(c.var.route ?? '');
+  const isCorsPath = (c: Context<ApiEnv>) => routes.corsPatterns.has(c.get('route') ?? '');
 
   app.notFound((c) => {
     c.set('route', 'unmatched');
@@ -100,7 +107,7 @@ export function createApp(deps: AppDeps): App {
   app.onError((err, c) => {
     const apiError = toApiError(err);
     if (apiError.status >= 500) {
-      c.var.logger?.error({ err }, 'unhandled error');
+      c.get('logger')?.error({ err }, 'unhandled error');
     }
     const headers: Record<string, string> = { ...apiError.headers };
     if (isCorsPath(c)) for (const [name, value] of cors.headers(c.req.header('origin'))) headers[name] = value;

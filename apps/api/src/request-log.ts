@@ -23,6 +23,14 @@ export function requestLogLevel(method: string, status: number): Level {
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'debug' : 'info';
 }
 
+/** The path of an absolute URL, without its query (which may carry a token). */
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start === -1) return '/';
+  const query = url.indexOf('?', start);
+  return query === -1 ? url.slice(start) : url.slice(start, query);
+}
+
 export interface RequestLine {
   id: string;
   method: string;

@@ -77,7 +77,10 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
     const queued = requestRecompute(queue, V2_SECTIONS, 'refresh').then(
       () => true,
       (error: Error) => {
-        c.var.logger.warn({ err: error.message }, 'refresh: could not queue recomputes; answering with what we have');
+        c.get('logger').warn(
+          { err: error.message },
+          'refresh: could not queue recomputes; answering with what we have',
+        );
         return false;
       },
     );

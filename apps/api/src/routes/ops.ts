@@ -66,13 +66,13 @@ export function registerOpsRoutes(routes: RouteTable, deps: OpsDeps): void {
       }),
     ])
       .catch((error: Error) => {
-        c.var.logger.warn({ err: error.message }, 'ops: the recompute queue is unavailable');
+        c.get('logger').warn({ err: error.message }, 'ops: the recompute queue is unavailable');
         throw new ApiError('queue_unavailable', 'The recompute queue (Redis) is unavailable; try again shortly.', {
           'retry-after': '5',
         });
       })
       .finally(() => clearTimeout(timer));
-    c.var.logger.info({ sections: jobs.map((j) => j.section) }, 'ops: recompute queued');
+    c.get('logger').info({ sections: jobs.map((j) => j.section) }, 'ops: recompute queued');
     c.header('cache-control', 'no-store');
     return c.json({ success: true, message: what(jobs.length), jobs, timestamp: new Date(now()).toISOString() }, 202);
   };

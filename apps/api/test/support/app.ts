@@ -1,7 +1,7 @@
 import { createRecomputeQueue, type RecomputeQueue } from '@snapboard/queue';
 import { type Config, type Keys, keysFor } from '@snapboard/shared';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { type App, createApp } from '../../src/app.ts';
 import { createSnapshotReplica, type SnapshotReplica } from '../../src/snapshots.ts';
@@ -21,7 +21,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function buildTestApp(config: Config, options: { now?: () => number } = {}): Promise<TestApp> {
+export async function buildTestApp(
+  config: Config,
+  options: { now?: () => number; logger?: Logger } = {},
+): Promise<TestApp> {
   const keys = keysFor(config.keyPrefix);
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
   const replicaRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
@@ -30,7 +33,8 @@ export async function buildTestApp(config: Config, options: { now?: () => number
   const replica = createSnapshotReplica({ redis: replicaRedis, subscriber, keys, logger: silent });
   await replica.start();
   const registry = new Registry();
-  const app = createApp({ replica, queue, config, logger: silent, registry, redis: replicaRedis, now: options.now });
+  const logger = options.logger ?? silent;
+  const app = createApp({ replica, queue, config, logger, registry, redis: replicaRedis, now: options.now });
   return {
     app,
     replica,
