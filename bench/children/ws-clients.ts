@@ -8,6 +8,7 @@
  *  {type:'connect', url, count, limit, sections, localAddress, concurrency}
  *     → {type:'connected', ok, failed, errors, ms}   (every socket subscribed and holding every section)
  *  {type:'reset'}                               forget what was received so far → {type:'reset-done'}
+ *  {type:'count', announced: {"section:version": wallMs}} → {type:'count', missing}   (cheap, for polling)
  *  {type:'report', announced: {"section:version": wallMs}}
  *     → {type:'report', perKey, deliveries, missing, socketsMissing, closed, closeCodes}
  *  {type:'close'} → {type:'closed'}
@@ -171,6 +172,13 @@ process.on('message', (message: { type: string } & Record<string, unknown>) => {
     case 'report':
       report(message.announced as Record<string, number>);
       break;
+    case 'count': {
+      const keys = Object.keys(message.announced as Record<string, number>);
+      let missing = 0;
+      for (const client of clients) for (const key of keys) if (!client.got.has(key)) missing++;
+      process.send?.({ type: 'count', missing });
+      break;
+    }
     case 'close': {
       closing = true;
       let open = 0;

@@ -161,14 +161,27 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
         await sleep(intervalMs);
       }
       const announced = announcements.changedTimes();
-      // Frames still in flight for the last announcements; ask again if some are missing.
-      let reports: Report[] = [];
-      for (const settleMs of [2000, 5000]) {
-        await sleep(settleMs);
-        for (const c of clients) c.send({ type: 'report', announced });
-        reports = await Promise.all(clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')));
-        if (reports.every((r) => r.missing === 0)) break;
+      // A frame still on its way is late, not missed: wait while deliveries make progress, and only
+      // call missing what stopped arriving (no progress for 6 s) or had not come after a minute.
+      const settleUntil = Date.now() + 60_000;
+      let lastMissing = Number.POSITIVE_INFINITY;
+      let stalled = 0;
+      while (Date.now() < settleUntil) {
+        await sleep(2000);
+        for (const c of clients) c.send({ type: 'count', announced });
+        const counts = await Promise.all(
+          clients.map((c) => c.next<{ type: string; missing: number }>((m) => m.type === 'count', 60_000, 'count')),
+        );
+        const missingNow = counts.reduce((sum, c) => sum + c.missing, 0);
+        if (missingNow === 0) break;
+        stalled = missingNow < lastMissing ? 0 : stalled + 1;
+        if (stalled >= 3) break;
+        lastMissing = missingNow;
       }
+      for (const c of clients) c.send({ type: 'report', announced });
+      const reports = await Promise.all(
+        clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')),
+      );
       const lastMs: number[] = [];
       for (const key of Object.keys(announced)) {
         const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
