@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   unknown_section: 404,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   unauthorized: 401,
   forbidden: 403,
   ops_disabled: 403,
