@@ -129,21 +129,23 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
       : (req, res) => void honoListener(req, res),
   );
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    // Requests node:http cannot parse (bad method, oversized headers) get the same envelope.
-    if (error.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) {
-      return socket.destroy();
-    }
-    const tooBig = error.code === 'HPE_HEADER_OVERFLOW';
-    const status = tooBig ? 431 : 400;
-    const body = JSON.stringify(
-      (tooBig
+    // What node:http does by default (answer unless a response already started, then close), with
+    // the envelope: requests it cannot parse (bad method, framing, oversized headers) get a JSON error.
+    const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) return socket.destroy();
+    const problem =
+      error.code === 'HPE_HEADER_OVERFLOW'
         ? new ApiError('headers_too_large', 'Request headers too large.')
-        : new ApiError('malformed_request', 'Malformed HTTP request.')
-      ).toBody(),
-    );
+        : error.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+          ? new ApiError('payload_too_large', 'Chunk extensions too large.')
+          : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? new ApiError('request_timeout', 'The request took too long to arrive.')
+            : new ApiError('malformed_request', 'Malformed HTTP request.');
+    const body = JSON.stringify(problem.toBody());
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nconnection: close\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      () => socket.destroy(),
     );
   });
   const ws =

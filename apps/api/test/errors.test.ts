@@ -149,6 +149,8 @@ describe('hostile input, over a socket', () => {
       400,
     ],
     ['an unknown method', 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ['a bad Transfer-Encoding', 'GET /readyz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: x\r\n\r\n', 400],
+    ['two Content-Lengths', 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 400],
     ['garbage', '\u0000\u0001\u0002 garbage\r\n\r\n', 400],
     ['a 64 KiB URL', `GET /${'a'.repeat(65_536)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
     ['a 64 KiB header', `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(65_536)}\r\n\r\n`, 431],
@@ -165,5 +167,11 @@ describe('hostile input, over a socket', () => {
     const res = await rawRequest(api.url, request);
     expect(res.status).toBe(status);
     if (status >= 400) expectEnvelope(status, JSON.parse(res.body.toString()), String(_));
+  });
+
+  it('happy: the server is alive and well after all of that', async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    const res = await fetch(`${api.url}/healthz`);
+    expect(res.status).toBe(200);
   });
 });
