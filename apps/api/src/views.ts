@@ -77,7 +77,7 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
   );
 
   const unsubscribe = replica.onChange((section) => {
-    v2Cache.clear();
+    if (SECTIONS[section].inV2) v2Cache.clear();
     if (section === 'lite') liteCache = undefined;
     for (const key of sectionCache.keys()) if (key.startsWith(`${section}|`)) sectionCache.delete(key);
   });
