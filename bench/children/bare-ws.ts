@@ -1,7 +1,7 @@
 /**
  * Baseline of the WebSocket bench: the least a Node process can do to fan snapshots out. It listens
  * to the same announce channel as snapboard's API and, for each new version, serialises one frame
- * (lists cut to 20) and writes it to every subscriber; on subscribe it sends the current snapshots.
+ * (lists cut to 20), encodes it once, and writes that Buffer to every subscriber; on subscribe it sends the current snapshots.
  * No validation, no resume, no back-pressure policy, no metrics: the floor, not a product.
  *
  * Env: REDIS_URL, KEY_PREFIX. IPC: answers `{type:'listening', port}`.
@@ -25,22 +25,26 @@ interface Stored {
   data: unknown;
 }
 
-const frames = new Map<SectionName, { version: number; frame: string }>();
+// Encoded once: ws frames a Buffer without copying it, where a string would be re-encoded per socket.
+const TEXT = { binary: false } as const;
+const frames = new Map<SectionName, { version: number; frame: Buffer }>();
 const subscribers = new Set<WebSocket>();
 
-function frameOf(s: Stored): string {
+function frameOf(s: Stored): Buffer {
   const data = SECTIONS[s.section].limited && Array.isArray(s.data) ? s.data.slice(0, LIMIT) : s.data;
-  return JSON.stringify({
-    type: 'snapshot',
-    section: s.section,
-    epoch: s.epoch,
-    version: s.version,
-    computed_at: s.computed_at,
-    data,
-  });
+  return Buffer.from(
+    JSON.stringify({
+      type: 'snapshot',
+      section: s.section,
+      epoch: s.epoch,
+      version: s.version,
+      computed_at: s.computed_at,
+      data,
+    }),
+  );
 }
 
-function accept(s: Stored): string | undefined {
+function accept(s: Stored): Buffer | undefined {
   const current = frames.get(s.section);
   if (current && current.version >= s.version) return undefined;
   const frame = frameOf(s);
@@ -53,7 +57,7 @@ subscriber.on('message', (_channel, message: string) => {
   if (!announcement.changed || !announcement.snapshot) return;
   const frame = accept(announcement.snapshot);
   if (!frame) return;
-  for (const socket of subscribers) socket.send(frame);
+  for (const socket of subscribers) socket.send(frame, TEXT);
 });
 
 await subscriber.subscribe(keys.announceChannel);
@@ -74,7 +78,7 @@ server.on('connection', (socket) => {
     socket.send(JSON.stringify({ type: 'subscribed', sections: message.sections }));
     for (const section of message.sections) {
       const current = frames.get(section);
-      if (current) socket.send(current.frame);
+      if (current) socket.send(current.frame, TEXT);
     }
     subscribers.add(socket);
   });
