@@ -7,18 +7,28 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { migrate } from '@snapboard/db';
+import { createProgressReporter, migrate, seed, validateTradeCount } from '@snapboard/db';
 import { ensurePostgres, ensureRedis, MissingServiceError, type Service } from '@snapboard/devenv';
 import { loadConfigOrExit, redactUrl } from '@snapboard/shared';
 import pg from 'pg';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DEMO_TRADES = Number(process.env.DEMO_TRADES ?? 20_000);
+const DEMO_TRADES = validateDemoTrades(process.env.DEMO_TRADES);
 const colors = { simulator: 35, worker: 36, api: 32, start: 33 } as const;
 
 function say(who: keyof typeof colors, line: string): void {
   const tag = process.stdout.isTTY ? `\x1b[${colors[who]}m${who.padEnd(9)}\x1b[0m` : who.padEnd(9);
   process.stdout.write(`${tag} ${line}\n`);
+}
+
+function validateDemoTrades(value: string | undefined): number {
+  if (value === undefined || value === '') return 20_000;
+  try {
+    return validateTradeCount(Number(value));
+  } catch (error) {
+    process.stderr.write(`DEMO_TRADES: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 const config = loadConfigOrExit();
@@ -59,6 +69,9 @@ function run(name: 'simulator' | 'worker' | 'api', entry: string, env: Record<st
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C reaches only this script, which then stops each child once, in
+    // order, instead of every child seeing SIGINT and then our SIGTERM as a "second signal".
+    detached: true,
   });
   children.set(name, child);
   for (const stream of [child.stdout, child.stderr]) {
@@ -108,14 +121,12 @@ try {
   const migrated = await migrate(config.databaseUrl);
   say('start', `migrations: ${migrated.applied.length} applied, ${migrated.skipped.length} already there`);
   if ((await tradeCount(config.databaseUrl)) === 0) {
-    const db = (await import('@snapboard/db')) as Record<string, unknown>;
-    if (typeof db.seed === 'function') {
-      say('start', `empty database: seeding ${DEMO_TRADES.toLocaleString('en')} demo trades`);
-      await (db.seed as (o: { databaseUrl: string; trades: number }) => Promise<unknown>)({
-        databaseUrl: config.databaseUrl,
-        trades: DEMO_TRADES,
-      });
-    }
+    say('start', `empty database: seeding ${DEMO_TRADES.toLocaleString('en')} demo trades`);
+    await seed({
+      databaseUrl: config.databaseUrl,
+      trades: DEMO_TRADES,
+      onProgress: createProgressReporter(process.stderr),
+    });
   }
 } catch (error) {
   if (error instanceof MissingServiceError) {

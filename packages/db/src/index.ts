@@ -8,6 +8,7 @@ export {
   validateTradeCount,
 } from './seed.ts';
 export { MAX_SEED_TRADES, MIN_SEED_TRADES, seedShape } from './seed-plan.ts';
+export { createProgressReporter } from './seed-progress.ts';
 export {
   createSimulator,
   type Simulator,
