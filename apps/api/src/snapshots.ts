@@ -69,6 +69,17 @@ function untilReady(client: Redis, ms: number): Promise<void> {
   });
 }
 
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void promise.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica {
   const { redis, subscriber, keys, logger } = options;
   const entries = new Map<SectionName, ReplicaEntry>();
@@ -196,15 +207,17 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
       subscriber.on('ready', onSubscriberReady);
       redis.on('ready', onReady);
       redis.on('close', onClose);
-      // Not awaited: while Redis is away the subscriber queues the command and sends it on connect.
-      // Reading after the subscription is active closes the gap in which an announcement could be missed.
-      subscriber.subscribe(keys.announceChannel).then(
+      // While Redis is away the subscriber queues the command and sends it on connect; start() waits
+      // for it only a bounded time. Reading after the subscription is active closes the gap in which
+      // an announcement could be missed.
+      const subscribed = subscriber.subscribe(keys.announceChannel).then(
         () => {
           if (!stopped) void resync();
         },
         (error: Error) => logger.warn({ err: error.message }, 'cannot subscribe to announcements yet'),
       );
-      await untilReady(redis, options.startTimeoutMs ?? 2000);
+      const startTimeoutMs = options.startTimeoutMs ?? 2000;
+      await Promise.all([untilReady(redis, startTimeoutMs), within(subscribed, startTimeoutMs)]);
       await resync();
       timer = setInterval(() => void resync(), options.resyncIntervalMs ?? 5000);
       timer.unref();
