@@ -1,7 +1,8 @@
 /**
  * Baseline of the WebSocket bench: the least a Node process can do to fan snapshots out. It listens
  * to the same announce channel as snapboard's API and, for each new version, serialises one frame
- * (lists cut to 20), encodes it once, and writes that Buffer to every subscriber; on subscribe it sends the current snapshots.
+ * (lists cut to 20), encodes it once and writes that Buffer to every subscriber; on subscribe it
+ * sends the current snapshots.
  * No validation, no resume, no back-pressure policy, no metrics: the floor, not a product.
  *
  * Env: REDIS_URL, KEY_PREFIX. IPC: answers `{type:'listening', port}`.
