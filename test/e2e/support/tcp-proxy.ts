@@ -20,6 +20,12 @@ export interface TcpProxy {
   readonly isCut: boolean;
   cut(mode?: CutMode): void;
   restore(): void;
+  /**
+   * Stop forwarding on every connection open now, without closing it, and leave it so: the peer
+   * is gone without a word (a host that died, a failover to a new address). New connections are
+   * forwarded normally.
+   */
+  freezeOpenConnections(): number;
   close(): Promise<void>;
   /** `url` with its host and port replaced by the proxy's. */
   rewrite(url: string): string;
@@ -28,6 +34,7 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
   const held = new Set<Socket>();
+  const frozen = new Set<Socket>();
   let mode: CutMode | undefined;
   let accepted = 0;
 
@@ -89,6 +96,19 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       mode = newMode;
       resetAll();
     },
+    freezeOpenConnections() {
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        // Keep reading so nothing pushes back; what is read goes nowhere.
+        client.on('data', () => {});
+        upstream.on('data', () => {});
+        frozen.add(client).add(upstream);
+      }
+      const count = pairs.size;
+      pairs.clear();
+      return count;
+    },
     restore() {
       mode = undefined;
       for (const socket of held) socket.resetAndDestroy();
@@ -98,6 +118,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       mode = 'reset';
       resetAll();
       for (const socket of held) socket.destroy();
+      for (const socket of frozen) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
     rewrite(url) {
