@@ -37,7 +37,7 @@ describe('refresh=true', () => {
     expect(body.open_positions).toHaveLength(2);
     expect(body.sections.overview.version).toBe(1);
     expect(waited).toBeGreaterThanOrEqual(290);
-    expect(await hasty.queue.getWaitingCount()).toBe(V2_SECTIONS.length);
+    expect(await hasty.queue.getWaitingCount()).toBe(SECTION_NAMES.length);
     await hasty.queue.obliterate({ force: true });
   });
 
@@ -75,7 +75,7 @@ describe('refresh=true', () => {
         expect(body.sections[name].version, name).toBe(2);
       }
       expect(body.overview).toEqual(versions.get('overview')?.data);
-      expect(handled.map((j) => j.section).sort()).toEqual([...V2_SECTIONS].sort());
+      expect(handled.map((j) => j.section).sort()).toEqual([...SECTION_NAMES].sort());
       expect(new Set(handled.map((j) => j.reason))).toEqual(new Set(['refresh']));
 
       // The deprecated path refreshes the same way.

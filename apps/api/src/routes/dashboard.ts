@@ -1,5 +1,13 @@
 import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
-import { ApiError, type Config, DEFAULT_LIMIT, isSectionName, type SectionName, V2_SECTIONS } from '@snapboard/shared';
+import {
+  ApiError,
+  type Config,
+  DEFAULT_LIMIT,
+  isSectionName,
+  SECTION_NAMES,
+  type SectionName,
+  V2_SECTIONS,
+} from '@snapboard/shared';
 import type { Context } from 'hono';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
@@ -67,14 +75,14 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
   const { views, cors, replica, queue, config, now } = deps;
 
   /**
-   * Queue a recompute of every v2 section and wait until each was recomputed by a compute that
+   * Queue a recompute of every section (SPEC §6) and wait until each was recomputed by a compute that
    * started after this request (computed_at ≥ request time), at most REFRESH_WAIT_MS in all.
    * True when that happened; false when the wait ran out or the queue could not be reached.
    */
   async function refresh(c: Context<ApiEnv>): Promise<boolean> {
     const startedAt = now();
     const deadline = startedAt + config.refreshWaitMs;
-    const queued = requestRecompute(queue, V2_SECTIONS, 'refresh').then(
+    const queued = requestRecompute(queue, SECTION_NAMES, 'refresh').then(
       () => true,
       (error: Error) => {
         c.get('logger').warn(
@@ -87,7 +95,7 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
     const ok = await Promise.race([queued, sleep(config.refreshWaitMs).then(() => false)]);
     if (!ok) return false;
     return replica.waitFor(
-      () => V2_SECTIONS.every((name) => (replica.get(name)?.computedAtMs ?? Number.NEGATIVE_INFINITY) >= startedAt),
+      () => SECTION_NAMES.every((name) => (replica.get(name)?.computedAtMs ?? Number.NEGATIVE_INFINITY) >= startedAt),
       Math.max(0, deadline - now()),
     );
   }
