@@ -79,6 +79,9 @@ export function createPool(databaseUrl: string, logger: Logger, name = 'snapboar
     connectionTimeoutMillis: 5000,
     // The first refresh after a bulk load rebuilds the rollups from every trade (seconds at 1M).
     statement_timeout: 120_000,
+    // The client's own deadline, for when the server's answer never arrives (a silent connection:
+    // dead host, failover, dropped flow); the failed query's client is discarded by the pool.
+    query_timeout: 125_000,
     // Dashboard queries run for milliseconds; JIT compiling them costs more than it saves.
     options: '-c jit=off',
   });
