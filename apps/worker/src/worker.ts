@@ -255,6 +255,11 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         prefix: keys.bullPrefix,
         concurrency: options.concurrency ?? 4,
         autorun: false,
+        // A worker that dies mid-job holds its section (deduplication parks new requests behind the
+        // job) until the job is found stalled: BullMQ's 30 s + 30 s defaults left it unpublished for
+        // about a minute; these bound it to about 15 s. The lock is renewed every 5 s while alive.
+        lockDuration: 10_000,
+        stalledInterval: 5_000,
       });
       recomputeWorker.on('error', (error) => logger.error({ err: error }, 'recompute worker error'));
       recomputeWorker.run().catch((error) => logger.error({ err: error }, 'recompute worker stopped'));
