@@ -1,5 +1,5 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
-import { SECTION_NAMES, V2_SECTIONS } from '@snapboard/shared';
+import { SECTION_NAMES } from '@snapboard/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from './support/app.ts';
 
@@ -172,15 +172,15 @@ describe('recompute requests', () => {
     expect(ids.size).toBe(1);
   });
 
-  it('happy: a storm of refresh=true reads queues at most one job per v2 section', async () => {
+  it('happy: a storm of refresh=true reads queues at most one job per section', async () => {
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => t.app.request('/api/public/dashboard/v2/?refresh=true')),
     );
     // No snapshots in this file: each answers warming_up after its bounded wait.
     expect(new Set(answers.map((r) => r.status))).toEqual(new Set([503]));
-    expect(await t.queue.getWaitingCount()).toBe(V2_SECTIONS.length);
+    expect(await t.queue.getWaitingCount()).toBe(SECTION_NAMES.length);
     const waiting = await t.queue.getWaiting();
-    expect(waiting.map((j) => j.data.section).sort()).toEqual([...V2_SECTIONS].sort());
+    expect(waiting.map((j) => j.data.section).sort()).toEqual([...SECTION_NAMES].sort());
     expect(new Set(waiting.map((j) => j.data.reason))).toEqual(new Set(['refresh']));
   });
 });
