@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs } from '../lib/args.ts';
 
-const KNOWN = ['worker', 'http', 'ws', 'fresh', 'db'];
+const KNOWN = ['worker', 'http', 'db', 'ws', 'fresh'];
 
 describe('bench arguments', () => {
   it('happy: everything by default, --only keeps the run order, --quick', () => {
