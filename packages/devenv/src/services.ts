@@ -99,33 +99,45 @@ export async function ensureRedis(url: string, dataDir: string, log: (line: stri
   const dir = resolve(dataDir, 'redis');
   await mkdir(dir, { recursive: true });
   log(`starting a private Redis on ${host}:${port} (data in ${dir})`);
-  const child = spawn(
-    server,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: 'ignore' },
-  );
-  await waitFor(() => redisAnswers('127.0.0.1', port), 'the private Redis');
+  const child = await spawnRedisServer({ port, dir, program: server });
   return { url, started: true, stop: () => stopChild(child) };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/**
+ * Start `redis-server` on 127.0.0.1:`port` with no persistence and `noeviction` (as snapboard wants
+ * it), and resolve once it answers PING. The one place that spawns Redis: `npm start`, the tests'
+ * private servers that are crashed and restarted, all use it.
+ */
+export async function spawnRedisServer(options: {
+  port: number;
+  dir: string;
+  program?: string;
+}): Promise<ChildProcess> {
+  const { port, dir } = options;
+  const child = spawn(
+    options.program ?? 'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir].concat([
+      '--maxmemory-policy',
+      'noeviction',
+      '--loglevel',
+      'warning',
+    ]),
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`redis-server on port ${port} exited (${code}) while starting`))),
+  );
+  exited.catch(() => {});
+  await Promise.race([waitFor(() => redisAnswers('127.0.0.1', port), `redis-server on port ${port}`), exited]);
+  return child;
+}
+
+/** SIGTERM (SIGKILL after 5 s) and wait for the exit. */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((done) => {
     if (child.exitCode !== null || child.signalCode !== null) return done();
     child.once('exit', () => done());
-    child.kill('SIGTERM');
+    child.kill(signal);
     setTimeout(() => child.kill('SIGKILL'), 5000).unref();
   });
 }

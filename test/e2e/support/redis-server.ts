@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { spawnRedisServer } from '@snapboard/devenv';
 import { freePort } from './ports.ts';
-import { waitUntil } from './wait.ts';
 
 /**
  * A private redis-server the test owns, so it can crash it and bring it back empty without
@@ -33,50 +32,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'snapboard-e2e-redis-'));
   let child: ChildProcess | undefined;
 
-  const ping = async () => {
-    const client = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    client.on('error', () => {});
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  };
-
   const start = async () => {
-    const proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        '--maxmemory-policy',
-        'noeviction',
-        '--loglevel',
-        'warning',
-      ],
-      { stdio: 'ignore' },
-    );
+    const proc = await spawnRedisServer({ port, dir });
     children.add(proc);
     proc.once('exit', () => children.delete(proc));
     child = proc;
-    await waitUntil(`redis-server on port ${port}`, ping, { timeoutMs: 10_000 });
   };
 
   const kill = async () => {

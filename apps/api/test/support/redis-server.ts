@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { spawnRedisServer } from '@snapboard/devenv';
 
 /** A private redis-server for tests that stop and restart Redis under a running API. */
 
@@ -39,26 +39,8 @@ export async function privateRedis(): Promise<PrivateRedis> {
     url,
     dir,
     async start() {
-      child = spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-        { stdio: 'ignore' },
-      );
-      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      probe.on('error', () => {});
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        try {
-          await probe.connect();
-          await probe.ping();
-          break;
-        } catch (error) {
-          if (Date.now() > deadline) throw error;
-          probe.disconnect();
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      }
-      probe.disconnect();
+      // A dump.rdb copied into `dir` beforehand is loaded as the server starts.
+      child = await spawnRedisServer({ port, dir });
     },
     async stop() {
       const running = child;
