@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { migrate } from '@snapboard/db';
 import { type Config, loadConfig } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { createDatabaseIfMissing, dropDatabase, withDatabase } from './services.ts';
+import { createDatabaseIfMissing, deletePrefix, dropDatabase, withDatabase } from './services.ts';
+
+export { deletePrefix };
 
 /**
  * Isolation by name (STYLE §8): each test file gets a database and a KEY_PREFIX of its own on the
@@ -26,22 +27,6 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   await createDatabaseIfMissing(url);
   if (options.migrate !== false) await migrate(url);
   return url;
-}
-
-/** Delete every key under `prefix:` (snapshots, meta, BullMQ's queue keys). */
-export async function deletePrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export interface TestEnv {
