@@ -30,29 +30,21 @@ export function createCors(config: Pick<Config, 'corsOrigins'>): Cors {
   };
   const none: HeaderList = [];
   const varyOnly: HeaderList = [['vary', 'Origin']];
+  const simple: HeaderList = [['access-control-expose-headers', EXPOSED]];
+  const preflight: HeaderList = [
+    ['access-control-allow-methods', 'GET, HEAD, OPTIONS'],
+    ['access-control-allow-headers', 'If-None-Match, Content-Type'],
+    ['access-control-max-age', '600'],
+  ];
+  const answer = (origin: string | undefined, extra: HeaderList): HeaderList => {
+    if (!enabled) return none;
+    const allow = allowed(origin);
+    if (!allow) return varyOnly;
+    return [['vary', 'Origin'], ['access-control-allow-origin', allow], ...extra];
+  };
   return {
     enabled,
-    headers(origin) {
-      if (!enabled) return none;
-      const allow = allowed(origin);
-      if (!allow) return varyOnly;
-      return [
-        ['vary', 'Origin'],
-        ['access-control-allow-origin', allow],
-        ['access-control-expose-headers', EXPOSED],
-      ];
-    },
-    preflight(origin) {
-      if (!enabled) return none;
-      const allow = allowed(origin);
-      if (!allow) return varyOnly;
-      return [
-        ['vary', 'Origin'],
-        ['access-control-allow-origin', allow],
-        ['access-control-allow-methods', 'GET, HEAD, OPTIONS'],
-        ['access-control-allow-headers', 'If-None-Match, Content-Type'],
-        ['access-control-max-age', '600'],
-      ];
-    },
+    headers: (origin) => answer(origin, simple),
+    preflight: (origin) => answer(origin, preflight),
   };
 }

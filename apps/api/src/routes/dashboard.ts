@@ -100,6 +100,18 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
     );
   }
 
+  /** A prepared body with its ETag: 304 when the client holds it, CORS headers as configured. */
+  function answerPrepared(c: Context<ApiEnv>, prepared: { etag: string; body: Buffer }): Response {
+    return respond(
+      readAnswer(
+        prepared.etag,
+        c.req.header('if-none-match'),
+        () => prepared.body,
+        cors.headers(c.req.header('origin')),
+      ),
+    );
+  }
+
   async function dashboard(c: Context<ApiEnv>, limit: number, deprecated: boolean): Promise<Response> {
     const fresh = parseRefresh(c) ? await refresh(c) : false;
     const at = now();
@@ -125,14 +137,7 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
   routes.on('GET', PATHS.lite, { cors: true }, (c) => {
     const prepared = views.lite();
     if (!prepared) throw warmingUp(['lite']);
-    return respond(
-      readAnswer(
-        prepared.etag,
-        c.req.header('if-none-match'),
-        () => prepared.body,
-        cors.headers(c.req.header('origin')),
-      ),
-    );
+    return answerPrepared(c, prepared);
   });
 
   routes.on('GET', PATHS.section, { cors: true }, (c) => {
@@ -143,14 +148,7 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
     const limit = parseLimit(c);
     const prepared = views.section(name, limit, now());
     if (!prepared) throw warmingUp([name]);
-    return respond(
-      readAnswer(
-        prepared.etag,
-        c.req.header('if-none-match'),
-        () => prepared.body,
-        cors.headers(c.req.header('origin')),
-      ),
-    );
+    return answerPrepared(c, prepared);
   });
 }
 
