@@ -21,7 +21,7 @@ import {
   type Services,
 } from './lib/env.ts';
 import { killAllNow, LOG_DIR, REPO_ROOT, stopAll } from './lib/procs.ts';
-import { type Figure, formatMarkdown, formatTable } from './lib/report.ts';
+import { type Figure, formatMarkdown, formatNotes, formatTable } from './lib/report.ts';
 import { API_MAIN, built, startApi, startWorker, WORKER_MAIN, waitForSnapshots } from './lib/stack.ts';
 import { topUpOpenTrades } from './lib/trades.ts';
 import { dbLoadSuite } from './suites/dbload.ts';
@@ -169,7 +169,8 @@ async function main(options: { only: string[]; quick: boolean }): Promise<number
   }
 
   const table = formatTable(figures);
-  process.stdout.write(`\n${table}\n\n`);
+  const notes = formatNotes(figures);
+  process.stdout.write(`\n${table}\n\n${notes ? `notes:\n${notes}\n\n` : ''}`);
   const met = figures.filter((f) => f.met === true).length;
   const missed = figures.filter((f) => f.met === false);
   process.stdout.write(
@@ -195,7 +196,13 @@ async function main(options: { only: string[]; quick: boolean }): Promise<number
   };
   const out = join(REPO_ROOT, 'bench/results/latest.json');
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(REPO_ROOT, 'bench/results/latest.md'), `${formatMarkdown(figures)}\n`);
+  writeFileSync(
+    join(REPO_ROOT, 'bench/results/latest.md'),
+    `${formatMarkdown(figures)}\n\nNotes:\n\n${figures
+      .filter((f) => f.note)
+      .map((f) => `- \`${f.id}\`: ${f.note}`)
+      .join('\n')}\n`,
+  );
   process.stdout.write(`wrote ${out} (logs of every process in ${LOG_DIR})\n`);
   return errors.length ? 1 : 0;
 }

@@ -126,6 +126,14 @@ export function formatTable(figures: readonly Figure[]): string {
   return out.join('\n');
 }
 
+/** The notes that go with the table: what a figure's number alone does not say. */
+export function formatNotes(figures: readonly Figure[]): string {
+  return figures
+    .filter((f) => f.note)
+    .map((f) => `  ${f.id}: ${f.note}`)
+    .join('\n');
+}
+
 /** The same figures as a GitHub-flavoured Markdown table, for docs/benchmarks.md. */
 export function formatMarkdown(figures: readonly Figure[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');

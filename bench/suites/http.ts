@@ -169,6 +169,12 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
       const matching = all.reduce((n, r) => n + (r.statuses[status] ?? 0), 0);
       return total ? matching / total : 0;
     };
+    // CPU time the server spent per answer (median over rounds): unlike req/s, it does not depend on
+    // how much of a core the server was given while it ran.
+    const cpuPerAnswer = (key: string) => {
+      const value = med(key, (r) => (r.serverCpu / r.rps) * 1e6);
+      return value == null ? '?' : value.toFixed(0);
+    };
     const rpsFig = (scenario: Scenario, server: ServerName) => med(`${scenario}:${server}`, (r) => r.rps);
     const figures: Figure[] = [];
     const bareLabel = 'bare node:http';
@@ -177,7 +183,12 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     for (const scenario of ['v2', 'lite'] as const) {
       const name = scenario === 'v2' ? 'v2' : 'lite';
       const share = statusShare(`${scenario}:snapboard`, '200');
-      const note = share < 0.999 ? `only ${(share * 100).toFixed(1)}% of answers were 200` : undefined;
+      const note = [
+        share < 0.999 ? `only ${(share * 100).toFixed(1)}% of answers were 200` : '',
+        `server CPU per answer: snapboard ${cpuPerAnswer(`${scenario}:snapboard`)} µs, bare ${cpuPerAnswer(`${scenario}:bare`)} µs`,
+      ]
+        .filter(Boolean)
+        .join('; ');
       figures.push(
         figure({
           id: `http.${scenario}.throughput_vs_bare`,
@@ -215,6 +226,11 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     for (const scenario of ['v2_304', 'lite_304'] as const) {
       const name = scenario === 'v2_304' ? 'v2' : 'lite';
       const share = statusShare(`${scenario}:snapboard`, '304');
+      const measured = results.has(`${scenario}:snapboard`);
+      const conditionalNote = measured
+        ? `${(share * 100).toFixed(1)}% of snapboard's answers were 304 (the rest 200s after a version moved); ` +
+          `server CPU per answer: snapboard ${cpuPerAnswer(`${scenario}:snapboard`)} µs, bare ${cpuPerAnswer(`${scenario}:bare`)} µs`
+        : 'snapboard gave no ETag/304 to measure';
       figures.push(
         figure({
           id: `http.${scenario}.throughput_vs_bare`,
@@ -225,12 +241,7 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
           baseline: { label: `${bareLabel} 304`, value: rpsFig(scenario, 'bare') },
           target: { on: 'ratio', op: '>=', limit: 0.9 },
           samples: samples(`${scenario}:snapboard`, (r) => r.rps),
-          note:
-            results.has(`${scenario}:snapboard`) && share < 0.999
-              ? `${(share * 100).toFixed(1)}% of snapboard's answers were 304, the rest 200s after a version moved`
-              : results.has(`${scenario}:snapboard`)
-                ? undefined
-                : 'snapboard gave no ETag/304 to measure',
+          note: conditionalNote,
         }),
       );
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { figure, formatMarkdown, formatRatio, formatTable, formatValue, meets } from '../lib/report.ts';
+import { figure, formatMarkdown, formatNotes, formatRatio, formatTable, formatValue, meets } from '../lib/report.ts';
 import { mean, median, percentile, ratio, summarize } from '../lib/stats.ts';
 
 describe('percentile (nearest rank)', () => {
@@ -99,6 +99,8 @@ describe('formatting', () => {
     const table = formatTable(figures).split('\n');
     expect(table[0]).toMatch(/^figure\s+│ value\s+│ baseline\s+│ ratio\s+│ target\s+│ met\?$/);
     expect(table.find((l) => l.startsWith('v2 p99 latency'))).toMatch(/12 ms .*6 ms \(bare\) .*2\.00× .*≤ 10 ms .*NO/);
+    expect(formatNotes(figures)).toBe('');
+    expect(formatNotes([{ ...figures[0]!, note: 'bare was slow too' }])).toBe('  a: bare was slow too');
     const md = formatMarkdown(figures);
     expect(md).toContain('| a\\|b |');
     expect(md).toContain('**no**');
