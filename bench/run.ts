@@ -45,7 +45,7 @@ const SUITES: Record<string, Suite> = {
 
 const USAGE = `usage: npm run bench [-- --only ${Object.keys(SUITES).join(',')}] [--quick]
   --only   run only these suites (comma-separated)
-  --quick  fewer rounds and shorter windows (about 5 minutes instead of 15); figures are noisier`;
+  --quick  fewer rounds and shorter windows (about 6 minutes instead of 10); figures are noisier`;
 
 /** The database the stack runs on: kept between runs, copied for each. */
 const STACK_TEMPLATE = { name: 'snapboard_bench_100k', trades: 100_000 };
