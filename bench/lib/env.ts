@@ -4,6 +4,7 @@ import {
   adminUrlOf,
   createDatabaseIfMissing,
   databaseNameOf,
+  deletePrefix,
   dropDatabase,
   ensurePostgres,
   ensureRedis,
@@ -11,7 +12,6 @@ import {
   withDatabase,
 } from '@snapboard/devenv';
 import { loadConfig } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { spawnTs } from './procs.ts';
 
@@ -146,25 +146,7 @@ export async function cloneDatabase(templateUrl: string, name: string): Promise<
   return url;
 }
 
-export { dropDatabase };
-
-/** Delete every key under `prefix:`. */
-export async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  let deleted = 0;
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) deleted += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  return deleted;
-}
+export { deletePrefix, dropDatabase };
 
 /** Transactions committed in one database so far, read from another so the reading adds none. */
 export async function databaseCounters(
