@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { assertAlive, useE2E } from './support/fixture.ts';
+import { assertAlive, everySectionPublished, useE2E } from './support/fixture.ts';
 import { recordObservation } from './support/report.ts';
 import { tally, ttlEnv } from './support/sections.ts';
 import { waitUntil } from './support/wait.ts';
@@ -24,14 +24,7 @@ describe('database connections gone silent', () => {
     const proxy = await e2e.postgresProxy();
     const worker = e2e.worker({ ...ttlEnv(1), DATABASE_URL: proxy.rewrite(e2e.env.databaseUrl) });
     const reader = e2e.reader();
-    await waitUntil(
-      'every section published',
-      async () => {
-        assertAlive(worker);
-        return reader.allPresent();
-      },
-      { timeoutMs: 30_000 },
-    );
+    await everySectionPublished(reader, [worker]);
     // Queries in flight at the moment of the silence: held on a lock, answered once it is released.
     const locker = new pg.Client({ connectionString: e2e.env.databaseUrl });
     await locker.connect();

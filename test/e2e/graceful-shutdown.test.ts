@@ -2,7 +2,7 @@ import { keysFor, SECTION_NAMES } from '@snapboard/shared';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { assertAlive, useE2E } from './support/fixture.ts';
+import { assertAlive, everySectionPublished, useE2E } from './support/fixture.ts';
 import { http } from './support/http.ts';
 import { recordObservation } from './support/report.ts';
 import { ttlEnv } from './support/sections.ts';
@@ -99,10 +99,7 @@ describe('graceful shutdown', () => {
     await db.openTrade(erin, 'BTCUSDT', 64_000);
     const worker = e2e.worker(workerEnv());
     const reader = e2e.reader();
-    await waitUntil('every section published', async () => {
-      assertAlive(worker);
-      return reader.allPresent();
-    });
+    await everySectionPublished(reader, [worker]);
 
     const locker = await lockTrades();
     const lockedTrade = Number(
@@ -157,10 +154,7 @@ describe('graceful shutdown', () => {
     await db.openTrade(await db.addUser('frank'), 'BTCUSDT', 64_000);
     const worker = e2e.worker(workerEnv());
     const reader = e2e.reader();
-    await waitUntil('every section published', async () => {
-      assertAlive(worker);
-      return reader.allPresent();
-    });
+    await everySectionPublished(reader, [worker]);
     const keys = keysFor(e2e.prefix);
     const queue = new Queue(keys.recomputeQueue, { connection: { url: e2e.env.redisUrl }, prefix: keys.bullPrefix });
     e2e.defer(() => queue.close());

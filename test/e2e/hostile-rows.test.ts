@@ -2,7 +2,7 @@ import { keysFor, SECTION_NAMES, type SectionName, sectionDataSchemas } from '@s
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BotDb } from './support/bot-db.ts';
-import { assertAlive, useE2E } from './support/fixture.ts';
+import { assertAlive, everySectionPublished, useE2E } from './support/fixture.ts';
 import type { ServiceProcess } from './support/processes.ts';
 import { recordObservation } from './support/report.ts';
 import { tally, ttlEnv } from './support/sections.ts';
@@ -175,14 +175,7 @@ describe('hostile rows in the bot tables', () => {
     db = e2e.botDb();
     worker = e2e.worker({ ...TTLS, PRICE_SOURCE: 'simulated' });
     reader = e2e.reader();
-    await waitUntil(
-      'every section published',
-      async () => {
-        assertAlive(worker);
-        return reader.allPresent();
-      },
-      { timeoutMs: 30_000 },
-    );
+    await everySectionPublished(reader, [worker]);
   }, 60_000);
 
   /** Wait for a compute of every section that started after `since`, then check each one. */

@@ -1,7 +1,7 @@
 import { keysFor, SECTION_NAMES, type SectionName } from '@snapboard/shared';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { assertAlive, useE2E } from './support/fixture.ts';
+import { assertAlive, everySectionPublished, useE2E } from './support/fixture.ts';
 import { http } from './support/http.ts';
 import { recordObservation } from './support/report.ts';
 import { type SectionState, ttlEnv } from './support/sections.ts';
@@ -31,14 +31,7 @@ describe('redis restart', () => {
     const worker = e2e.worker({ ...TTLS, REDIS_URL: redis.url });
     const api = await e2e.api({ ...TTLS, REDIS_URL: redis.url });
     const reader = e2e.reader(redis.url);
-    const firsts = await waitUntil(
-      'every section published',
-      async () => {
-        assertAlive(worker, api);
-        return reader.allPresent();
-      },
-      { timeoutMs: 30_000 },
-    );
+    const firsts = await everySectionPublished(reader, [worker, api]);
     const oldEpochs = Object.fromEntries(SECTION_NAMES.map((s) => [s, firsts[s].epoch]));
 
     const client = await e2e.ws(api.wsUrl);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SECTION_NAMES, type SectionName } from '@snapboard/shared';
 import { describe, expect, it } from 'vitest';
-import { assertAlive, useE2E } from './support/fixture.ts';
+import { everySectionPublished, useE2E } from './support/fixture.ts';
 import { http } from './support/http.ts';
 import { recordObservation } from './support/report.ts';
 import { ttlEnv } from './support/sections.ts';
@@ -36,14 +36,7 @@ describe('scale-out', () => {
     ];
     const apis = await Promise.all([e2e.api(TTLS, 'api-1'), e2e.api(TTLS, 'api-2')]);
     const reader = e2e.reader();
-    await waitUntil(
-      'every section published',
-      async () => {
-        assertAlive(...workers, ...apis);
-        return reader.allPresent();
-      },
-      { timeoutMs: 30_000 },
-    );
+    await everySectionPublished(reader, [...workers, ...apis]);
     await Promise.all(workers.map((w) => w.waitForLog('worker started', (j) => j.msg === 'worker started')));
 
     // --- cadence: count computes over a quiet window (no table changes, so no events) ---

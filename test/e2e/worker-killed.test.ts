@@ -2,7 +2,7 @@ import { keysFor, SECTION_NAMES } from '@snapboard/shared';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { assertAlive, useE2E } from './support/fixture.ts';
+import { assertAlive, everySectionPublished, useE2E } from './support/fixture.ts';
 import { recordObservation } from './support/report.ts';
 import { tally, ttlEnv } from './support/sections.ts';
 import { listenToAnnouncements } from './support/snapshots.ts';
@@ -35,14 +35,7 @@ describe('worker killed mid-job', () => {
     const reader = e2e.reader();
 
     const a = e2e.worker({ ...TTLS, DATABASE_URL: named('e2e-worker-a') }, 'worker-a');
-    await waitUntil(
-      'worker A to publish every section',
-      async () => {
-        assertAlive(a);
-        return reader.allPresent();
-      },
-      { timeoutMs: 30_000 },
-    );
+    await everySectionPublished(reader, [a]);
 
     // Block every query on paper_trades, with a new trade waiting behind the lock.
     const locker = new pg.Client({ connectionString: e2e.env.databaseUrl });

@@ -1,12 +1,13 @@
 import { dropDatabase } from '@snapboard/devenv';
 import { createTestDatabase, type TestEnv, uniqueName, useTestEnv } from '@snapboard/devenv/testing';
+import type { SectionName, Snapshot } from '@snapboard/shared';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { BotDb } from './bot-db.ts';
 import { type ApiProcess, type ServiceEnv, type ServiceProcess, startApi, startWorker } from './processes.ts';
 import { type PrivateRedis, startPrivateRedis } from './redis-server.ts';
 import { SnapshotReader } from './snapshots.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
-import { GiveUp } from './wait.ts';
+import { GiveUp, waitUntil } from './wait.ts';
 import { WsClient } from './ws-client.ts';
 
 /**
@@ -134,4 +135,20 @@ export function assertAlive(...processes: ServiceProcess[]): void {
   for (const p of processes) {
     if (!p.alive) throw new GiveUp(`${p.name} exited ${JSON.stringify(p.exitStatus)}\n${p.tail()}`);
   }
+}
+
+/** Wait until every section has a snapshot in Redis, giving up at once if one of `processes` died. */
+export function everySectionPublished(
+  reader: SnapshotReader,
+  processes: ServiceProcess[],
+  timeoutMs = 30_000,
+): Promise<Record<SectionName, Snapshot>> {
+  return waitUntil(
+    'every section published',
+    async () => {
+      assertAlive(...processes);
+      return reader.allPresent();
+    },
+    { timeoutMs },
+  );
 }
