@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Config, SECTIONS, type SectionName, type Snapshot, STALE_FACTOR, V2_SECTIONS } from '@snapboard/shared';
+import { type Config, SECTIONS, type SectionName, type Snapshot, staleAt, V2_SECTIONS } from '@snapboard/shared';
 import type { SnapshotReplica } from './snapshots.ts';
 
 /**
@@ -39,11 +39,6 @@ export interface Views {
 
 export function weakEtag(key: string): string {
   return `W/"${createHash('sha1').update(key).digest('base64url')}"`;
-}
-
-/** When `snapshot` turns stale (ms), per SPEC §4: stale once now − computed_at > 3 × ttl. */
-function staleAfter(computedAtMs: number, ttl: number): number {
-  return computedAtMs + STALE_FACTOR * ttl * 1000;
 }
 
 export function createViews(options: { replica: SnapshotReplica; config: Pick<Config, 'ttls'> }): Views {
@@ -96,7 +91,7 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
     const body: string[] = [];
     const etagKey = [`v2|${limit}|${cacheInfo}`];
     snapshots.forEach((s, i) => {
-      const until = staleAfter(computedAt[i] as number, s.ttl);
+      const until = staleAt(computedAt[i] as number, s.ttl);
       const stale = nowMs > until;
       if (!stale) validUntil = Math.min(validUntil, until);
       meta[s.section] = { epoch: s.epoch, version: s.version, computed_at: s.computed_at, stale };
@@ -160,7 +155,7 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
       const entry = replica.get(name);
       if (!entry) return undefined;
       const s = entry.snapshot;
-      const until = staleAfter(entry.computedAtMs, s.ttl);
+      const until = staleAt(entry.computedAtMs, s.ttl);
       const stale = nowMs > until;
       const head = JSON.stringify({
         section: s.section,

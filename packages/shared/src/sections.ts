@@ -101,6 +101,11 @@ export function ttlEnvName(section: SectionName): string {
 /** A snapshot is stale when it is older than three of its cadences (SPEC §4). */
 export const STALE_FACTOR = 3;
 
+/** The last instant (ms) at which a snapshot computed at `computedAtMs` is still fresh. */
+export function staleAt(computedAtMs: number, ttlSeconds: number): number {
+  return computedAtMs + STALE_FACTOR * ttlSeconds * 1000;
+}
+
 export function isStale(computedAtMs: number, ttlSeconds: number, nowMs: number): boolean {
-  return nowMs - computedAtMs > STALE_FACTOR * ttlSeconds * 1000;
+  return nowMs > staleAt(computedAtMs, ttlSeconds);
 }
