@@ -345,7 +345,8 @@ describe('shutdown with a job that cannot finish', () => {
       await queue.close();
       await stuckReader.close();
     }
-  });
+    // Longer than the waits above add up to, so a slow machine fails on the wait that was slow.
+  }, 60_000);
 });
 
 describe('redis restart', () => {
@@ -382,7 +383,7 @@ describe('redis restart', () => {
     } finally {
       await lostReader.close();
     }
-  });
+  }, 60_000);
 });
 
 describe('prices in open_positions', () => {
