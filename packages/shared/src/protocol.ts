@@ -28,6 +28,11 @@ export const subscribeSchema = z.object({
   versions: z
     .record(z.string(), z.object({ epoch: z.string().max(128), version: z.number().int().nonnegative() }))
     .optional(),
+  /**
+   * Opt-in beyond SPEC §7: the subscriber can apply `patch` frames to list sections it holds, and is
+   * sent them where they are smaller than the snapshot. Without it every change is a full snapshot.
+   */
+  patches: z.boolean().optional(),
 });
 
 export const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), sections: sectionList });
@@ -70,6 +75,27 @@ export type SnapshotMessage<K extends SectionName = SectionName> = {
     data: SectionData[S];
   };
 }[K];
+/**
+ * A list section's change relative to the version the subscriber holds (only to subscribers that
+ * asked for patches, only within one epoch): data = prepend ++ held.slice(keep[0], keep[1]) ++ append.
+ * A subscriber that does not hold `base_version` subscribes to the section again without versions
+ * and is sent the full snapshot.
+ */
+export type PatchMessage<K extends SectionName = SectionName> = {
+  [S in K]: SectionData[S] extends readonly (infer Item)[]
+    ? {
+        type: 'patch';
+        section: S;
+        epoch: string;
+        version: number;
+        base_version: number;
+        computed_at: string;
+        keep: [number, number];
+        prepend: Item[];
+        append: Item[];
+      }
+    : never;
+}[K];
 export interface ErrorMessage {
   type: 'error';
   code: WsErrorCode;
@@ -82,6 +108,7 @@ export type ServerMessage =
   | UnsubscribedMessage
   | PongMessage
   | SnapshotMessage
+  | PatchMessage
   | ErrorMessage;
 
 export const WS_ERROR_CODES = [

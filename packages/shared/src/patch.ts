@@ -1,0 +1,94 @@
+/**
+ * List patches: a list section's new data as a splice of the version before it, so that a subscriber
+ * who holds that version is sent what moved instead of the whole list (see
+ * docs/decisions/0006-websocket-patch-frames.md). A patch reads
+ *
+ *     data = prepend ++ base.slice(keep[0], keep[1]) ++ append
+ *
+ * which covers the changes list sections make: a new close at the head of recent_trades, the last
+ * hour's point of pnl_history moving (or the window sliding by an hour), a position opened or closed.
+ * Items are compared by their JSON text, which both sides of the wire already have.
+ */
+
+export interface ListSplice {
+  /** How many items of the new list come before the kept run; those after it are appended. */
+  prepend: number;
+  /** The kept run of the base list, as [start, end). */
+  keep: [number, number];
+}
+
+/** How far into the new list to look for the start of a kept run: changes add a few items at the head. */
+const MAX_HEAD = 8;
+
+/**
+ * The splice that keeps the longest run of `base` in `next`, or undefined when nothing can be kept.
+ * Linear in the lists' lengths.
+ */
+export function diffLists(base: readonly string[], next: readonly string[]): ListSplice | undefined {
+  if (base.length === 0 || next.length === 0) return undefined;
+  const firstIndex = new Map<string, number>();
+  for (let i = base.length - 1; i >= 0; i--) firstIndex.set(base[i] as string, i);
+  let best: ListSplice | undefined;
+  let bestLength = 0;
+  for (let head = 0; head < Math.min(MAX_HEAD, next.length) && next.length - head > bestLength; head++) {
+    const start = firstIndex.get(next[head] as string);
+    if (start === undefined) continue;
+    let length = 1;
+    while (
+      start + length < base.length &&
+      head + length < next.length &&
+      base[start + length] === next[head + length]
+    ) {
+      length++;
+    }
+    if (length > bestLength) {
+      bestLength = length;
+      best = { prepend: head, keep: [start, start + length] };
+    }
+  }
+  return best;
+}
+
+/**
+ * `base` with a patch applied, or undefined when the patch does not fit it (a kept run beyond its
+ * end): then the holder has something else than the patch's base and needs the full snapshot.
+ */
+export function applyListPatch<T>(
+  base: readonly T[],
+  patch: { keep: readonly [number, number]; prepend: readonly T[]; append: readonly T[] },
+): T[] | undefined {
+  const [start, end] = patch.keep;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > base.length) {
+    return undefined;
+  }
+  return [...patch.prepend, ...base.slice(start, end), ...patch.append];
+}
+
+/**
+ * The JSON text of the `patch` frame (protocol.ts `PatchMessage`) that turns `base` into `next`, both
+ * given as their items' JSON text, or undefined when no run of `base` survives in `next`. Items are
+ * spliced in as the text they were compared by, so the frame is valid JSON by construction and no
+ * item is serialized twice.
+ */
+export function encodePatch(
+  head: { section: string; epoch: string; version: number; base_version: number; computed_at: string },
+  base: readonly string[],
+  next: readonly string[],
+): string | undefined {
+  const splice = diffLists(base, next);
+  if (!splice) return undefined;
+  const [start, end] = splice.keep;
+  const { section, epoch, version, base_version, computed_at } = head;
+  const fields = JSON.stringify({
+    type: 'patch',
+    section,
+    epoch,
+    version,
+    base_version,
+    computed_at,
+    keep: [start, end],
+  });
+  const prepend = next.slice(0, splice.prepend).join(',');
+  const append = next.slice(splice.prepend + end - start).join(',');
+  return `${fields.slice(0, -1)},"prepend":[${prepend}],"append":[${append}]}`;
+}
