@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import {
   DEFAULT_LIMIT,
+  encodePatch,
   type ResumeVersions,
   SECTION_NAMES,
   SECTIONS,
@@ -23,7 +24,21 @@ import type { WsMetrics } from './metrics.ts';
  * - Behind for longer than `hardBehindMs`, or holding more than `hardBufferBytes`: closed with 1013.
  * - Per section a subscriber is only ever sent a version newer than the one it last got (or told us
  *   it has), so versions never go backwards, even when it resumes on an instance that lags.
+ * - A subscriber that asked for patches, and holds the version before this one because this server
+ *   wrote it at its current limit, is sent a `patch` frame for a list section when that is smaller
+ *   than the snapshot (docs/decisions/0006-websocket-patch-frames.md). Patches are built once per
+ *   (section, version, list lengths) and shared like snapshot frames.
  */
+
+interface SectionFrames {
+  entry: ReplicaEntry;
+  /** The last entry before `entry` with another version, in the same epoch: what patches start from. */
+  base: ReplicaEntry | undefined;
+  /** Snapshot frames by list length. */
+  byLimit: Map<number, Buffer>;
+  /** Patch frames by "new length:base length"; null where a patch would not be smaller. */
+  patches: Map<string, Buffer | null>;
+}
 
 export interface DeliveryLimits {
   softBufferBytes: number;
@@ -36,7 +51,12 @@ const SEND_OPTIONS = { binary: false, compress: false } as const;
 interface Position {
   epoch: string;
   version: number;
+  /** Written by this server at the subscriber's current limit (not just claimed by the client), so a
+   * patch against it fits exactly what the subscriber holds. */
+  exact: boolean;
 }
+
+type FrameKind = 'snapshot' | 'patch';
 
 export class Subscriber {
   /** Subscribed sections → the list limit this subscriber asked for. */
@@ -45,6 +65,8 @@ export class Subscriber {
   readonly sent = new Map<SectionName, Position>();
   /** Sections with a newer version than `sent`, withheld while the subscriber was behind. */
   readonly pending = new Set<SectionName>();
+  /** Sections for which this subscriber applies patch frames. */
+  readonly patches = new Set<SectionName>();
   behindSince: number | undefined;
   skips = 0;
   snapshotsSent = 0;
@@ -68,7 +90,13 @@ export class Subscriber {
 export interface Fanout {
   /** Write one control message (welcome, pong, error, ...) to one subscriber. */
   send(sub: Subscriber, message: ServerMessage): void;
-  subscribe(sub: Subscriber, sections: readonly SectionName[], limit: number, versions: ResumeVersions): void;
+  subscribe(
+    sub: Subscriber,
+    sections: readonly SectionName[],
+    limit: number,
+    versions: ResumeVersions,
+    patches?: boolean,
+  ): void;
   unsubscribe(sub: Subscriber, sections: readonly SectionName[]): void;
   remove(sub: Subscriber): void;
   /** The subscriber's socket drained: send it the newest of what it missed. */
@@ -90,15 +118,30 @@ export function createFanout(options: {
   const { replica, metrics, limits, onTooSlow } = options;
   const bySection = new Map<SectionName, Set<Subscriber>>(SECTION_NAMES.map((name) => [name, new Set()]));
   const behind = new Set<Subscriber>();
-  const frames = new Map<SectionName, { entry: ReplicaEntry; byLimit: Map<number, Buffer> }>();
+  const frames = new Map<SectionName, SectionFrames>();
+  /** Each list item's JSON, per replica entry: what patches are compared and built from. */
+  const itemTexts = new WeakMap<ReplicaEntry, string[]>();
   let peakBufferedBytes = 0;
 
+  /** The frame cache of the section's current entry; the entry it replaces becomes the patch base. */
+  function framesOf(section: SectionName, entry: ReplicaEntry): SectionFrames {
+    const cached = frames.get(section);
+    if (cached?.entry === entry) return cached;
+    // A refresh of computed_at is a new entry with the same version: the base stays the version before.
+    let base = cached && (cached.entry.snapshot.version === entry.snapshot.version ? cached.base : cached.entry);
+    if (base && base.snapshot.epoch !== entry.snapshot.epoch) base = undefined;
+    const next: SectionFrames = { entry, base, byLimit: new Map(), patches: new Map() };
+    frames.set(section, next);
+    return next;
+  }
+
+  /** How many items of a list section a subscriber with `limit` is sent (the whole list when unlimited). */
+  function cutLength(section: SectionName, list: readonly unknown[], limit: number): number {
+    return SECTIONS[section].limited ? Math.min(limit, list.length) : list.length;
+  }
+
   function frameFor(section: SectionName, entry: ReplicaEntry, limit: number): Buffer {
-    let cached = frames.get(section);
-    if (cached?.entry !== entry) {
-      cached = { entry, byLimit: new Map() };
-      frames.set(section, cached);
-    }
+    const cached = framesOf(section, entry);
     const { epoch, version, computed_at, data } = entry.snapshot;
     // Limits at or above the list's length all get the same frame; unlimited sections have one frame.
     const list = SECTIONS[section].limited && Array.isArray(data) ? data : undefined;
@@ -110,6 +153,57 @@ export function createFanout(options: {
       cached.byLimit.set(key, frame);
       metrics.serialized();
     }
+    return frame;
+  }
+
+  function textsOf(entry: ReplicaEntry): string[] {
+    let texts = itemTexts.get(entry);
+    if (!texts) {
+      texts = (entry.snapshot.data as unknown[]).map((item) => JSON.stringify(item));
+      itemTexts.set(entry, texts);
+    }
+    return texts;
+  }
+
+  /** The patch from what `sent` says the subscriber holds to `entry`, when there is one worth sending. */
+  function patchFor(section: SectionName, entry: ReplicaEntry, limit: number, sent: Position): Buffer | undefined {
+    const cached = framesOf(section, entry);
+    const base = cached.base;
+    if (!base || !sent.exact || sent.epoch !== base.snapshot.epoch || sent.version !== base.snapshot.version) {
+      return undefined;
+    }
+    const nextData = entry.snapshot.data;
+    const baseData = base.snapshot.data;
+    if (!Array.isArray(nextData) || !Array.isArray(baseData)) return undefined;
+    const nextLength = cutLength(section, nextData, limit);
+    const baseLength = cutLength(section, baseData, limit);
+    const key = `${nextLength}:${baseLength}`;
+    let frame = cached.patches.get(key);
+    if (frame === undefined) {
+      frame = buildPatch(section, entry, base, nextLength, baseLength, limit) ?? null;
+      cached.patches.set(key, frame);
+    }
+    return frame ?? undefined;
+  }
+
+  function buildPatch(
+    section: SectionName,
+    entry: ReplicaEntry,
+    base: ReplicaEntry,
+    nextLength: number,
+    baseLength: number,
+    limit: number,
+  ): Buffer | undefined {
+    const { epoch, version, computed_at } = entry.snapshot;
+    const text = encodePatch(
+      { section, epoch, version, base_version: base.snapshot.version, computed_at },
+      textsOf(base).slice(0, baseLength),
+      textsOf(entry).slice(0, nextLength),
+    );
+    if (text === undefined) return undefined;
+    const frame = Buffer.from(text);
+    if (frame.length >= frameFor(section, entry, limit).length) return undefined;
+    metrics.serialized();
     return frame;
   }
 
@@ -132,14 +226,14 @@ export function createFanout(options: {
     }
   }
 
-  /** Send `entry` to `sub` if it is news to it and it is keeping up; true when a frame was written. */
-  function offer(sub: Subscriber, section: SectionName, entry: ReplicaEntry, now: number): boolean {
-    if (!sub.open) return false;
+  /** Send `entry` to `sub` if it is news to it and it is keeping up; what was written, if anything. */
+  function offer(sub: Subscriber, section: SectionName, entry: ReplicaEntry, now: number): FrameKind | undefined {
+    if (!sub.open) return undefined;
     const { epoch, version } = entry.snapshot;
     const sent = sub.sent.get(section);
     if (sent && sent.epoch === epoch && version <= sent.version) {
       sub.pending.delete(section);
-      return false;
+      return undefined;
     }
     if (sub.ws.bufferedAmount > limits.softBufferBytes) {
       // Already pending: the version withheld earlier will never be sent; this one replaces it.
@@ -149,13 +243,31 @@ export function createFanout(options: {
       }
       sub.pending.add(section);
       markBehind(sub, now);
-      return false;
+      return undefined;
     }
-    if (!write(sub, frameFor(section, entry, sub.limits.get(section) ?? DEFAULT_LIMIT))) return false;
-    sub.sent.set(section, { epoch, version });
+    const limit = sub.limits.get(section) ?? DEFAULT_LIMIT;
+    const patch = sent && sub.patches.has(section) ? patchFor(section, entry, limit, sent) : undefined;
+    if (!write(sub, patch ?? frameFor(section, entry, limit))) return undefined;
+    sub.sent.set(section, { epoch, version, exact: true });
     sub.pending.delete(section);
     sub.snapshotsSent++;
-    return true;
+    return patch ? 'patch' : 'snapshot';
+  }
+
+  /** Frames written in one pass, counted once per kind: label lookups cost more than the writes. */
+  function tally(): { add(kind: FrameKind | undefined): void; done(): void } {
+    let snapshots = 0;
+    let patches = 0;
+    return {
+      add(kind) {
+        if (kind === 'snapshot') snapshots++;
+        else if (kind === 'patch') patches++;
+      },
+      done() {
+        if (snapshots) metrics.sent('snapshot', snapshots);
+        if (patches) metrics.sent('patch', patches);
+      },
+    };
   }
 
   function sendControl(sub: Subscriber, message: ServerMessage): void {
@@ -166,24 +278,64 @@ export function createFanout(options: {
     if (!sub.open || sub.ws.bufferedAmount > limits.softBufferBytes) return;
     sub.behindSince = undefined;
     behind.delete(sub);
-    let written = 0;
+    const written = tally();
+    sub.socket.cork();
     for (const section of [...sub.pending]) {
       const entry = replica.get(section);
-      if (entry && sub.limits.has(section)) written += Number(offer(sub, section, entry, now));
+      if (entry && sub.limits.has(section)) written.add(offer(sub, section, entry, now));
       else sub.pending.delete(section);
     }
-    if (written) metrics.sent('snapshot', written);
+    sub.socket.uncork();
+    written.done();
   }
 
+  /**
+   * Changes announced together (one trade close moves most sections within milliseconds, and they
+   * queue up behind a fan-out in progress) are written together: each socket is corked for the round,
+   * so it gets one write for all of them instead of one per section. At 10,000 subscribers the
+   * per-write cost, not the bytes, is what the fan-out spends its time on.
+   */
+  let queued: Array<[SectionName, ReplicaEntry]> = [];
+  let scheduled: NodeJS.Immediate | undefined;
+
   function onChange(section: SectionName, entry: ReplicaEntry): void {
-    const subs = bySection.get(section);
-    if (!subs || subs.size === 0) return;
+    if (!bySection.get(section)?.size) return;
+    queued.push([section, entry]);
+    scheduled ??= setImmediate(deliverQueued);
+  }
+
+  function deliverQueued(): void {
+    scheduled = undefined;
+    const changes = queued;
+    queued = [];
+    // A section that changed twice is delivered in two rounds, so every version reaches those
+    // keeping up, in order.
+    let round = new Map<SectionName, ReplicaEntry>();
+    for (const [section, entry] of changes) {
+      if (round.has(section)) {
+        deliverRound(round);
+        round = new Map();
+      }
+      round.set(section, entry);
+    }
+    deliverRound(round);
+  }
+
+  function deliverRound(round: Map<SectionName, ReplicaEntry>): void {
     const started = process.hrtime.bigint();
     const now = Date.now();
-    let written = 0;
-    for (const sub of subs) written += Number(offer(sub, section, entry, now));
-    // One labelled increment per change, not per socket: label lookups cost more than the write.
-    if (written) metrics.sent('snapshot', written);
+    const affected = new Set<Subscriber>();
+    for (const section of round.keys()) for (const sub of bySection.get(section) ?? []) affected.add(sub);
+    const written = tally();
+    for (const sub of affected) {
+      if (!sub.open) continue;
+      sub.socket.cork();
+      for (const [section, entry] of round) {
+        if (sub.limits.has(section)) written.add(offer(sub, section, entry, now));
+      }
+      sub.socket.uncork();
+    }
+    written.done();
     metrics.fanoutSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
   }
 
@@ -198,29 +350,35 @@ export function createFanout(options: {
     sub.limits.delete(section);
     sub.sent.delete(section);
     sub.pending.delete(section);
+    sub.patches.delete(section);
   }
 
   return {
     send: sendControl,
-    subscribe(sub, sections, limit, versions) {
+    subscribe(sub, sections, limit, versions, patches = false) {
       for (const section of sections) {
         bySection.get(section)?.add(sub);
         sub.limits.set(section, limit);
+        if (patches) sub.patches.add(section);
+        else sub.patches.delete(section);
         // What the client says it holds replaces what we think it holds: a resubscribe without
-        // versions (e.g. to change the limit) is answered with the current snapshot again.
+        // versions (e.g. to change the limit) is answered with the current snapshot again. A claimed
+        // version is not patched against: we cannot know at which limit the client holds it.
         const given = versions[section];
-        if (given) sub.sent.set(section, { epoch: given.epoch, version: given.version });
+        if (given) sub.sent.set(section, { epoch: given.epoch, version: given.version, exact: false });
         else sub.sent.delete(section);
       }
+      sub.socket.cork();
       sendControl(sub, { type: 'subscribed', sections: [...sections] });
       const now = Date.now();
-      let written = 0;
+      const written = tally();
       for (const section of sections) {
         const entry = replica.get(section);
         // No snapshot yet: it is pushed when the worker first publishes one.
-        if (entry) written += Number(offer(sub, section, entry, now));
+        if (entry) written.add(offer(sub, section, entry, now));
       }
-      if (written) metrics.sent('snapshot', written);
+      sub.socket.uncork();
+      written.done();
     },
     unsubscribe(sub, sections) {
       for (const section of sections) drop(sub, section);
@@ -247,6 +405,11 @@ export function createFanout(options: {
     },
     stop() {
       unlisten();
+      // Changes already announced still go out, ahead of any close frame.
+      if (scheduled) {
+        clearImmediate(scheduled);
+        deliverQueued();
+      }
       frames.clear();
     },
   };

@@ -7,15 +7,16 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
  * `stats()`, which tests and logs read synchronously.
  */
 
-export type SentType = 'welcome' | 'subscribed' | 'unsubscribed' | 'pong' | 'snapshot' | 'error';
+export type SentType = 'welcome' | 'subscribed' | 'unsubscribed' | 'pong' | 'snapshot' | 'patch' | 'error';
 export type DisconnectReason = 'slow_reader' | 'dead_peer' | 'error_flood' | 'too_big' | 'shutdown';
 export type RejectReason = 'not_found' | 'origin' | 'per_ip_limit' | 'total_limit' | 'shutting_down';
 
 export interface WsTally {
   framesSent: number;
-  /** Snapshot frames built: one per (section, limit) per change, however many sockets get it. */
+  /** Snapshot and patch frames built: one per (section, limit) per change, however many sockets get it. */
   framesSerialized: number;
   snapshotsSent: number;
+  patchesSent: number;
   skips: number;
   errorsSent: number;
   disconnects: Record<DisconnectReason, number>;
@@ -86,7 +87,7 @@ export function createWsMetrics(
   });
   const serialized = new Counter({
     name: 'snapboard_ws_frames_serialized_total',
-    help: 'Snapshot frames serialized (once per section, limit and version, shared by all their sockets).',
+    help: 'Snapshot and patch frames serialized (once per section, limit and version, shared by all their sockets).',
     registers,
   });
   const fanoutSeconds = new Histogram({
@@ -100,6 +101,7 @@ export function createWsMetrics(
     framesSent: 0,
     framesSerialized: 0,
     snapshotsSent: 0,
+    patchesSent: 0,
     skips: 0,
     errorsSent: 0,
     disconnects: { slow_reader: 0, dead_peer: 0, error_flood: 0, too_big: 0, shutdown: 0 },
@@ -111,6 +113,7 @@ export function createWsMetrics(
     sent(type, count = 1) {
       tally.framesSent += count;
       if (type === 'snapshot') tally.snapshotsSent += count;
+      else if (type === 'patch') tally.patchesSent += count;
       sent.inc({ type }, count);
     },
     skipped() {

@@ -16,7 +16,7 @@ import {
  */
 
 export type ClientRequest =
-  | { type: 'subscribe'; sections: SectionName[]; limit: number; versions: ResumeVersions }
+  | { type: 'subscribe'; sections: SectionName[]; limit: number; versions: ResumeVersions; patches: boolean }
   | { type: 'unsubscribe'; sections: SectionName[] }
   | { type: 'ping'; id: unknown };
 
@@ -77,7 +77,16 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): ParseResult {
     const given = message.versions?.[section];
     if (given) versions[section] = given;
   }
-  return { ok: true, request: { type: 'subscribe', sections, limit: message.limit ?? DEFAULT_LIMIT, versions } };
+  return {
+    ok: true,
+    request: {
+      type: 'subscribe',
+      sections,
+      limit: message.limit ?? DEFAULT_LIMIT,
+      versions,
+      patches: message.patches ?? false,
+    },
+  };
 }
 
 export function encode(message: ServerMessage): string {

@@ -250,7 +250,7 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
     const request = parsed.request;
     switch (request.type) {
       case 'subscribe':
-        fanout.subscribe(sub, request.sections, request.limit, request.versions);
+        fanout.subscribe(sub, request.sections, request.limit, request.versions, request.patches);
         break;
       case 'unsubscribe':
         fanout.unsubscribe(sub, request.sections);

@@ -1,0 +1,230 @@
+import { useTestEnv } from '@snapboard/devenv/testing';
+import {
+  applyListPatch,
+  type PatchMessage,
+  type SectionData,
+  type ServerMessage,
+  type Snapshot,
+  type SnapshotMessage,
+} from '@snapboard/shared';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Instance, Publisher, snapshot, startInstance, TestClient } from './ws-harness.ts';
+
+// The opt-in patch frames of docs/decisions/0006-websocket-patch-frames.md, over real sockets.
+
+const env = useTestEnv({ database: false });
+
+let publisher: Publisher;
+let instance: Instance;
+const clients: TestClient[] = [];
+
+async function ready(): Promise<TestClient> {
+  const client = await TestClient.connect(instance.url);
+  clients.push(client);
+  expect((await client.next()).type).toBe('welcome');
+  return client;
+}
+
+async function published<K extends Snapshot['section']>(s: Snapshot<K>): Promise<Snapshot<K>> {
+  await publisher.publish(s);
+  const ok = await instance.replica.waitFor(
+    () => instance.replica.get(s.section)?.snapshot.version === s.version,
+    5000,
+  );
+  expect(ok).toBe(true);
+  return s;
+}
+
+const isFrame = (m: ServerMessage): m is SnapshotMessage | PatchMessage => m.type === 'snapshot' || m.type === 'patch';
+
+/** What a client holds after each frame, applying patches the way the SDK does. */
+class Holder {
+  data = new Map<string, { epoch: string; version: number; data: unknown[] }>();
+  take(m: SnapshotMessage | PatchMessage): void {
+    if (m.type === 'snapshot') {
+      this.data.set(m.section, { epoch: m.epoch, version: m.version, data: m.data as unknown[] });
+      return;
+    }
+    const held = this.data.get(m.section);
+    expect(held).toMatchObject({ epoch: m.epoch, version: m.base_version });
+    const next = applyListPatch(
+      held?.data ?? [],
+      m as { keep: [number, number]; prepend: unknown[]; append: unknown[] },
+    );
+    expect(next).toBeDefined();
+    this.data.set(m.section, { epoch: m.epoch, version: m.version, data: next ?? [] });
+  }
+}
+
+function pnlHistory(version: number, data: SectionData['pnl_history']): Snapshot<'pnl_history'> {
+  return { ...snapshot('pnl_history', version), data };
+}
+
+beforeAll(() => {
+  publisher = new Publisher(env);
+});
+afterAll(() => publisher.close());
+beforeEach(async () => {
+  await publisher.clear();
+  instance = await startInstance(env);
+});
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await instance.stop();
+});
+
+describe('patch frames', () => {
+  it('happy: pnl_history moving its last point, then sliding by an hour, reaches a patching subscriber as small patches that rebuild each version exactly', async () => {
+    const v1 = await published(snapshot('pnl_history', 1));
+    const patching = await ready();
+    const plain = await ready();
+    patching.send({ type: 'subscribe', sections: ['pnl_history'], patches: true });
+    plain.send({ type: 'subscribe', sections: ['pnl_history'] });
+    const holder = new Holder();
+    for (const m of (await patching.drain()).filter(isFrame)) holder.take(m);
+    expect(holder.data.get('pnl_history')?.version).toBe(1);
+    await plain.drain();
+
+    const last = v1.data.at(-1)!;
+    const moved = [...v1.data.slice(0, -1), { ...last, pnl: last.pnl + 12.5 }];
+    const v2 = await published(pnlHistory(2, moved));
+    const slid = [...moved.slice(1), { t: new Date(Date.parse(last.t) + 3_600_000).toISOString(), pnl: 99 }];
+    const v3 = await published(pnlHistory(3, slid));
+
+    const frames = (await patching.until((m) => isFrame(m) && m.version === 3)).filter(isFrame);
+    expect(frames.map((m) => [m.type, m.version])).toEqual([
+      ['patch', 2],
+      ['patch', 3],
+    ]);
+    expect(frames[0]).toMatchObject({ base_version: 1, keep: [0, 719], prepend: [], append: [moved.at(-1)] });
+    expect(frames[1]).toMatchObject({ base_version: 2, keep: [1, 720], prepend: [], append: [slid.at(-1)] });
+    holder.take(frames[0]!);
+    expect(holder.data.get('pnl_history')?.data).toEqual(v2.data);
+    holder.take(frames[1]!);
+    expect(holder.data.get('pnl_history')?.data).toEqual(v3.data);
+    for (const frame of frames) expect(JSON.stringify(frame).length).toBeLessThan(300);
+
+    // Without the opt-in, SPEC §7 as written: full snapshots.
+    const full = (await plain.until((m) => isFrame(m) && m.version === 3)).filter(isFrame);
+    expect(full.map((m) => [m.type, m.version])).toEqual([
+      ['snapshot', 2],
+      ['snapshot', 3],
+    ]);
+    expect((full[1] as SnapshotMessage<'pnl_history'>).data).toEqual(v3.data);
+    expect(instance.ws.stats()).toMatchObject({ patchesSent: 2 });
+  });
+
+  it('happy: a new close at the head of recent_trades is one prepended item, cut to each subscriber’s limit', async () => {
+    const v1 = await published(snapshot('recent_trades', 1, { size: 30 }));
+    const five = await ready();
+    const all = await ready();
+    five.send({ type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true });
+    all.send({ type: 'subscribe', sections: ['recent_trades'], limit: 100, patches: true });
+    const holders = [new Holder(), new Holder()];
+    for (const [i, client] of [five, all].entries()) {
+      for (const m of (await client.drain()).filter(isFrame)) holders[i]!.take(m);
+    }
+    const close = { ...v1.data[0]!, trade_id: 99_999, profit_loss: -4 };
+    const v2 = await published({ ...snapshot('recent_trades', 2), data: [close, ...v1.data] });
+
+    const [p5] = (await five.until(isFrame)).filter(isFrame);
+    const [pAll] = (await all.until(isFrame)).filter(isFrame);
+    expect(p5).toMatchObject({ type: 'patch', keep: [0, 4], prepend: [close], append: [] });
+    expect(pAll).toMatchObject({ type: 'patch', keep: [0, 30], prepend: [close], append: [] });
+    holders[0]!.take(p5!);
+    holders[1]!.take(pAll!);
+    expect(holders[0]!.data.get('recent_trades')?.data).toEqual(v2.data.slice(0, 5));
+    expect(holders[1]!.data.get('recent_trades')?.data).toEqual(v2.data);
+  });
+
+  it('happy: a version the client only claims (resume) is answered with a snapshot first; patches follow', async () => {
+    const v1 = await published(snapshot('pnl_history', 1));
+    const client = await ready();
+    // It says it holds version 1, but at which limit or from where the server cannot know.
+    client.send({
+      type: 'subscribe',
+      sections: ['pnl_history'],
+      patches: true,
+      versions: { pnl_history: { epoch: 'epoch-a', version: 1 } },
+    });
+    expect((await client.drain()).filter(isFrame)).toEqual([]);
+    const moved = v1.data.map((p, i) => (i === 719 ? { ...p, pnl: -1 } : p));
+    await published(pnlHistory(2, moved));
+    await published(
+      pnlHistory(
+        3,
+        moved.map((p, i) => (i === 719 ? { ...p, pnl: -2 } : p)),
+      ),
+    );
+    const frames = (await client.until((m) => isFrame(m) && m.version === 3)).filter(isFrame);
+    expect(frames.map((m) => [m.type, m.version])).toEqual([
+      ['snapshot', 2],
+      ['patch', 3],
+    ]);
+  });
+
+  it('happy: a new epoch, a list with nothing in common and an object section all go as snapshots', async () => {
+    await published(snapshot('pnl_history', 1));
+    await published(snapshot('top_performers', 1));
+    await published(snapshot('overview', 1));
+    const client = await ready();
+    client.send({ type: 'subscribe', sections: ['pnl_history', 'top_performers', 'overview'], patches: true });
+    await client.drain();
+    await published(snapshot('pnl_history', 1, { epoch: 'epoch-b' })); // Redis lost its data
+    await published(snapshot('top_performers', 2)); // its one item changed
+    await published(snapshot('overview', 2));
+    const frames = (await client.until((m) => isFrame(m) && m.section === 'overview')).filter(isFrame);
+    expect(frames.map((m) => [m.type, m.section])).toEqual([
+      ['snapshot', 'pnl_history'],
+      ['snapshot', 'top_performers'],
+      ['snapshot', 'overview'],
+    ]);
+  });
+
+  it('happy: a subscriber that fell behind gets the newest version as a snapshot, not a patch on a version it never had', async () => {
+    await instance.stop();
+    instance = await startInstance(env, {
+      limits: { softBufferBytes: 64 * 1024, hardBufferBytes: 256 * 1024, hardBehindMs: 60_000 },
+    });
+    await published(snapshot('pnl_history', 1));
+    // A reader that keeps up, so that a frame (and a patch base) is built for every version.
+    const fast = await ready();
+    fast.send({ type: 'subscribe', sections: ['pnl_history'], patches: true });
+    const client = await ready();
+    client.send({ type: 'subscribe', sections: ['pnl_history'], patches: true });
+    const holder = new Holder();
+    for (const m of (await client.drain()).filter(isFrame)) holder.take(m);
+    client.ws.pause(); // stops reading: the kernel's buffers fill, then the server's
+
+    // Versions whose every point moves (full snapshots, ~35 KB) until the server skips some for it.
+    let version = 1;
+    while (instance.ws.stats().skips < 3) {
+      if (version > 3000) throw new Error('the paused reader never fell behind');
+      await publisher.publish(snapshot('pnl_history', ++version));
+    }
+    // Then one that differs from the version before only in its last point: patchable, but not for it.
+    const before = snapshot('pnl_history', version);
+    const last = await published(
+      pnlHistory(
+        version + 1,
+        before.data.map((p, i) => (i === 719 ? { ...p, pnl: -1 } : p)),
+      ),
+    );
+    client.ws.resume();
+    const frames = (await client.until((m) => isFrame(m) && m.version === last.version, 10_000)).filter(isFrame);
+    // Every patch applies to exactly what was held before it (Holder checks the base).
+    for (const m of frames) holder.take(m);
+    expect(holder.data.get('pnl_history')).toMatchObject({ version: last.version, data: last.data });
+    expect(frames.at(-1)?.type).toBe('snapshot');
+    const fastFrames = (await fast.until((m) => isFrame(m) && m.version === last.version, 10_000)).filter(isFrame);
+    expect(fastFrames.at(-1)).toMatchObject({ type: 'patch', base_version: version });
+  });
+
+  it('error: a non-boolean patches is refused with an error frame and the connection stays', async () => {
+    const client = await ready();
+    client.send({ type: 'subscribe', sections: ['lite'], patches: 'yes' });
+    expect(await client.next()).toMatchObject({ type: 'error', code: 'invalid_message' });
+    client.send({ type: 'ping', id: 1 });
+    expect(await client.next()).toMatchObject({ type: 'pong', id: 1 });
+  });
+});
