@@ -1,4 +1,6 @@
 import type { ResumeVersions, SectionData, SectionName, ServerMessage, SubscribeMessage } from '@snapboard/shared';
+// Not from the package index: that also exports the zod schemas, ~450 KB in the page's bundle.
+import { applyListPatch } from '@snapboard/shared/patch';
 import { DEFAULT_LIMIT, isSectionName, MAX_LIMIT, SECTIONS, STALE_FACTOR } from '@snapboard/shared/sections';
 import { fullJitter } from './backoff.ts';
 
@@ -7,8 +9,12 @@ import { fullJitter } from './backoff.ts';
  * section after a drop, and HTTP polling with ETags while the socket cannot be opened. The socket
  * keeps being probed while polling, and polling stops as soon as the socket is live again.
  *
- * Everything imported from @snapboard/shared at runtime is the zod-free catalog, so the browser
- * bundle carries no schema library.
+ * List sections may arrive as `patch` frames (an opt-in beyond SPEC §7, see
+ * docs/decisions/0006-websocket-patch-frames.md): applied to the version held, or, when that is not
+ * the patch's base, answered by subscribing to that section again without versions for a full snapshot.
+ *
+ * Everything imported from @snapboard/shared at runtime is the zod-free catalog and the patch helper,
+ * so the browser bundle carries no schema library.
  */
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'polling' | 'stale' | 'closed';
@@ -64,6 +70,11 @@ export interface DashboardClientOptions {
   sections: readonly SectionName[];
   /** Items kept of open_positions and recent_trades, 1–100 (default 20). */
   limit?: number;
+  /**
+   * Ask the server for `patch` frames: a list section's change as a splice of the version held
+   * rather than the whole list (default true). Turn off for a server that must see plain SPEC §7.
+   */
+  patches?: boolean;
   /** Defaults to the global WebSocket; pass the `ws` package's in Node 20; `null` means polling only. */
   WebSocket?: WebSocketConstructor | null;
   fetch?: typeof fetch;
@@ -116,6 +127,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
   if (sections.length === 0) throw new TypeError('sections must name at least one section');
   for (const name of sections) if (!isSectionName(name)) throw new TypeError(`unknown section: ${String(name)}`);
   const limit = options.limit ?? DEFAULT_LIMIT;
+  const patches = options.patches ?? true;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new TypeError(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
   }
@@ -225,6 +237,13 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     for (const name of names) if (held.has(name)) confirmedAt.set(name, t);
   }
 
+  function subscribeMessage(names: readonly SectionName[], versions: ResumeVersions = {}): SubscribeMessage {
+    const message: SubscribeMessage = { type: 'subscribe', sections: [...names], limit };
+    if (Object.keys(versions).length > 0) message.versions = versions;
+    if (patches) message.patches = true;
+    return message;
+  }
+
   function resumeVersions(): ResumeVersions {
     const versions: ResumeVersions = {};
     for (const [name, snapshot] of held) {
@@ -248,6 +267,17 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     }
     socket = ws;
     let subscribed = false;
+    /**
+     * Sections subscribed to again without versions after a patch that could not be applied, until
+     * their snapshot arrives: one request each, however many patches come meanwhile. Per socket: a new
+     * one starts from the versions held.
+     */
+    const resyncing = new Set<SectionName>();
+    const resync = (section: SectionName) => {
+      if (resyncing.has(section)) return;
+      resyncing.add(section);
+      send(ws, subscribeMessage([section]));
+    };
 
     const drop = () => {
       if (socket !== ws) return;
@@ -270,29 +300,30 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     };
     socketTimer = setTimeout(drop, timeoutMs);
 
-    ws.onopen = () => {
-      const message: SubscribeMessage = { type: 'subscribe', sections: [...sections], limit };
-      const versions = resumeVersions();
-      if (Object.keys(versions).length > 0) message.versions = versions;
-      send(ws, message);
-    };
+    ws.onopen = () => send(ws, subscribeMessage(sections, resumeVersions()));
     ws.onclose = drop;
     ws.onerror = drop;
     ws.onmessage = (event: { data: unknown }) => {
       if (socket !== ws) return;
-      let message: ServerMessage;
+      let parsed: unknown;
       try {
-        message = JSON.parse(String(event.data)) as ServerMessage;
+        parsed = JSON.parse(String(event.data));
       } catch {
         report('invalid_frame', 'the server sent a frame that is not JSON');
         return;
       }
+      if (!isRecord(parsed)) {
+        report('invalid_frame', 'the server sent a frame that is not an object');
+        return;
+      }
+      const message = parsed as unknown as ServerMessage;
       if (subscribed) armHeartbeat();
       switch (message.type) {
         case 'welcome':
           learnServerTime(message.server_time);
           break;
         case 'subscribed':
+          // Later ones answer a one-section resubscribe (resync): the connection is already live.
           if (subscribed) break;
           subscribed = true;
           armHeartbeat();
@@ -300,6 +331,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
           break;
         case 'snapshot':
           if (isSectionName(message.section) && typeof message.version === 'number') {
+            resyncing.delete(message.section);
             apply({
               section: message.section,
               epoch: String(message.epoch),
@@ -309,6 +341,43 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
             } as SectionSnapshot);
           }
           break;
+        case 'patch': {
+          const patch = parsePatch(message);
+          if (!patch) {
+            report('invalid_frame', 'the server sent a malformed patch frame');
+            // Whatever it carried is missed: take the section whole again rather than wait for the
+            // next patch to miss its base.
+            const named: unknown = (message as { section?: unknown }).section;
+            if (isSectionName(named) && sections.includes(named)) resync(named);
+            break;
+          }
+          if (!sections.includes(patch.section)) break;
+          const current = held.get(patch.section);
+          // Already holding that version (it came by HTTP meanwhile) or a newer one: nothing to do, and
+          // what the server now thinks we hold is true or will show itself on its next patch.
+          if (current && current.epoch === patch.epoch && current.version >= patch.version) break;
+          const data =
+            current &&
+            current.epoch === patch.epoch &&
+            current.version === patch.base_version &&
+            Array.isArray(current.data)
+              ? applyListPatch(current.data as readonly unknown[], patch)
+              : undefined;
+          if (!data) {
+            // Not its base (a newer version came by HTTP, or the two sides diverged): ask for the snapshot.
+            report('patch_resync', `a ${patch.section} patch did not fit the version held; resubscribing`);
+            resync(patch.section);
+            break;
+          }
+          apply({
+            section: patch.section,
+            epoch: patch.epoch,
+            version: patch.version,
+            computed_at: patch.computed_at,
+            data,
+          } as SectionSnapshot);
+          break;
+        }
         case 'error':
           report(message.code, message.message);
           break;
@@ -582,6 +651,36 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
       setState('closed');
     },
   };
+}
+
+interface ListPatch {
+  section: SectionName;
+  epoch: string;
+  version: number;
+  base_version: number;
+  computed_at: string;
+  keep: [number, number];
+  prepend: unknown[];
+  append: unknown[];
+}
+
+/** A patch frame's fields when they have the right types; whether it fits is applyListPatch's call. */
+function parsePatch(message: object): ListPatch | undefined {
+  const { section, epoch, version, base_version, computed_at, keep, prepend, append } = message as Record<
+    string,
+    unknown
+  >;
+  if (!isSectionName(section) || typeof epoch !== 'string' || typeof computed_at !== 'string') return undefined;
+  if (!isVersion(version) || !isVersion(base_version)) return undefined;
+  if (!Array.isArray(keep) || keep.length !== 2) return undefined;
+  const [start, end] = keep as unknown[];
+  if (typeof start !== 'number' || typeof end !== 'number') return undefined;
+  if (!Array.isArray(prepend) || !Array.isArray(append)) return undefined;
+  return { section, epoch, version, base_version, computed_at, keep: [start, end], prepend, append };
+}
+
+function isVersion(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 /** Deep equality of JSON values, whatever the key order. */

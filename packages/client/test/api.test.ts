@@ -147,6 +147,47 @@ describe('happy: live against the real API', () => {
   });
 });
 
+describe('happy: patches against the real API', () => {
+  it('is sent list changes as patches and holds exactly the data of the version published', async () => {
+    const hours = (last: number): SectionData['pnl_history'] =>
+      Array.from({ length: 24 }, (_, i) => ({
+        t: new Date(Date.UTC(2026, 0, 1, i)).toISOString(),
+        pnl: i === 23 ? last : i * 1.5,
+      }));
+    const tradesBefore = await publish('recent_trades', [trade(12), trade(11), trade(10)]);
+    const pnlBefore = await publish('pnl_history', hours(40));
+    client = createDashboardClient({
+      baseUrl: api!.url,
+      sections: ['recent_trades', 'pnl_history'],
+      limit: 3,
+      WebSocket,
+      freshnessCheckMs: 0,
+    });
+    const c = client;
+    await eventually(
+      'the first versions',
+      () =>
+        c.get('recent_trades')?.version === tradesBefore.version && c.get('pnl_history')?.version === pnlBefore.version,
+    );
+    const patchesBefore = api!.ws!.stats().patchesSent;
+
+    // One item each: a new close at the head of recent_trades, the last hour of pnl_history moving.
+    const tradesAfter = await publish('recent_trades', [trade(13), trade(12), trade(11), trade(10)]);
+    const pnlAfter = await publish('pnl_history', hours(41));
+    await eventually(
+      'the second versions',
+      () =>
+        c.get('recent_trades')?.version === tradesAfter.version && c.get('pnl_history')?.version === pnlAfter.version,
+    );
+    expect(c.get('recent_trades')).toMatchObject({ epoch: tradesAfter.epoch, data: [trade(13), trade(12), trade(11)] });
+    expect(c.get('pnl_history')).toMatchObject({ epoch: pnlAfter.epoch, data: hours(41) });
+    expect(api!.ws!.stats().patchesSent - patchesBefore).toBe(2);
+    const metrics = await (await fetch(`${api!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^snapboard_ws_messages_sent_total\{type="patch"\} [1-9]/m);
+    expect(c.state).toBe('live');
+  });
+});
+
 describe('section age while live', () => {
   it('asks HTTP about a section the socket has been silent on, and calls it stale only when the server agrees', async () => {
     const recorder = recordingFetch();

@@ -171,6 +171,199 @@ describe('reconnect and resume', () => {
   });
 });
 
+describe('patches', () => {
+  const trade = (trade_id: number) => ({ trade_id, symbol: 'ETHUSDT', profit_loss: trade_id / 100 });
+  const patchesSent = () => peer.sent.filter((frame) => frame.type === 'patch');
+  const resubscribes = () => subscribes().slice(1);
+
+  it('happy: a patch on the version held gives exactly the data a full snapshot gives, and listeners fire with it', async () => {
+    const first = Array.from({ length: 8 }, (_, i) => trade(100 - i));
+    peer.publish('recent_trades', first);
+    const { client } = connect({ sections: ['recent_trades'] });
+    const plain = createDashboardClient({
+      baseUrl: peer.url,
+      sections: ['recent_trades'],
+      limit: 5,
+      WebSocket,
+      patches: false,
+      pollAfterFailures: 1000,
+      freshnessCheckMs: 0,
+    });
+    try {
+      const heard: unknown[] = [];
+      client.on('recent_trades', (snapshot) => heard.push(snapshot.data));
+      await eventually('both hold v1', () => client.get('recent_trades') && plain.get('recent_trades'));
+      expect(subscribes()).toEqual(
+        expect.arrayContaining([
+          { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true },
+          { type: 'subscribe', sections: ['recent_trades'], limit: 5 },
+        ]),
+      );
+
+      // A new close at the head: prepend one, keep four.
+      const second = [trade(101), ...first];
+      peer.publish('recent_trades', second);
+      await eventually('v2 in both', () => [client, plain].every((c) => c.get('recent_trades')?.version === 2));
+      expect(patchesSent()).toHaveLength(1);
+      expect(patchesSent()[0]).toMatchObject({ base_version: 1, version: 2, keep: [0, 4], append: [] });
+      expect(client.get('recent_trades')).toEqual(plain.get('recent_trades'));
+      expect(client.get('recent_trades')?.data).toEqual(second.slice(0, 5));
+
+      // The newest item changes in place (as pnl_history's last hour does): keep the rest, append it.
+      const third = [...second.slice(0, 4), { ...trade(97), profit_loss: 5 }, ...second.slice(5)];
+      peer.publish('recent_trades', third);
+      await eventually('v3 in both', () => [client, plain].every((c) => c.get('recent_trades')?.version === 3));
+      expect(patchesSent()).toHaveLength(2);
+      expect(patchesSent()[1]).toMatchObject({ keep: [0, 4], prepend: [], append: [third[4]] });
+      expect(client.get('recent_trades')).toEqual(plain.get('recent_trades'));
+      expect(heard).toEqual([first.slice(0, 5), second.slice(0, 5), third.slice(0, 5)]);
+      expect(resubscribes()).toHaveLength(1); // only the plain client's own subscribe
+    } finally {
+      plain.close();
+    }
+  });
+
+  const misfits: Array<[string, (held: { epoch: string; version: number }) => Record<string, unknown>]> = [
+    ['a base version it does not hold', (held) => ({ epoch: held.epoch, version: held.version + 7, base_version: 6 })],
+    ['another epoch', (held) => ({ epoch: 'another', version: held.version + 1, base_version: held.version })],
+    [
+      'a kept run beyond the list held',
+      (held) => ({ epoch: held.epoch, version: held.version + 1, base_version: held.version, keep: [0, 50] }),
+    ],
+  ];
+  it.each(misfits)(
+    'error: a patch with %s is not applied; the section is subscribed again without versions, once until its snapshot',
+    async (_, misfit) => {
+      peer.publish('lite', lite(1));
+      peer.publish('recent_trades', trades(3));
+      const { client, seen, states } = connect();
+      const errors: string[] = [];
+      client.onError((error) => errors.push(error.code));
+      await eventually('both sections', () => seen.length === 2);
+      const held = client.get('recent_trades')!;
+
+      // The server moved on without the client getting it, then sends patches against a base it lacks.
+      const current = peer.publish('recent_trades', trades(4), { push: false });
+      const patch = {
+        type: 'patch',
+        section: 'recent_trades',
+        computed_at: new Date().toISOString(),
+        keep: [0, 3],
+        prepend: [{ trade_id: 1, symbol: 'XRPUSDT', profit_loss: 0 }],
+        append: [],
+        ...misfit(held),
+      };
+      peer.push(patch);
+      peer.push(patch);
+      const pushed = patchesSent().length;
+
+      await eventually('the full snapshot', () => client.get('recent_trades')?.version === current.version);
+      expect(client.get('recent_trades')?.data).toEqual(trades(4));
+      expect(resubscribes()).toEqual([{ type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true }]);
+      expect(seen.map((s) => `${s.section}@${s.version}`)).toEqual(['lite@1', 'recent_trades@1', 'recent_trades@2']);
+      expect(errors).toEqual(['patch_resync', 'patch_resync']);
+      // The answer to the resubscribe did not disturb the connection.
+      expect(states).toEqual(['live']);
+      expect(client.state).toBe('live');
+
+      // Back on track: the next change comes as a patch again and is applied.
+      peer.publish('recent_trades', [trades(1)[0], ...trades(4)]);
+      await eventually('v3 by patch', () => client.get('recent_trades')?.version === current.version + 1);
+      expect(patchesSent()).toHaveLength(pushed + 1);
+      expect(client.get('recent_trades')?.data).toEqual([trades(1)[0], ...trades(4)].slice(0, 5));
+      expect(resubscribes()).toHaveLength(1);
+
+      // The snapshot ended that resync: a later misfit asks again (once more), and changes nothing.
+      const seenBefore = seen.length;
+      const snapshots = () => peer.sent.filter((frame) => frame.type === 'snapshot').length;
+      const snapshotsBefore = snapshots();
+      peer.push({ ...patch, ...misfit(client.get('recent_trades')!) });
+      await eventually('a second resubscribe', () => resubscribes().length === 2);
+      await eventually('its snapshot', () => snapshots() === snapshotsBefore + 1);
+      expect(client.get('recent_trades')?.version).toBe(current.version + 1);
+      expect(seen).toHaveLength(seenBefore);
+    },
+  );
+
+  it('happy: a patch to a version already held is ignored, without asking again', async () => {
+    peer.publish('recent_trades', trades(3));
+    const { client, seen } = connect({ sections: ['recent_trades'] });
+    const errors: string[] = [];
+    client.onError((error) => errors.push(error.code));
+    await eventually('v1', () => client.get('recent_trades'));
+    const held = client.get('recent_trades')!;
+    peer.push({
+      type: 'patch',
+      section: 'recent_trades',
+      epoch: held.epoch,
+      version: held.version,
+      base_version: 0,
+      computed_at: new Date().toISOString(),
+      keep: [0, 0],
+      prepend: [],
+      append: [{ trade_id: 1, symbol: 'XRPUSDT', profit_loss: 0 }],
+    });
+    peer.publish('recent_trades', trades(4));
+    await eventually('v2', () => client.get('recent_trades')?.version === 2);
+    expect(client.get('recent_trades')?.data).toEqual(trades(4));
+    expect(seen.map((s) => s.version)).toEqual([1, 2]);
+    expect(resubscribes()).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('error: malformed patch frames are reported, never thrown, and leave what is held alone', async () => {
+    peer.publish('recent_trades', trades(3));
+    const { client, seen, states } = connect({ sections: ['recent_trades'] });
+    const errors: string[] = [];
+    client.onError((error) => errors.push(error.code));
+    await eventually('v1', () => client.get('recent_trades'));
+    const held = client.get('recent_trades')!;
+    const good = {
+      type: 'patch',
+      section: 'recent_trades',
+      epoch: held.epoch,
+      version: 2,
+      base_version: 1,
+      computed_at: new Date().toISOString(),
+      keep: [0, 3],
+      prepend: [],
+      append: [],
+    };
+    const malformed: unknown[] = [
+      { type: 'patch' },
+      { ...good, section: 'nope' },
+      { ...good, version: '2' },
+      { ...good, base_version: -1 },
+      { ...good, keep: '0,3' },
+      { ...good, keep: [0] },
+      { ...good, keep: [0, '3'] },
+      { ...good, prepend: null },
+      { ...good, append: { 0: 1 } },
+      'null',
+      '"patch"',
+      '[1,2]',
+    ];
+    for (const frame of malformed) peer.push(frame);
+    // Well-formed but for a section not subscribed to, or of an unknown type: ignored.
+    peer.push({ ...good, section: 'overview' });
+    peer.push({ type: 'ping-me-not' });
+    await eventually('every frame reported', () => errors.length >= malformed.length);
+    // Give a stray exception or a late answer the time to show.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(errors).toEqual(Array(malformed.length).fill('invalid_frame'));
+    expect(client.get('recent_trades')).toEqual(held);
+    expect(seen).toHaveLength(1);
+    expect(states).toEqual(['live']);
+    // The frames naming recent_trades say a version was missed: it is asked for again, once.
+    expect(resubscribes()).toEqual([{ type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true }]);
+
+    peer.publish('recent_trades', trades(4));
+    await eventually('v2', () => client.get('recent_trades')?.version === 2);
+    expect(client.get('recent_trades')?.data).toEqual(trades(4));
+  });
+});
+
 describe('lifecycle and errors', () => {
   it('close() stops the socket, timers and events', async () => {
     peer.publish('lite', lite(1));
