@@ -10,7 +10,8 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Instance, Publisher, snapshot, startInstance, TestClient } from './ws-harness.ts';
 
-// The opt-in patch frames of docs/decisions/0006-websocket-patch-frames.md, over real sockets.
+// The opt-in patch frames and the batched delivery of docs/decisions/0006-websocket-patch-frames.md,
+// over real sockets.
 
 const env = useTestEnv({ database: false });
 
@@ -226,5 +227,64 @@ describe('patch frames', () => {
     expect(await client.next()).toMatchObject({ type: 'error', code: 'invalid_message' });
     client.send({ type: 'ping', id: 1 });
     expect(await client.next()).toMatchObject({ type: 'pong', id: 1 });
+  });
+});
+
+describe('batched delivery', () => {
+  /** Several snapshots announced in one transaction: they reach the API in one read, as a burst does. */
+  async function publishTogether(...snapshots: Snapshot[]): Promise<void> {
+    const multi = publisher.redis.multi();
+    for (const s of snapshots) {
+      multi.set(publisher.keys.snapshot(s.section), JSON.stringify(s));
+      multi.publish(publisher.keys.announceChannel, JSON.stringify({ changed: true, snapshot: s }));
+    }
+    await multi.exec();
+  }
+  const rounds = async () =>
+    Number(/^snapboard_ws_fanout_seconds_count (\d+)/m.exec(await instance.registry.metrics())?.[1] ?? Number.NaN);
+
+  it('happy: changes announced together go out in one round, in the order announced', async () => {
+    const client = await ready();
+    client.send({ type: 'subscribe', sections: ['overview', 'lite', 'recent_trades'] });
+    await client.drain();
+    const before = await rounds();
+    await publishTogether(snapshot('lite', 1), snapshot('overview', 1), snapshot('recent_trades', 1));
+    const frames = (await client.until((m) => isFrame(m) && m.section === 'recent_trades')).filter(isFrame);
+    expect(frames.map((m) => m.section)).toEqual(['lite', 'overview', 'recent_trades']);
+    expect((await rounds()) - before).toBe(1);
+  });
+
+  it('happy: a section that changes twice in one burst is delivered twice, in order, to those keeping up', async () => {
+    const client = await ready();
+    client.send({ type: 'subscribe', sections: ['overview', 'lite'] });
+    await client.drain();
+    const before = await rounds();
+    await publishTogether(snapshot('lite', 1), snapshot('overview', 1), snapshot('lite', 2), snapshot('lite', 3));
+    const frames = (await client.until((m) => isFrame(m) && m.section === 'lite' && m.version === 3)).filter(isFrame);
+    expect(frames.map((m) => [m.section, m.version])).toEqual([
+      ['lite', 1],
+      ['overview', 1],
+      ['lite', 2],
+      ['lite', 3],
+    ]);
+    expect((await rounds()) - before).toBe(3);
+  });
+
+  it('happy: what was announced before a shutdown still goes out ahead of the 1001 close', async () => {
+    const client = await ready();
+    client.send({ type: 'subscribe', sections: ['lite'] });
+    await client.drain();
+    // Close in the same turn as the replica learns of the change, before its delivery was due.
+    const closedEarly = new Promise<void>((resolve) => {
+      const off = instance.replica.onChange(() => {
+        off();
+        void instance.ws.close();
+        resolve();
+      });
+    });
+    await publisher.publish(snapshot('lite', 1));
+    await closedEarly;
+    expect((await client.closed).code).toBe(1001);
+    expect(client.messages.filter(isFrame).map((m) => m.version)).toEqual([1]);
   });
 });

@@ -48,6 +48,9 @@ export interface DeliveryLimits {
 
 const SEND_OPTIONS = { binary: false, compress: false } as const;
 
+/** The longest a change waits for others announced with it (docs/decisions/0006). */
+const MAX_COALESCE_MS = 20;
+
 interface Position {
   epoch: string;
   version: number;
@@ -296,16 +299,29 @@ export function createFanout(options: {
    * per-write cost, not the bytes, is what the fan-out spends its time on.
    */
   let queued: Array<[SectionName, ReplicaEntry]> = [];
-  let scheduled: NodeJS.Immediate | undefined;
+  let scheduled: (() => void) | undefined;
+  let lastDeliveryMs = 0;
 
   function onChange(section: SectionName, entry: ReplicaEntry): void {
     if (!bySection.get(section)?.size) return;
     queued.push([section, entry]);
-    scheduled ??= setImmediate(deliverQueued);
+    if (scheduled) return;
+    // Waiting for the rest of a burst costs the first change some latency and saves every change
+    // that joins a write per socket. Worth it only where a delivery is expensive (many subscribers),
+    // and never for longer than one takes: with few subscribers this is the next turn of the loop.
+    const waitMs = Math.min(MAX_COALESCE_MS, lastDeliveryMs);
+    if (waitMs < 1) {
+      const immediate = setImmediate(deliverQueued);
+      scheduled = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(deliverQueued, waitMs);
+      scheduled = () => clearTimeout(timer);
+    }
   }
 
   function deliverQueued(): void {
     scheduled = undefined;
+    const started = performance.now();
     const changes = queued;
     queued = [];
     // A section that changed twice is delivered in two rounds, so every version reaches those
@@ -319,6 +335,7 @@ export function createFanout(options: {
       round.set(section, entry);
     }
     deliverRound(round);
+    lastDeliveryMs = performance.now() - started;
   }
 
   function deliverRound(round: Map<SectionName, ReplicaEntry>): void {
@@ -407,7 +424,7 @@ export function createFanout(options: {
       unlisten();
       // Changes already announced still go out, ahead of any close frame.
       if (scheduled) {
-        clearImmediate(scheduled);
+        scheduled();
         deliverQueued();
       }
       frames.clear();
