@@ -2,12 +2,15 @@
  * Baseline of the WebSocket bench: the least a Node process can do to fan snapshots out. It listens
  * to the same announce channel as snapboard's API and, for each new version, serialises one frame
  * (lists cut to 20), encodes it once and writes that Buffer to every subscriber; on subscribe it
- * sends the current snapshots.
- * No validation, no resume, no back-pressure policy, no metrics: the floor, not a product.
+ * sends the current snapshots. Subscribers that ask for patches are sent, for a list section, the
+ * same patch frame snapboard would send (against the version before, when smaller than the
+ * snapshot), so both servers move the same bytes.
+ * No validation, no resume, no back-pressure policy, no per-socket state, no metrics: the floor, not
+ * a product.
  *
  * Env: REDIS_URL, KEY_PREFIX. IPC: answers `{type:'listening', port}`.
  */
-import { keysFor, loadConfig, SECTION_NAMES, SECTIONS, type SectionName } from '@snapboard/shared';
+import { encodePatch, keysFor, loadConfig, SECTION_NAMES, SECTIONS, type SectionName } from '@snapboard/shared';
 import { Redis } from 'ioredis';
 import { type WebSocket, WebSocketServer } from 'ws';
 
@@ -28,37 +31,53 @@ interface Stored {
 
 // Encoded once: ws frames a Buffer without copying it, where a string would be re-encoded per socket.
 const TEXT = { binary: false } as const;
-const frames = new Map<SectionName, { version: number; frame: Buffer }>();
+interface Current {
+  stored: Stored;
+  frame: Buffer;
+  /** This version against the one before, for subscribers that apply patches (else the snapshot). */
+  patch: Buffer;
+}
+const frames = new Map<SectionName, Current>();
 const subscribers = new Set<WebSocket>();
+const patching = new Set<WebSocket>();
+
+const cut = (s: Stored) => (SECTIONS[s.section].limited && Array.isArray(s.data) ? s.data.slice(0, LIMIT) : s.data);
 
 function frameOf(s: Stored): Buffer {
-  const data = SECTIONS[s.section].limited && Array.isArray(s.data) ? s.data.slice(0, LIMIT) : s.data;
-  return Buffer.from(
-    JSON.stringify({
-      type: 'snapshot',
-      section: s.section,
-      epoch: s.epoch,
-      version: s.version,
-      computed_at: s.computed_at,
-      data,
-    }),
-  );
+  const { section, epoch, version, computed_at } = s;
+  return Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut(s) }));
 }
 
-function accept(s: Stored): Buffer | undefined {
+function patchOf(base: Stored, s: Stored, frame: Buffer): Buffer {
+  const next = cut(s);
+  const previous = cut(base);
+  if (base.epoch !== s.epoch || !Array.isArray(next) || !Array.isArray(previous)) return frame;
+  const { section, epoch, version, computed_at } = s;
+  const text = encodePatch(
+    { section, epoch, version, base_version: base.version, computed_at },
+    previous.map((item) => JSON.stringify(item)),
+    next.map((item) => JSON.stringify(item)),
+  );
+  if (text === undefined) return frame;
+  const patch = Buffer.from(text);
+  return patch.length < frame.length ? patch : frame;
+}
+
+function accept(s: Stored): Current | undefined {
   const current = frames.get(s.section);
-  if (current && current.version >= s.version) return undefined;
+  if (current && current.stored.version >= s.version) return undefined;
   const frame = frameOf(s);
-  frames.set(s.section, { version: s.version, frame });
-  return frame;
+  const next = { stored: s, frame, patch: current ? patchOf(current.stored, s, frame) : frame };
+  frames.set(s.section, next);
+  return next;
 }
 
 subscriber.on('message', (_channel, message: string) => {
   const announcement = JSON.parse(message) as { changed: boolean; snapshot?: Stored };
   if (!announcement.changed || !announcement.snapshot) return;
-  const frame = accept(announcement.snapshot);
-  if (!frame) return;
-  for (const socket of subscribers) socket.send(frame, TEXT);
+  const current = accept(announcement.snapshot);
+  if (!current) return;
+  for (const socket of subscribers) socket.send(patching.has(socket) ? current.patch : current.frame, TEXT);
 });
 
 await subscriber.subscribe(keys.announceChannel);
@@ -69,7 +88,7 @@ const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDefla
 server.on('connection', (socket) => {
   socket.send(JSON.stringify({ type: 'welcome', sections: SECTION_NAMES, server_time: new Date().toISOString() }));
   socket.on('message', (data) => {
-    let message: { type?: string; sections?: SectionName[] };
+    let message: { type?: string; sections?: SectionName[]; patches?: boolean };
     try {
       message = JSON.parse(String(data));
     } catch {
@@ -82,8 +101,12 @@ server.on('connection', (socket) => {
       if (current) socket.send(current.frame, TEXT);
     }
     subscribers.add(socket);
+    if (message.patches === true) patching.add(socket);
   });
-  socket.on('close', () => subscribers.delete(socket));
+  socket.on('close', () => {
+    subscribers.delete(socket);
+    patching.delete(socket);
+  });
 });
 server.on('listening', () => {
   const address = server.address();

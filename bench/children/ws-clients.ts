@@ -4,13 +4,17 @@
  * frames it got and when. Frames are not parsed in full (the head names the section and version), so
  * this process spends its time receiving, not in JSON.parse, and times stay close to the wire.
  *
+ * Subscribers ask for patch frames (docs/decisions/0006) unless told `patches: false`; a patch
+ * counts as receipt of its version like a snapshot does.
+ *
  * IPC:
- *  {type:'connect', url, count, limit, sections, localAddress, concurrency}
+ *  {type:'connect', url, count, limit, sections, localAddress, concurrency, patches}
  *     → {type:'connected', ok, failed, errors, ms}   (every socket subscribed and holding every section)
  *  {type:'reset'}                               forget what was received so far → {type:'reset-done'}
  *  {type:'count', announced: {"section:version": wallMs}} → {type:'count', missing}   (cheap, for polling)
  *  {type:'report', announced: {"section:version": wallMs}}
- *     → {type:'report', perKey, deliveries, missing, socketsMissing, closed, closeCodes}
+ *     → {type:'report', perKey, deliveries, missing, socketsMissing, closed, closeCodes, bytes}
+ *        (bytes: frame payload bytes received since the last reset, by frame type)
  *  {type:'close'} → {type:'closed'}
  */
 import { WebSocket } from 'ws';
@@ -28,12 +32,15 @@ const clients: Client[] = [];
 let unexpectedCloses = 0;
 const closeCodes: Record<string, number> = {};
 let closing = false;
+const bytes = { snapshot: 0, patch: 0, other: 0 };
 
 const HEAD = /"section":"([a-z_]+)"[\s\S]*?"version":(\d+)/;
 
 function frameKey(data: Buffer): string | undefined {
   const head = data.toString('latin1', 0, Math.min(data.length, 512));
-  if (!head.includes('"type":"snapshot"')) return undefined;
+  const type = head.includes('"type":"snapshot"') ? 'snapshot' : head.includes('"type":"patch"') ? 'patch' : 'other';
+  bytes[type] += data.length;
+  if (type === 'other') return undefined;
   const match = HEAD.exec(head);
   if (match) return `${match[1]}:${match[2]}`;
   try {
@@ -49,6 +56,7 @@ function openOne(
   limit: number,
   sections: string[],
   localAddress: string | undefined,
+  patches: boolean,
 ): Promise<Client | string> {
   return new Promise((resolve) => {
     const socket = new WebSocket(url, {
@@ -69,7 +77,7 @@ function openOne(
       done('timed out waiting for the initial snapshots');
       socket.terminate();
     }, 60_000);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', sections, limit })));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', sections, limit, patches })));
     socket.on('message', (data: Buffer) => {
       const at = wallMs();
       const key = frameKey(data);
@@ -98,6 +106,7 @@ interface ConnectRequest {
   sections: string[];
   localAddress?: string;
   concurrency?: number;
+  patches?: boolean;
 }
 
 async function connect(request: ConnectRequest): Promise<void> {
@@ -110,7 +119,13 @@ async function connect(request: ConnectRequest): Promise<void> {
   const worker = async () => {
     while (next < request.count) {
       next++;
-      const result = await openOne(request.url, request.limit, request.sections, request.localAddress);
+      const result = await openOne(
+        request.url,
+        request.limit,
+        request.sections,
+        request.localAddress,
+        request.patches ?? true,
+      );
       if (typeof result === 'string') {
         failed++;
         errors[result] = (errors[result] ?? 0) + 1;
@@ -157,6 +172,7 @@ function report(announced: Record<string, number>): void {
     socketsMissing,
     closed: unexpectedCloses,
     closeCodes,
+    bytes,
   });
 }
 
@@ -167,6 +183,7 @@ process.on('message', (message: { type: string } & Record<string, unknown>) => {
       break;
     case 'reset':
       for (const client of clients) client.got.clear();
+      bytes.snapshot = bytes.patch = bytes.other = 0;
       process.send?.({ type: 'reset-done' });
       break;
     case 'report':

@@ -1,7 +1,7 @@
 import { SECTION_NAMES } from '@snapboard/shared';
 import { listenToAnnouncements } from '../lib/announcements.ts';
 import type { BenchContext } from '../lib/context.ts';
-import { type Managed, rssBytes, sleep, spawnTs } from '../lib/procs.ts';
+import { cpuSeconds, type Managed, rssBytes, sleep, spawnTs } from '../lib/procs.ts';
 import { type Figure, figure } from '../lib/report.ts';
 import { startApi } from '../lib/stack.ts';
 import { percentile } from '../lib/stats.ts';
@@ -14,6 +14,9 @@ import { createCloser } from '../lib/trades.ts';
  * announced version measures the time from the announcement to the last subscriber holding the
  * frame. The baseline is a bare `ws` server that forwards the same announcements with nothing else
  * to do. Each N gets a fresh API process so its memory growth is its own.
+ *
+ * Subscribers ask for patch frames, as the SDK does (docs/decisions/0006); a full run measures the
+ * snapshot-only protocol of SPEC §7 as written too, at 1,000 and 10,000, to show what patches change.
  */
 
 const SOCKETS_PER_CLIENT_PROCESS = 5000;
@@ -28,12 +31,20 @@ interface Report {
   socketsMissing: number;
   closed: number;
   closeCodes: Record<string, number>;
+  bytes: { snapshot: number; patch: number; other: number };
 }
 
 interface Measured {
   lastMs: number[];
   deliveries: number[];
   announced: number;
+  closes: number;
+  /** Frame bytes received per subscriber per trade close (everything in the window ÷ closes). */
+  bytesPerClose: number;
+  /** CPU seconds per trade close spent by the server and by all subscriber processes together. */
+  cpuPerClose: { server: number | null; clients: number | null };
+  /** snapboard only: fan-out rounds per trade close. */
+  roundsPerClose: number | null;
   missing: number;
   socketsMissing: number;
   closed: number;
@@ -46,21 +57,37 @@ interface Measured {
   heapPerConnBytes: number | null;
 }
 
-async function heapUsed(wsUrl: string): Promise<number | null> {
+/** One unlabelled figure from the API's /metrics, or null. */
+async function metric(wsUrl: string, name: string): Promise<number | null> {
   try {
     const response = await fetch(wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics'));
-    const match = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(await response.text());
+    const match = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)`, 'm').exec(await response.text());
     return match ? Number(match[1]) : null;
   } catch {
     return null;
   }
 }
+const heapUsed = (wsUrl: string) => metric(wsUrl, 'nodejs_heap_size_used_bytes');
+/** Fan-out rounds so far: each is one corked write per affected socket (docs/decisions/0006). */
+const rounds = (wsUrl: string) => metric(wsUrl, 'snapboard_ws_fanout_seconds_count');
 
 let addressCounter = 0;
 /** A loopback source address of its own for every client process: ports never run out across rounds. */
 function nextLocalAddress(): string {
   addressCounter++;
   return `127.0.${1 + Math.floor(addressCounter / 250)}.${1 + (addressCounter % 250)}`;
+}
+
+function bytesFigure(n: number, s: Measured, baseline: Measured, baselineLabel: string): Figure {
+  return figure({
+    id: `ws.${n}.bytes_per_close`,
+    suite: 'ws',
+    label: `${n.toLocaleString('en')} subs: KiB received per subscriber per trade close`,
+    value: s.bytesPerClose / KiB,
+    unit: 'KiB',
+    baseline: { label: baselineLabel, value: baseline.bytesPerClose / KiB },
+    note: `all frames of the window ÷ ${s.closes} closes (open_positions also moves on its price cadence)`,
+  });
 }
 
 export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
@@ -80,7 +107,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
   const figures: Figure[] = [];
   const detail: Record<string, unknown> = {};
 
-  const measure = async (server: 'bare' | 'snapboard', n: number): Promise<Measured> => {
+  const measure = async (server: 'bare' | 'snapboard', n: number, patches: boolean): Promise<Measured> => {
     const owned: Managed[] = [];
     try {
       let url: string;
@@ -114,7 +141,8 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
       const processes = Math.ceil(n / SOCKETS_PER_CLIENT_PROCESS);
       const clients: Managed[] = [];
       for (let i = 0; i < processes; i++) {
-        const child = spawnTs(`ws-clients-${server}-${n}-${i}`, 'bench/children/ws-clients.ts', {
+        const name = `ws-clients-${server}-${n}${patches ? '' : '-snapshots'}-${i}`;
+        const child = spawnTs(name, 'bench/children/ws-clients.ts', {
           ipc: true,
           nodeArgs: ['--max-old-space-size=4096'],
         });
@@ -131,6 +159,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
           sections: SECTION_NAMES,
           localAddress: nextLocalAddress(),
           concurrency: 100,
+          patches,
         });
       });
       const connected = await Promise.all(
@@ -152,6 +181,9 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
 
       for (const c of clients) c.send({ type: 'reset' });
       await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'reset-done', 30_000, 'reset')));
+      const cpuOf = () => [serverPid, ...clients.map((c) => c.pid)].map(cpuSeconds);
+      const cpuBefore = cpuOf();
+      const roundsBefore = server === 'snapboard' ? await rounds(url) : null;
       announcements.start();
       // Each close changes most sections at once (≈55 KB of frames per subscriber, pnl_history alone
       // 36 KB): spaced so that a server able to fan out at all has drained one burst before the next.
@@ -178,6 +210,10 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
         if (stalled >= 3) break;
         lastMissing = missingNow;
       }
+      const cpuAfter = cpuOf();
+      const roundsAfter = server === 'snapboard' ? await rounds(url) : null;
+      const spent = cpuAfter.map((after, i) => (after == null || cpuBefore[i] == null ? null : after - cpuBefore[i]!));
+      const clientCpu = spent.slice(1);
       for (const c of clients) c.send({ type: 'report', announced });
       const reports = await Promise.all(
         clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')),
@@ -188,12 +224,21 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
         if (lasts.length) lastMs.push(Math.max(...lasts));
       }
       const deliveries = reports.flatMap((r) => r.deliveries);
+      const sockets = reports.reduce((sum, r) => sum + r.sockets, 0);
+      const received = reports.reduce((sum, r) => sum + r.bytes.snapshot + r.bytes.patch, 0);
       for (const c of clients) c.send({ type: 'close' });
       await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'closed', 60_000, 'closed')));
       const result: Measured = {
         lastMs,
         deliveries,
         announced: Object.keys(announced).length,
+        closes,
+        bytesPerClose: sockets ? received / sockets / closes : 0,
+        roundsPerClose: roundsBefore != null && roundsAfter != null ? (roundsAfter - roundsBefore) / closes : null,
+        cpuPerClose: {
+          server: spent[0] == null ? null : spent[0] / closes,
+          clients: clientCpu.some((v) => v == null) ? null : clientCpu.reduce((a, v) => a! + v!, 0)! / closes,
+        },
         missing: reports.reduce((s, r) => s + r.missing, 0),
         socketsMissing: reports.reduce((s, r) => s + r.socketsMissing, 0),
         closed: reports.reduce((s, r) => s + r.closed, 0),
@@ -205,9 +250,13 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
         heapPerConnBytes: heapBefore != null && heapAfter != null ? (heapAfter - heapBefore) / n : null,
       };
       ctx.log(
-        `ws: ${server.padEnd(9)} n=${n} announced=${result.announced} last p50 ${percentile(lastMs, 50)?.toFixed(1)} ms ` +
+        `ws: ${server.padEnd(9)} n=${n}${patches ? '' : ' snapshots only'} announced=${result.announced} last p50 ${percentile(lastMs, 50)?.toFixed(1)} ms ` +
           `p99 ${percentile(lastMs, 99)?.toFixed(1)} ms, missing ${result.missing}, closed ${result.closed}, ` +
-          `mem/conn ${result.memPerConnBytes == null ? '?' : (result.memPerConnBytes / KiB).toFixed(1)} KiB, connect ${Math.round(connectMs)} ms`,
+          `mem/conn ${result.memPerConnBytes == null ? '?' : (result.memPerConnBytes / KiB).toFixed(1)} KiB, ` +
+          `${(result.bytesPerClose / KiB).toFixed(1)} KiB per subscriber per close, ` +
+          `CPU per close: server ${result.cpuPerClose.server?.toFixed(2)} s, subscribers ${result.cpuPerClose.clients?.toFixed(2)} s, ` +
+          `${result.roundsPerClose == null ? '' : `${result.roundsPerClose.toFixed(1)} fan-out rounds per close, `}` +
+          `connect ${Math.round(connectMs)} ms`,
       );
       return result;
     } finally {
@@ -219,7 +268,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
     for (const [i, n] of sizes.entries()) {
       const order = i % 2 === 0 ? (['bare', 'snapboard'] as const) : (['snapboard', 'bare'] as const);
       const results: Partial<Record<'bare' | 'snapboard', Measured>> = {};
-      for (const server of order) results[server] = await measure(server, n);
+      for (const server of order) results[server] = await measure(server, n, true);
       const s = results.snapboard!;
       const b = results.bare!;
       const label = n.toLocaleString('en');
@@ -273,6 +322,31 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
           unit: 'KiB',
           baseline: { label: 'bare ws server', value: b.memPerConnBytes == null ? null : b.memPerConnBytes / KiB },
           target: { on: 'value', op: '<=', limit: 16 },
+        }),
+      );
+      if (ctx.quick || (n !== 1000 && n !== 10_000)) {
+        figures.push(bytesFigure(n, s, b, 'bare ws fan-out, same frames'));
+        continue;
+      }
+      // The protocol of SPEC §7 as written (every change a full snapshot), for comparison.
+      const full: Partial<Record<'bare' | 'snapboard', Measured>> = {};
+      for (const server of order) full[server] = await measure(server, n, false);
+      const fs = full.snapboard!;
+      const fb = full.bare!;
+      (detail[n] as Record<string, unknown>).snapshotsOnly = {
+        snapboard: { ...fs, deliveries: undefined, lastMs: undefined },
+        bare: { ...fb, deliveries: undefined, lastMs: undefined },
+      };
+      figures.push(
+        bytesFigure(n, s, fs, 'snapboard, snapshots only'),
+        figure({
+          id: `ws.${n}.snapshots_only.last_p99`,
+          suite: 'ws',
+          label: `${label} subs, snapshots only: announce → last subscriber, p99`,
+          value: percentile(fs.lastMs, 99),
+          unit: 'ms',
+          baseline: { label: 'bare ws fan-out, snapshots only', value: percentile(fb.lastMs, 99) },
+          note: `${fs.announced} versions announced, ${fs.lastMs.length} measured; ${fs.missing} missed`,
         }),
       );
     }
