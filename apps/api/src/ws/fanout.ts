@@ -72,7 +72,8 @@ export class Subscriber {
   readonly patches = new Set<SectionName>();
   behindSince: number | undefined;
   skips = 0;
-  snapshotsSent = 0;
+  /** Snapshot and patch frames written to it. */
+  updatesSent = 0;
   closing = false;
   /** Cuts off a peer that does not finish the close handshake in time. */
   killTimer: NodeJS.Timeout | undefined;
@@ -253,7 +254,7 @@ export function createFanout(options: {
     if (!write(sub, patch ?? frameFor(section, entry, limit))) return undefined;
     sub.sent.set(section, { epoch, version, exact: true });
     sub.pending.delete(section);
-    sub.snapshotsSent++;
+    sub.updatesSent++;
     return patch ? 'patch' : 'snapshot';
   }
 

@@ -220,7 +220,7 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
       clients.delete(sub);
       fanout.remove(sub);
       logger.info(
-        { ws: sub.id, ip, ms: Date.now() - openedAt, code, snapshots: sub.snapshotsSent, skips: sub.skips },
+        { ws: sub.id, ip, ms: Date.now() - openedAt, code, updates: sub.updatesSent, skips: sub.skips },
         'ws closed',
       );
     });
