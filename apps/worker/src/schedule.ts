@@ -1,7 +1,6 @@
 import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
 import { type Keys, SECTION_NAMES, type SectionName } from '@snapboard/shared';
 import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
-import type { Logger } from 'pino';
 
 /**
  * Cadence (SPEC §5): one BullMQ job scheduler per section at its TTL. Schedulers only emit cheap
@@ -65,9 +64,9 @@ export function createTickWorker(options: {
   connection: ConnectionOptions;
   keys: Keys;
   recomputeQueue: RecomputeQueue;
-  logger: Logger;
+  onError(error: Error): void;
 }): Worker<TickData> {
-  const { connection, keys, recomputeQueue, logger } = options;
+  const { connection, keys, recomputeQueue, onError } = options;
   const worker = new Worker<TickData>(
     keys.scheduleQueue,
     async (job: Job<TickData>) => {
@@ -75,6 +74,6 @@ export function createTickWorker(options: {
     },
     { connection, prefix: keys.bullPrefix, concurrency: 4, autorun: false },
   );
-  worker.on('error', (error) => logger.error({ err: error }, 'schedule worker error'));
+  worker.on('error', onError);
   return worker;
 }

@@ -20,6 +20,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { type ChangeListener, createChangeListener, type DebounceOptions } from './changes.ts';
+import { throttledErrors } from './log-throttle.ts';
 import { createPriceSource, type PriceSource } from './prices/index.ts';
 import { createPublisher, type PublishResult } from './publish.ts';
 import {
@@ -116,8 +117,9 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   const connectionName = `snapboard-worker:${config.keyPrefix}`;
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true, connectionName });
   const bullConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true, connectionName });
-  redis.on('error', (error) => logger.warn({ err: error }, 'redis error'));
-  bullConnection.on('error', (error) => logger.warn({ err: error }, 'redis (queue) error'));
+  const connectionError = throttledErrors(logger);
+  redis.on('error', (error) => connectionError('redis error', error));
+  bullConnection.on('error', (error) => connectionError('redis (queue) error', error));
 
   const stats: WorkerStats = createStats(redis, keys);
   const publisher = createPublisher(redis, keys);
@@ -130,7 +132,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     },
   });
   const queue = createRecomputeQueue(bullConnection, keys);
-  queue.on('error', (error) => logger.warn({ err: error }, 'recompute queue error'));
+  queue.on('error', (error) => connectionError('recompute queue error', error));
 
   let scheduleQueue: ScheduleQueue | undefined;
   let tickWorker: Worker<TickData> | undefined;
@@ -261,13 +263,18 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         lockDuration: 10_000,
         stalledInterval: 5_000,
       });
-      recomputeWorker.on('error', (error) => logger.error({ err: error }, 'recompute worker error'));
+      recomputeWorker.on('error', (error) => connectionError('recompute worker error', error));
       recomputeWorker.run().catch((error) => logger.error({ err: error }, 'recompute worker stopped'));
       if (options.schedule !== false) {
         scheduleQueue = createScheduleQueue(bullConnection, keys);
-        scheduleQueue.on('error', (error) => logger.warn({ err: error }, 'schedule queue error'));
+        scheduleQueue.on('error', (error) => connectionError('schedule queue error', error));
         await upsertSchedules(scheduleQueue, config.ttls);
-        tickWorker = createTickWorker({ connection: bullConnection, keys, recomputeQueue: queue, logger });
+        tickWorker = createTickWorker({
+          connection: bullConnection,
+          keys,
+          recomputeQueue: queue,
+          onError: (error) => connectionError('schedule worker error', error),
+        });
         tickWorker.run().catch((error) => logger.error({ err: error }, 'schedule worker stopped'));
       }
       // Fresh snapshots at once rather than after each section's first period.
