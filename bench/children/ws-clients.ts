@@ -141,11 +141,11 @@ async function connect(request: ConnectRequest): Promise<void> {
 
 function report(announced: Record<string, number>): void {
   const keys = Object.keys(announced);
-  const perKey: Record<string, { received: number; lastMs: number | null }> = {};
+  const perKey: Record<string, { received: number; firstMs: number | null; lastMs: number | null }> = {};
   const deliveries: number[] = [];
   let missing = 0;
   let socketsMissing = 0;
-  for (const key of keys) perKey[key] = { received: 0, lastMs: null };
+  for (const key of keys) perKey[key] = { received: 0, firstMs: null, lastMs: null };
   for (const client of clients) {
     let clientMissing = 0;
     for (const key of keys) {
@@ -158,6 +158,7 @@ function report(announced: Record<string, number>): void {
       const entry = perKey[key]!;
       entry.received++;
       entry.lastMs = entry.lastMs === null ? latency : Math.max(entry.lastMs, latency);
+      entry.firstMs = entry.firstMs === null ? latency : Math.min(entry.firstMs, latency);
       deliveries.push(Math.round(latency * 100) / 100);
     }
     missing += clientMissing;

@@ -25,7 +25,7 @@ const KiB = 1024;
 interface Report {
   type: 'report';
   sockets: number;
-  perKey: Record<string, { received: number; lastMs: number | null }>;
+  perKey: Record<string, { received: number; firstMs: number | null; lastMs: number | null }>;
   deliveries: number[];
   missing: number;
   socketsMissing: number;
@@ -36,6 +36,8 @@ interface Report {
 
 interface Measured {
   lastMs: number[];
+  /** Per version, the time to the first subscriber: what precedes the fan-out itself. */
+  firstMs: number[];
   deliveries: number[];
   announced: number;
   closes: number;
@@ -219,9 +221,12 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
         clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')),
       );
       const lastMs: number[] = [];
+      const firstMs: number[] = [];
       for (const key of Object.keys(announced)) {
         const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
         if (lasts.length) lastMs.push(Math.max(...lasts));
+        const firsts = reports.map((r) => r.perKey[key]?.firstMs).filter((v): v is number => v != null);
+        if (firsts.length) firstMs.push(Math.min(...firsts));
       }
       const deliveries = reports.flatMap((r) => r.deliveries);
       const sockets = reports.reduce((sum, r) => sum + r.sockets, 0);
@@ -230,6 +235,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
       await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'closed', 60_000, 'closed')));
       const result: Measured = {
         lastMs,
+        firstMs,
         deliveries,
         announced: Object.keys(announced).length,
         closes,
@@ -250,7 +256,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
         heapPerConnBytes: heapBefore != null && heapAfter != null ? (heapAfter - heapBefore) / n : null,
       };
       ctx.log(
-        `ws: ${server.padEnd(9)} n=${n}${patches ? '' : ' snapshots only'} announced=${result.announced} last p50 ${percentile(lastMs, 50)?.toFixed(1)} ms ` +
+        `ws: ${server.padEnd(9)} n=${n}${patches ? '' : ' snapshots only'} announced=${result.announced} first p50 ${percentile(firstMs, 50)?.toFixed(1)} ms, last p50 ${percentile(lastMs, 50)?.toFixed(1)} ms ` +
           `p99 ${percentile(lastMs, 99)?.toFixed(1)} ms, missing ${result.missing}, closed ${result.closed}, ` +
           `mem/conn ${result.memPerConnBytes == null ? '?' : (result.memPerConnBytes / KiB).toFixed(1)} KiB, ` +
           `${(result.bytesPerClose / KiB).toFixed(1)} KiB per subscriber per close, ` +
@@ -273,8 +279,8 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
       const b = results.bare!;
       const label = n.toLocaleString('en');
       detail[n] = {
-        snapboard: { ...s, deliveries: undefined, lastMs: undefined },
-        bare: { ...b, deliveries: undefined, lastMs: undefined },
+        snapboard: { ...s, deliveries: undefined, lastMs: undefined, firstMs: undefined },
+        bare: { ...b, deliveries: undefined, lastMs: undefined, firstMs: undefined },
       };
       const coverage = `${s.announced} versions announced, ${s.lastMs.length} measured`;
       figures.push(
@@ -334,8 +340,8 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
       const fs = full.snapboard!;
       const fb = full.bare!;
       (detail[n] as Record<string, unknown>).snapshotsOnly = {
-        snapboard: { ...fs, deliveries: undefined, lastMs: undefined },
-        bare: { ...fb, deliveries: undefined, lastMs: undefined },
+        snapboard: { ...fs, deliveries: undefined, lastMs: undefined, firstMs: undefined },
+        bare: { ...fb, deliveries: undefined, lastMs: undefined, firstMs: undefined },
       };
       figures.push(
         bytesFigure(n, s, fs, 'snapboard, snapshots only'),
