@@ -404,6 +404,31 @@ describe('limits and lifecycle', () => {
     }
   });
 
+  it('security: behind a trusted proxy the limit is per forwarded client; without one the header is ignored', async () => {
+    const behindProxy = await startInstance(env, { env: { WS_MAX_CONNECTIONS_PER_IP: '1', TRUST_PROXY_HOPS: '1' } });
+    const direct = await startInstance(env, { env: { WS_MAX_CONNECTIONS_PER_IP: '1' } });
+    const open: TestClient[] = [];
+    const from = (instance: Instance, forwardedFor: string) =>
+      TestClient.connect(instance.url, { headers: { 'X-Forwarded-For': forwardedFor } }).then((client) => {
+        open.push(client);
+        return client;
+      });
+    try {
+      await from(behindProxy, '203.0.113.1');
+      await from(behindProxy, '203.0.113.2');
+      // A client cannot escape its limit by prepending addresses of its own.
+      await expect(from(behindProxy, '198.51.100.9, 203.0.113.1')).rejects.toThrow('HTTP 429');
+      expect(behindProxy.ws.stats()).toMatchObject({ connections: 2, rejected: { per_ip_limit: 1 } });
+
+      await from(direct, '203.0.113.1');
+      await expect(from(direct, '203.0.113.2')).rejects.toThrow('HTTP 429');
+    } finally {
+      for (const client of open) client.close();
+      await behindProxy.stop();
+      await direct.stop();
+    }
+  });
+
   it('security: connections beyond the process limit are refused with 503', async () => {
     const limited = await startInstance(env, { env: { WS_MAX_CONNECTIONS: '1' } });
     try {

@@ -73,6 +73,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   WS_MAX_CONNECTIONS: intInRange(1, 1_000_000).default(10_000),
   WS_MAX_CONNECTIONS_PER_IP: intInRange(1, 1_000_000).default(200),
+  TRUST_PROXY_HOPS: intInRange(0, 10).default(0),
   ...Object.fromEntries(SECTION_NAMES.map((name) => [ttlEnvName(name), intInRange(1, 86_400).optional()])),
 });
 
@@ -98,6 +99,8 @@ export interface Config {
   wsMaxConnections: number;
   /** Open WebSockets per client address; upgrades beyond it are refused with 429. */
   wsMaxConnectionsPerIp: number;
+  /** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted (0: none). */
+  trustProxyHops: number;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: e.LOG_LEVEL,
     wsMaxConnections: e.WS_MAX_CONNECTIONS,
     wsMaxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
+    trustProxyHops: e.TRUST_PROXY_HOPS,
   };
 }
 

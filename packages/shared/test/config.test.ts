@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       wsMaxConnections: 10_000,
       wsMaxConnectionsPerIp: 200,
+      trustProxyHops: 0,
     });
     for (const name of SECTION_NAMES) expect(config.ttls[name]).toBe(SECTIONS[name].defaultTtl);
   });
@@ -62,6 +63,8 @@ describe('loadConfig', () => {
     ['REFRESH_WAIT_MS', '1e3'],
     ['WS_MAX_CONNECTIONS_PER_IP', '0'],
     ['WS_MAX_CONNECTIONS', 'many'],
+    ['TRUST_PROXY_HOPS', '-1'],
+    ['TRUST_PROXY_HOPS', '11'],
     ['BINANCE_BASE_URL', 'ftp://example.com'],
   ])('error: %s=%s stops the process naming the variable', (variable, value) => {
     expect(problemsOf({ [variable]: value })).toEqual([variable]);

@@ -14,6 +14,7 @@ import {
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { clientAddress } from '../client-address.ts';
 import type { SnapshotReplica } from '../snapshots.ts';
 import { createFanout, Subscriber } from './fanout.ts';
 import { createWsMetrics, type DisconnectReason, type RejectReason, type WsTally } from './metrics.ts';
@@ -57,7 +58,7 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
 export interface WsServerOptions {
   server: Server;
   replica: SnapshotReplica;
-  config: Pick<Config, 'corsOrigins' | 'wsMaxConnections' | 'wsMaxConnectionsPerIp'>;
+  config: Pick<Config, 'corsOrigins' | 'wsMaxConnections' | 'wsMaxConnectionsPerIp' | 'trustProxyHops'>;
   logger: Logger;
   /** The API's registry, so /metrics shows the WebSocket figures; a private one when absent. */
   registry?: Registry;
@@ -167,7 +168,7 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
       reject(socket, 403, 'forbidden', 'origin not allowed', 'origin');
       return;
     }
-    const ip = req.socket.remoteAddress ?? 'unknown';
+    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustProxyHops);
     if (sockets >= config.wsMaxConnections) {
       reject(socket, 503, 'not_ready', 'too many WebSocket connections', 'total_limit', 'Retry-After: 5\r\n');
       return;
