@@ -36,18 +36,18 @@ const bytes = { snapshot: 0, patch: 0, other: 0 };
 
 const HEAD = /"section":"([a-z_]+)"[\s\S]*?"version":(\d+)/;
 
-function frameKey(data: Buffer): string | undefined {
+/** A frame's type from its head, and for snapshots and patches the "section:version" it delivers. */
+function readFrame(data: Buffer): { type: keyof typeof bytes; key?: string } {
   const head = data.toString('latin1', 0, Math.min(data.length, 512));
   const type = head.includes('"type":"snapshot"') ? 'snapshot' : head.includes('"type":"patch"') ? 'patch' : 'other';
-  bytes[type] += data.length;
-  if (type === 'other') return undefined;
+  if (type === 'other') return { type };
   const match = HEAD.exec(head);
-  if (match) return `${match[1]}:${match[2]}`;
+  if (match) return { type, key: `${match[1]}:${match[2]}` };
   try {
     const frame = JSON.parse(data.toString('utf8')) as { section?: string; version?: number };
-    return `${frame.section}:${frame.version}`;
+    return { type, key: `${frame.section}:${frame.version}` };
   } catch {
-    return undefined;
+    return { type };
   }
 }
 
@@ -80,7 +80,8 @@ function openOne(
     socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', sections, limit, patches })));
     socket.on('message', (data: Buffer) => {
       const at = wallMs();
-      const key = frameKey(data);
+      const { type, key } = readFrame(data);
+      bytes[type] += data.length;
       if (!key) return;
       client.got.set(key, at);
       client.sections.add(key.slice(0, key.indexOf(':')));

@@ -42,17 +42,8 @@ export interface Figure {
   note?: string;
 }
 
-export interface FigureInput {
-  id: string;
-  suite: string;
-  label: string;
-  value: number | null;
-  unit: string;
-  baseline: { label: string; value: number | null };
-  target?: Target;
-  samples?: number[];
-  note?: string;
-}
+/** A figure as a suite states it; ratio and verdict are derived. */
+export type FigureInput = Omit<Figure, 'ratio' | 'target' | 'met'> & { target?: Target };
 
 export function figure(input: FigureInput): Figure {
   const r = ratio(input.value, input.baseline.value);

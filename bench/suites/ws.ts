@@ -80,6 +80,16 @@ function nextLocalAddress(): string {
   return `127.0.${1 + Math.floor(addressCounter / 250)}.${1 + (addressCounter % 250)}`;
 }
 
+/** A measurement for latest.json: its figures without the per-delivery samples. */
+function summary({
+  deliveries: _d,
+  lastMs: _l,
+  firstMs: _f,
+  ...rest
+}: Measured): Omit<Measured, 'deliveries' | 'lastMs' | 'firstMs'> {
+  return rest;
+}
+
 function bytesFigure(n: number, s: Measured, baseline: Measured, baselineLabel: string): Figure {
   return figure({
     id: `ws.${n}.bytes_per_close`,
@@ -278,10 +288,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
       const s = results.snapboard!;
       const b = results.bare!;
       const label = n.toLocaleString('en');
-      detail[n] = {
-        snapboard: { ...s, deliveries: undefined, lastMs: undefined, firstMs: undefined },
-        bare: { ...b, deliveries: undefined, lastMs: undefined, firstMs: undefined },
-      };
+      detail[n] = { snapboard: summary(s), bare: summary(b) };
       const coverage = `${s.announced} versions announced, ${s.lastMs.length} measured`;
       figures.push(
         figure({
@@ -339,10 +346,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
       for (const server of order) full[server] = await measure(server, n, false);
       const fs = full.snapboard!;
       const fb = full.bare!;
-      (detail[n] as Record<string, unknown>).snapshotsOnly = {
-        snapboard: { ...fs, deliveries: undefined, lastMs: undefined, firstMs: undefined },
-        bare: { ...fb, deliveries: undefined, lastMs: undefined, firstMs: undefined },
-      };
+      (detail[n] as Record<string, unknown>).snapshotsOnly = { snapboard: summary(fs), bare: summary(fb) };
       figures.push(
         bytesFigure(n, s, fs, 'snapboard, snapshots only'),
         figure({

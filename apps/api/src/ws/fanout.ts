@@ -149,7 +149,7 @@ export function createFanout(options: {
     const { epoch, version, computed_at, data } = entry.snapshot;
     // Limits at or above the list's length all get the same frame; unlimited sections have one frame.
     const list = SECTIONS[section].limited && Array.isArray(data) ? data : undefined;
-    const key = list ? Math.min(limit, list.length) : -1;
+    const key = list ? cutLength(section, list, limit) : -1;
     let frame = cached.byLimit.get(key);
     if (!frame) {
       const cut = list ? list.slice(0, key) : data;
