@@ -15,7 +15,7 @@ import {
   type SectionName,
   sectionDataSchemas,
 } from '@snapboard/shared';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -217,6 +217,14 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     }
   }
 
+  /** Back to the queue for another worker (or the next start), now rather than when its lock expires. */
+  function handBack(job: Job<RecomputeJobData>, token: string | undefined): Promise<void> {
+    return job.moveToWait(token).then(
+      () => logger.warn({ section: job.data.section, job_id: job.id, outcome: 'handed_back' }, 'recompute'),
+      (error) => logger.warn({ err: error, job_id: job.id }, 'could not hand back a running job'),
+    );
+  }
+
   return {
     keys,
     queue,
@@ -243,6 +251,13 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         await listener.start();
       }
       const processor = async (job: Job<RecomputeJobData>, token?: string) => {
+        if (closing) {
+          // BullMQ had already taken it from the queue when the shutdown paused the worker, so close()
+          // could not count it among the running jobs: it goes back unstarted rather than hold the
+          // shutdown. WaitingError tells BullMQ it was moved, not failed.
+          await handBack(job, token);
+          throw new WaitingError();
+        }
         const run = processJob(job);
         const id = String(job.id);
         active.set(id, { job, token, done: run });
@@ -293,12 +308,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
             // A job that cannot finish (a lock, a dead database) must not hold the shutdown. Handing it
             // back puts it in the queue for another worker now rather than after its lock expires.
             abandoned = true;
-            for (const { job, token } of active.values()) {
-              await job.moveToWait(token).then(
-                () => logger.warn({ section: job.data.section, job_id: job.id, outcome: 'handed_back' }, 'recompute'),
-                (error) => logger.warn({ err: error, job_id: job.id }, 'could not hand back a running job'),
-              );
-            }
+            for (const { job, token } of active.values()) await handBack(job, token);
           }
           await recomputeWorker.close(abandoned);
         }
