@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { type ClosablePool, createClosablePool } from '@snapboard/db/pool';
 import {
   createRecomputeQueue,
   RECOMPUTE_JOB_OPTIONS,
@@ -17,7 +18,7 @@ import {
 } from '@snapboard/shared';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type ChangeListener, createChangeListener, type DebounceOptions } from './changes.ts';
 import { throttledErrors } from './log-throttle.ts';
@@ -72,8 +73,8 @@ export function applicationName(role: 'worker' | 'listen', keyPrefix: string): s
   return `snapboard-${role}:${keyPrefix}`.slice(0, 63);
 }
 
-export function createPool(databaseUrl: string, logger: Logger, name = 'snapboard-worker'): pg.Pool {
-  const pool = new pg.Pool({
+export function createPool(databaseUrl: string, logger: Logger, name = 'snapboard-worker'): ClosablePool {
+  const pool = createClosablePool({
     connectionString: databaseUrl,
     max: 4,
     application_name: name,
@@ -109,8 +110,11 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 export function createWorker(options: WorkerOptions): SnapboardWorker {
   const { config, logger } = options;
   const keys = keysFor(config.keyPrefix);
-  const ownsPool = !options.pool;
-  const pool = options.pool ?? createPool(config.databaseUrl, logger, applicationName('worker', config.keyPrefix));
+  // A pool the caller passed in is the caller's to close.
+  let ownPool: ClosablePool | undefined;
+  let pool: pg.Pool;
+  if (options.pool) pool = options.pool;
+  else pool = ownPool = createPool(config.databaseUrl, logger, applicationName('worker', config.keyPrefix));
 
   // Commands (publish, stats) fail fast so a job fails and retries instead of hanging on a lost Redis;
   // BullMQ's connection waits forever by design (its production guide: maxRetriesPerRequest null).
@@ -315,7 +319,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         await scheduleQueue?.close();
         await queue.close();
         // An abandoned job still holds a pooled connection, which pool.end() would wait for forever.
-        if (ownsPool) await (abandoned ? within(pool.end(), 1000) : pool.end());
+        if (ownPool) await (abandoned ? within(ownPool.close(), 1000) : ownPool.close());
         await Promise.all(
           [redis, bullConnection].map(async (c) => {
             // A connection never used has nothing to flush.

@@ -1,4 +1,5 @@
 export * from './migrate.ts';
+export { type ClosablePool, createClosablePool } from './pool.ts';
 export {
   type SeedOptions,
   type SeedProgress,

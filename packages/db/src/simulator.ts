@@ -1,5 +1,6 @@
 import { DEMO_SYMBOLS } from '@snapboard/shared';
-import pg from 'pg';
+import type pg from 'pg';
+import { createClosablePool } from './pool.ts';
 import { fromSource, type Rng } from './seed-random.ts';
 import {
   DEMO_FUTURES,
@@ -100,7 +101,11 @@ export function createSimulator(options: SimulatorOptions): Simulator {
   const clock = options.now ?? Date.now;
   const rng = fromSource(options.random ?? Math.random);
   const band = options.openBand ?? { min: 20, max: 80 };
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 1, application_name: 'snapboard-simulator' });
+  const pool = createClosablePool({
+    connectionString: options.databaseUrl,
+    max: 1,
+    application_name: 'snapboard-simulator',
+  });
   pool.on('error', (error) => logger.error({ err: error }, 'simulator database connection failed'));
 
   let chain: Promise<unknown> = Promise.resolve();
@@ -164,7 +169,7 @@ export function createSimulator(options: SimulatorOptions): Simulator {
       stopping ??= (async () => {
         clearTimeout(timer);
         await chain;
-        await pool.end();
+        await pool.close();
       })();
       return stopping;
     },
