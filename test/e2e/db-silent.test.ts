@@ -6,9 +6,8 @@ import { tally, ttlEnv } from './support/sections.ts';
 import { waitUntil } from './support/wait.ts';
 
 /**
- * PostgreSQL connections that go silent (SPEC §5): kept apart from db-down.test.ts because the
- * worker's deadline for a silent connection is its statement timeout (120 s), and a file of its own
- * runs alongside the others instead of after them.
+ * PostgreSQL connections that go silent (SPEC §5): kept apart from db-down.test.ts so that its wait
+ * for the worker's query deadline runs alongside the other files instead of after them.
  */
 
 describe('database connections gone silent', () => {
@@ -16,8 +15,8 @@ describe('database connections gone silent', () => {
 
   // The nastier failure: the worker's open connections go silent without a reset (a database host
   // that died, a failover to a new address, a middlebox dropping the flow) while new connections
-  // work. A worker that waits forever on a silent socket stops publishing for good. The pool's own
-  // statement_timeout is 120 s, so recovery is allowed up to 150 s.
+  // work. A worker that waits forever on a silent socket stops publishing for good. The worker's
+  // client deadline is 15 s (QUERY_DEADLINE_MS), so recovery is allowed up to 45 s.
   it('error: connections that go silent (no reset) do not stop the worker for good', async () => {
     const db = e2e.botDb();
     await db.openTrade(await db.addUser('hal'), 'BTCUSDT', 64_000);
@@ -47,7 +46,7 @@ describe('database connections gone silent', () => {
         assertAlive(worker);
         return reader.allPresent(frozenAt);
       },
-      { timeoutMs: 150_000, intervalMs: 500 },
+      { timeoutMs: 45_000, intervalMs: 500 },
     ).then(
       () => Date.now() - Date.parse(frozenAt),
       () => undefined,
@@ -55,9 +54,9 @@ describe('database connections gone silent', () => {
     await recordObservation('db-silent', {
       injected: 'every open worker connection to PostgreSQL silenced (no reset), new connections working',
       connections_silenced: frozen,
-      recovered_after_ms: recovered ?? 'not within 150 s',
+      recovered_after_ms: recovered ?? 'not within 45 s',
       worker_log_by_message: tally(worker.lines.filter((l) => l.atMs >= Date.parse(frozenAt))),
     });
     expect(recovered, 'the worker never published again').toBeDefined();
-  }, 240_000);
+  }, 120_000);
 });

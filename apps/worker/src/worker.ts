@@ -73,17 +73,22 @@ export function applicationName(role: 'worker' | 'listen', keyPrefix: string): s
   return `snapboard-${role}:${keyPrefix}`.slice(0, 63);
 }
 
+/** The worker's deadline for every query but a full rollup fold. */
+export const QUERY_DEADLINE_MS = { statement: 10_000, client: 15_000 } as const;
+
 export function createPool(databaseUrl: string, logger: Logger, name = 'snapboard-worker'): ClosablePool {
   const pool = createClosablePool({
     connectionString: databaseUrl,
     max: 4,
     application_name: name,
     connectionTimeoutMillis: 5000,
-    // The first refresh after a bulk load rebuilds the rollups from every trade (seconds at 1M).
-    statement_timeout: 120_000,
-    // The client's own deadline, for when the server's answer never arrives (a silent connection:
-    // dead host, failover, dropped flow); the failed query's client is discarded by the pool.
-    query_timeout: 125_000,
+    // Section queries run for milliseconds at any history size (they read rollups), so a short
+    // deadline costs nothing and a silent connection (dead host, failover, dropped flow, where no
+    // answer ever comes) is given up in seconds; the pool discards the failed query's client and
+    // the job retries. The client's deadline is above the server's: a server that answers "timed
+    // out" is alive. The one long statement, a full rollup fold, gets its own (LONG_FOLD_MS).
+    statement_timeout: QUERY_DEADLINE_MS.statement,
+    query_timeout: QUERY_DEADLINE_MS.client,
     // Dashboard queries run for milliseconds; JIT compiling them costs more than it saves.
     options: '-c jit=off',
   });
