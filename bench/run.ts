@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args.ts';
+import { renderChart } from './lib/chart.ts';
 import type { BenchContext, Stack, Suite } from './lib/context.ts';
 import {
   cloneDatabase,
@@ -203,7 +204,15 @@ async function main(options: { only: string[]; quick: boolean }): Promise<number
       .map((f) => `- \`${f.id}\`: ${f.note}`)
       .join('\n')}\n`,
   );
-  process.stdout.write(`wrote ${out} (logs of every process in ${LOG_DIR})\n`);
+  const chart = join(REPO_ROOT, 'bench/results/latest.svg');
+  writeFileSync(
+    chart,
+    renderChart({
+      figures,
+      subtitle: `${result.startedAt.slice(0, 16).replace('T', ' ')} UTC · ${result.machine.cpus} × ${result.machine.cpuModel ?? 'CPU'} · Node ${process.version} · load ${loadAtStart?.toFixed(2)} → ${result.machine.loadAverage.end?.toFixed(2)}${options.quick ? ' · --quick' : ''}`,
+    }),
+  );
+  process.stdout.write(`wrote ${out} and ${chart} (logs of every process in ${LOG_DIR})\n`);
   return errors.length ? 1 : 0;
 }
 
