@@ -109,7 +109,7 @@ function scorecard(figures: readonly Figure[], top: number): { svg: string; heig
     // A ratio target is judged on the ratio: show it rather than make the reader divide.
     const detail =
       target.on === 'ratio'
-        ? `${formatRatio(f.ratio)} baseline · target ${target.op === '<=' ? '≤' : '≥'} ${target.limit}×`
+        ? `${formatRatio(f.ratio)} baseline · target ${target.op === '<=' ? '≤' : '≥'} ${formatRatio(target.limit)}`
         : `target ${targetText(target, f.unit)}`;
     parts.push(
       `<text x="${PLOT_X1 + 12}" y="${mid}" font-size="12" font-weight="600" fill="${colour}">${escapeXml(verdict)}</text>`,

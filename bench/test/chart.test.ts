@@ -22,6 +22,16 @@ const FIGURES: Figure[] = [
     target: { on: 'value', op: '<=', limit: 10 },
   }),
   figure({
+    id: 'db.readers_vs_idle',
+    suite: 'db',
+    label: 'DB transactions/min',
+    value: 120,
+    unit: 'tx/min',
+    baseline: { label: 'idle', value: 120 },
+    // Derived from a measured jitter allowance, so not a round number.
+    target: { on: 'ratio', op: '<=', limit: 1.0987654321 },
+  }),
+  figure({
     id: 'ws.1000.last_p99',
     suite: 'ws',
     label: '1,000 subs p99',
@@ -84,14 +94,16 @@ describe('bench chart', () => {
   const svg = renderChart({ figures: FIGURES, subtitle: 'a run on <this> machine' });
 
   it('happy: one scorecard row per figure with a target, coloured by its verdict', () => {
-    // Seven figures have targets; the one without is not a row.
+    // Eight figures have targets; the one without is not a row.
     for (const f of FIGURES.filter((x) => x.target)) expect(svg).toContain(escapeXml(f.label));
     expect(svg).not.toContain('>no target<');
-    // Met: throughput, v2 p99, versions missed (0 ≤ 0); missed: both fan-out p99s.
-    expect(svg.match(/fill="#16a34a"><title>snapboard: /g)).toHaveLength(3);
+    // Met: throughput, v2 p99, DB, versions missed (0 ≤ 0); missed: both fan-out p99s.
+    expect(svg.match(/fill="#16a34a"><title>snapboard: /g)).toHaveLength(4);
     expect(svg.match(/fill="#dc2626"><title>snapboard: /g)).toHaveLength(2);
     expect(svg).toContain('not measured');
     expect(svg).toContain('0.98× baseline · target ≥ 0.85×');
+    expect(svg).toContain('1.00× baseline · target ≤ 1.10×');
+    expect(svg).not.toMatch(/\d{5,}×/);
   });
 
   it('happy: the fan-out lines follow subscribers, with the SPEC-only run apart and the target drawn', () => {
