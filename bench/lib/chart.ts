@@ -228,7 +228,14 @@ export function renderChart(input: ChartInput): string {
   const card = scorecard(input.figures, 70);
   const fan = fanout(input.figures, 70 + card.height + 20);
   const height = 70 + card.height + 20 + fan.height + 10;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT}>
+  const judged = input.figures.filter((f) => f.met !== null);
+  const missed = judged.filter((f) => f.met === false);
+  // What a screen reader (or a broken image) says instead of the picture.
+  const summary = `snapboard benchmark: ${judged.length - missed.length} of ${judged.length} targets met${
+    missed.length ? `; missed: ${missed.map((f) => f.label).join('; ')}` : ''
+  }`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" ${FONT}>
+<title>${escapeXml(summary)}</title>
 <rect width="100%" height="100%" fill="white"/>
 ${title}
 ${card.svg}

@@ -128,6 +128,12 @@ describe('bench chart', () => {
     expect(svg).toContain('target ≤ 100 ms');
   });
 
+  it('happy: the picture says in words what it shows, for screen readers and broken images', () => {
+    expect(svg).toMatch(
+      /^<svg [^>]*role="img"[^>]*>\n<title>snapboard benchmark: 4 of 6 targets met; missed: 1,000 subs p99; 10,000 subs p99<\/title>/,
+    );
+  });
+
   it('edge: text is escaped, and every coordinate is a finite number', () => {
     expect(svg).toContain('a run on &#60;this&#62; machine');
     expect(svg).not.toMatch(/<node:http>/);
