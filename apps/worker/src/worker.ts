@@ -50,6 +50,11 @@ export interface WorkerOptions {
   debounce?: DebounceOptions;
   /** How long close() lets running jobs finish before handing them back to the queue. */
   closeGraceMs?: number;
+  /**
+   * Called as BullMQ hands a job to this worker, before anything else: the one place a test can
+   * make close() begin between BullMQ taking a job from the queue and the job starting.
+   */
+  onJobReceived?: (job: Job<RecomputeJobData>) => void;
 }
 
 export interface RecomputeResult extends PublishResult {
@@ -260,6 +265,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         await listener.start();
       }
       const processor = async (job: Job<RecomputeJobData>, token?: string) => {
+        options.onJobReceived?.(job);
         if (closing) {
           // BullMQ had already taken it from the queue when the shutdown paused the worker, so close()
           // could not count it among the running jobs: it goes back unstarted rather than hold the
