@@ -14,7 +14,10 @@ let reader: SnapshotReader;
 const running: RunningWorker[] = [];
 
 // Long cadences: anything that shows up within a test came from an event or a request, not a tick.
-const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '300']));
+// BullMQ puts an `every` scheduler's ticks on wall-clock multiples of the period (plus the offset), so
+// with 300 s a tick landed inside a test whenever it ran across a 5-minute mark (seen: a third
+// overview job in the two-worker test). A day, the longest TTL allowed, leaves only midnight UTC.
+const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
 
 beforeAll(async () => {
   db = new pg.Pool({ connectionString: env.databaseUrl, max: 3 });
@@ -93,7 +96,7 @@ describe('worker', () => {
   it('happy: start publishes every section, one structured log line per job, durations recorded', async () => {
     for (const section of SECTION_NAMES) {
       const snapshot = await reader.get(section);
-      expect(snapshot).toMatchObject({ section, version: 1, ttl: 300 });
+      expect(snapshot).toMatchObject({ section, version: 1, ttl: 86_400 });
     }
     const line = main.jobs('overview')[0];
     expect(line).toMatchObject({
@@ -235,7 +238,7 @@ describe('schedule', () => {
         const schedulers = await schedules.getJobSchedulers();
         expect(schedulers).toHaveLength(SECTION_NAMES.length);
         expect(schedulers.find((s) => s.key === 'section:lite')?.every).toBe(1000);
-        expect(schedulers.find((s) => s.key === 'section:overview')?.every).toBe(300_000);
+        expect(schedulers.find((s) => s.key === 'section:overview')?.every).toBe(86_400_000);
       } finally {
         await schedules.close();
       }
@@ -346,6 +349,54 @@ describe('shutdown with a job that cannot finish', () => {
       await stuckReader.close();
     }
     // Longer than the waits above add up to, so a slow machine fails on the wait that was slow.
+  }, 60_000);
+});
+
+describe('shutdown while BullMQ hands over a job', () => {
+  it('edge: a job taken from the queue just as close() begins goes back unstarted, and close() does not wait for it', async () => {
+    // The race behind an earlier CI failure: BullMQ had moved the job to active, close() counted the
+    // running jobs before the processor was called, missed it, and then waited for it unbounded.
+    const prefix = `${env.keyPrefix}:handover`;
+    const config = env.config({ ...LONG_TTLS, KEY_PREFIX: prefix });
+    const handoverReader = new SnapshotReader(env, prefix);
+    let closing: Promise<void> | undefined;
+    const r = start(config, {
+      schedule: false,
+      listen: false,
+      onJobReceived: (job) => {
+        if (job.data.reason === 'manual') closing ??= r.worker.close();
+      },
+    });
+    const keys = keysFor(prefix);
+    const queue = new Queue(keys.recomputeQueue, {
+      connection: handoverReader.redis.duplicate(),
+      prefix: keys.bullPrefix,
+    });
+    try {
+      await r.worker.start();
+      await waitFor(() => allPublished(handoverReader), 15_000);
+      const before = await handoverReader.get('overview');
+      await requestRecompute(r.worker.queue, ['overview'], 'manual');
+      await expect.poll(() => closing !== undefined, { timeout: 5000 }).toBe(true);
+      await closing;
+
+      expect(r.logs.find((l) => l.outcome === 'handed_back')).toMatchObject({ section: 'overview' });
+      expect(r.jobs('overview').filter((l) => l.reason === 'manual')).toEqual([]);
+      const waiting = await queue.getWaiting();
+      expect(waiting.map((j) => j.data)).toEqual([expect.objectContaining({ section: 'overview', reason: 'manual' })]);
+      expect(await handoverReader.get('overview')).toEqual(before);
+
+      // The next worker on the queue runs it.
+      const successor = start(config, { schedule: false, listen: false });
+      await successor.worker.start();
+      await expect
+        .poll(() => successor.jobs('overview').some((l) => l.reason === 'manual'), { timeout: 10_000 })
+        .toBe(true);
+    } finally {
+      await closing;
+      await queue.close();
+      await handoverReader.close();
+    }
   }, 60_000);
 });
 
