@@ -194,11 +194,12 @@ describe('worker', () => {
     } finally {
       await db.query('ALTER TABLE signals_paperaccount_away RENAME TO signals_paperaccount');
     }
-    // The retry (after its backoff) succeeds once the table is back.
+    // The retry (after its backoff) succeeds once the table is back. Its log line comes after its
+    // publish (and a stats write), so wait on the line: the snapshot can be seen before it.
     await expect
-      .poll(async () => (await reader.get('top_performers'))?.computed_at, { timeout: 10_000 })
-      .not.toBe(before?.computed_at);
-    expect(main.jobs('top_performers').at(-1)).toMatchObject({ outcome: 'unchanged', reason: 'manual' });
+      .poll(() => main.jobs('top_performers').at(-1), { timeout: 10_000 })
+      .toMatchObject({ outcome: 'unchanged', reason: 'manual' });
+    expect((await reader.get('top_performers'))?.computed_at).not.toBe(before?.computed_at);
   });
 
   it('error: the LISTEN connection is cut: it reconnects and changes flow again', async () => {
