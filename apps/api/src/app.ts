@@ -106,7 +106,8 @@ export function createApp(deps: AppDeps): App {
 
   app.onError((err, c) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500) {
+    // An ApiError is an answer the code chose (warming_up included); anything else is a bug.
+    if (!(err instanceof ApiError) && apiError.status >= 500) {
       c.get('logger')?.error({ err }, 'unhandled error');
     }
     const headers: Record<string, string> = { ...apiError.headers };

@@ -4,7 +4,8 @@ import type { Level, Logger } from 'pino';
 /**
  * One log line per request: id, method, route, status, duration. Successful reads are the bulk of the
  * traffic, so they log at `debug` and cost one level check when that is off (LOG_LEVEL=info, the
- * default); ops calls and client errors log at `info`, server errors at `error`.
+ * default); ops calls and client errors log at `info`, 503s (a state, reported on purpose) at `warn`,
+ * other server errors at `error`.
  */
 
 const BOOT = randomBytes(3).toString('hex');
@@ -18,6 +19,9 @@ export function requestId(incoming: string | undefined): string {
 }
 
 export function requestLogLevel(method: string, status: number): Level {
+  // A 503 is a state the API reports on purpose (warming up, not ready, queue unreachable), answered
+  // to every poll and probe while it lasts: worth seeing, not an error of the API's own.
+  if (status === 503) return 'warn';
   if (status >= 500) return 'error';
   if (status >= 400) return 'info';
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'debug' : 'info';

@@ -77,6 +77,24 @@ describe('request log', () => {
     await info.queue.obliterate({ force: true });
   });
 
+  it('edge: 503s the API answers on purpose (warming up, not ready) are one warn line each, no error', async () => {
+    const coldLog = capture('info');
+    const cold = await buildTestApp(env.config({ KEY_PREFIX: `${env.keyPrefix}:cold` }), { logger: coldLog.logger });
+    try {
+      expect((await cold.app.request('/api/public/dashboard/v2/')).status).toBe(503);
+      expect((await cold.app.request('/api/public/dashboard/lite/')).status).toBe(503);
+      expect((await cold.app.request('/readyz')).status).toBe(503);
+      expect(coldLog.lines.filter((l) => Number(l.level) >= 50)).toEqual([]);
+      expect(requestLines(coldLog.lines).map((l) => [l.level, l.status])).toEqual([
+        [40, 503],
+        [40, 503],
+        [40, 503],
+      ]);
+    } finally {
+      await cold.close();
+    }
+  });
+
   it('security: the ops token never reaches the log, even at debug', async () => {
     await debug.app.request(`/ops/queues?token=${TOKEN}`);
     await debug.app.request('/ops/queues?token=wrong-token-wrong');
