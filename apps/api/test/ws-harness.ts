@@ -14,6 +14,7 @@ import {
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { type ClientOptions, WebSocket } from 'ws';
 import { createSnapshotReplica, type SnapshotReplica } from '../src/snapshots.ts';
 import { attachWebSocketServer, type WsLimits, type WsServer } from '../src/ws/server.ts';
@@ -301,4 +302,72 @@ export async function eventually(condition: () => boolean, timeoutMs = 5000): Pr
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * The fixture of a WebSocket test file: a publisher playing the worker, a fresh server per test on
+ * the file's own prefix (the prefix cleared first), and every client a test opened closed after it.
+ */
+export interface WsFixture {
+  readonly publisher: Publisher;
+  /** This test's server. */
+  readonly instance: Instance;
+  /** Replace this test's server with one started with these options. */
+  restart(options?: Parameters<typeof startInstance>[1]): Promise<Instance>;
+  connect(url?: string, headers?: Record<string, string>): Promise<TestClient>;
+  /** Connected and past the welcome. */
+  ready(): Promise<TestClient>;
+  /** Resolves once this test's server holds `version` of `section`; fails the test after 5 s. */
+  waitForVersion(section: SectionName, version: number): Promise<void>;
+}
+
+export function useWsServer(env: TestEnv): WsFixture {
+  let publisher: Publisher | undefined;
+  let instance: Instance | undefined;
+  const clients: TestClient[] = [];
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (!value) throw new Error(`${what} is only there inside a test`);
+    return value;
+  };
+  beforeAll(() => {
+    publisher = new Publisher(env);
+  });
+  afterAll(() => publisher?.close());
+  beforeEach(async () => {
+    await started(publisher, 'the publisher').clear();
+    instance = await startInstance(env);
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await instance?.stop();
+  });
+  const fixture: WsFixture = {
+    get publisher() {
+      return started(publisher, 'the publisher');
+    },
+    get instance() {
+      return started(instance, 'the server');
+    },
+    async restart(options) {
+      await fixture.instance.stop();
+      instance = await startInstance(env, options);
+      return instance;
+    },
+    async connect(url = fixture.instance.url, headers = {}) {
+      const client = await TestClient.connect(url, { headers });
+      clients.push(client);
+      return client;
+    },
+    async ready() {
+      const client = await fixture.connect();
+      expect((await client.next()).type).toBe('welcome');
+      return client;
+    },
+    async waitForVersion(section, version) {
+      const replica = fixture.instance.replica;
+      const ok = await replica.waitFor(() => replica.get(section)?.snapshot.version === version, 5000);
+      expect(ok).toBe(true);
+    },
+  };
+  return fixture;
 }

@@ -7,32 +7,20 @@ import {
   type Snapshot,
   type SnapshotMessage,
 } from '@snapboard/shared';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Instance, Publisher, snapshot, startInstance, TestClient } from './ws-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { snapshot, useWsServer } from './ws-harness.ts';
 
 // The opt-in patch frames and the batched delivery of docs/decisions/0006-websocket-patch-frames.md,
 // over real sockets.
 
 const env = useTestEnv({ database: false });
 
-let publisher: Publisher;
-let instance: Instance;
-const clients: TestClient[] = [];
-
-async function ready(): Promise<TestClient> {
-  const client = await TestClient.connect(instance.url);
-  clients.push(client);
-  expect((await client.next()).type).toBe('welcome');
-  return client;
-}
+const api = useWsServer(env);
+const { ready } = api;
 
 async function published<K extends Snapshot['section']>(s: Snapshot<K>): Promise<Snapshot<K>> {
-  await publisher.publish(s);
-  const ok = await instance.replica.waitFor(
-    () => instance.replica.get(s.section)?.snapshot.version === s.version,
-    5000,
-  );
-  expect(ok).toBe(true);
+  await api.publisher.publish(s);
+  await api.waitForVersion(s.section, s.version);
   return s;
 }
 
@@ -60,19 +48,6 @@ class Holder {
 function pnlHistory(version: number, data: SectionData['pnl_history']): Snapshot<'pnl_history'> {
   return { ...snapshot('pnl_history', version), data };
 }
-
-beforeAll(() => {
-  publisher = new Publisher(env);
-});
-afterAll(() => publisher.close());
-beforeEach(async () => {
-  await publisher.clear();
-  instance = await startInstance(env);
-});
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await instance.stop();
-});
 
 describe('patch frames', () => {
   it('happy: pnl_history moving its last point, then sliding by an hour, reaches a patching subscriber as small patches that rebuild each version exactly', async () => {
@@ -112,7 +87,7 @@ describe('patch frames', () => {
       ['snapshot', 3],
     ]);
     expect((full[1] as SnapshotMessage<'pnl_history'>).data).toEqual(v3.data);
-    expect(instance.ws.stats()).toMatchObject({ patchesSent: 2 });
+    expect(api.instance.ws.stats()).toMatchObject({ patchesSent: 2 });
   });
 
   it('happy: a new close at the head of recent_trades is one prepended item, cut to each subscriber’s limit', async () => {
@@ -183,8 +158,7 @@ describe('patch frames', () => {
   });
 
   it('happy: a subscriber that fell behind gets the newest version as a snapshot, not a patch on a version it never had', async () => {
-    await instance.stop();
-    instance = await startInstance(env, {
+    await api.restart({
       limits: { softBufferBytes: 64 * 1024, hardBufferBytes: 256 * 1024, hardBehindMs: 60_000 },
     });
     await published(snapshot('pnl_history', 1));
@@ -199,9 +173,9 @@ describe('patch frames', () => {
 
     // Versions whose every point moves (full snapshots, ~35 KB) until the server skips some for it.
     let version = 1;
-    while (instance.ws.stats().skips < 3) {
+    while (api.instance.ws.stats().skips < 3) {
       if (version > 3000) throw new Error('the paused reader never fell behind');
-      await publisher.publish(snapshot('pnl_history', ++version));
+      await api.publisher.publish(snapshot('pnl_history', ++version));
     }
     // Then one that differs from the version before only in its last point: patchable, but not for it.
     const before = snapshot('pnl_history', version);
@@ -233,15 +207,15 @@ describe('patch frames', () => {
 describe('batched delivery', () => {
   /** Several snapshots announced in one transaction: they reach the API in one read, as a burst does. */
   async function publishTogether(...snapshots: Snapshot[]): Promise<void> {
-    const multi = publisher.redis.multi();
+    const multi = api.publisher.redis.multi();
     for (const s of snapshots) {
-      multi.set(publisher.keys.snapshot(s.section), JSON.stringify(s));
-      multi.publish(publisher.keys.announceChannel, JSON.stringify({ changed: true, snapshot: s }));
+      multi.set(api.publisher.keys.snapshot(s.section), JSON.stringify(s));
+      multi.publish(api.publisher.keys.announceChannel, JSON.stringify({ changed: true, snapshot: s }));
     }
     await multi.exec();
   }
   const rounds = async () =>
-    Number(/^snapboard_ws_fanout_seconds_count (\d+)/m.exec(await instance.registry.metrics())?.[1] ?? Number.NaN);
+    Number(/^snapboard_ws_fanout_seconds_count (\d+)/m.exec(await api.instance.registry.metrics())?.[1] ?? Number.NaN);
 
   it('happy: changes announced together go out in one round, in the order announced', async () => {
     const client = await ready();
@@ -276,13 +250,13 @@ describe('batched delivery', () => {
     await client.drain();
     // Close in the same turn as the replica learns of the change, before its delivery was due.
     const closedEarly = new Promise<void>((resolve) => {
-      const off = instance.replica.onChange(() => {
+      const off = api.instance.replica.onChange(() => {
         off();
-        void instance.ws.close();
+        void api.instance.ws.close();
         resolve();
       });
     });
-    await publisher.publish(snapshot('lite', 1));
+    await api.publisher.publish(snapshot('lite', 1));
     await closedEarly;
     expect((await client.closed).code).toBe(1001);
     expect(client.messages.filter(isFrame).map((m) => m.version)).toEqual([1]);

@@ -1,55 +1,22 @@
 import { request } from 'node:http';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import { MAX_FRAME_BYTES, SECTION_NAMES, type SnapshotMessage } from '@snapboard/shared';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   eventually,
   type Instance,
   nextComputedAt,
-  Publisher,
   snapshot,
   snapshotsOf,
   startInstance,
   TestClient,
+  useWsServer,
 } from './ws-harness.ts';
 
 const env = useTestEnv({ database: false });
 
-let publisher: Publisher;
-let instance: Instance;
-const clients: TestClient[] = [];
-
-async function connect(url = instance.url, headers: Record<string, string> = {}): Promise<TestClient> {
-  const client = await TestClient.connect(url, { headers });
-  clients.push(client);
-  return client;
-}
-
-/** Connected and past the welcome. */
-async function ready(): Promise<TestClient> {
-  const client = await connect();
-  expect((await client.next()).type).toBe('welcome');
-  return client;
-}
-
-async function waitForVersion(section: (typeof SECTION_NAMES)[number], version: number): Promise<void> {
-  const ok = await instance.replica.waitFor(() => instance.replica.get(section)?.snapshot.version === version, 5000);
-  expect(ok).toBe(true);
-}
-
-beforeAll(() => {
-  publisher = new Publisher(env);
-});
-afterAll(() => publisher.close());
-
-beforeEach(async () => {
-  await publisher.clear();
-  instance = await startInstance(env);
-});
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await instance.stop();
-});
+const api = useWsServer(env);
+const { connect, ready, waitForVersion } = api;
 
 describe('protocol', () => {
   it('happy: welcome names every section and the server time', async () => {
@@ -60,9 +27,9 @@ describe('protocol', () => {
   });
 
   it('happy: subscribe answers subscribed, then the current snapshot of each named section that has one', async () => {
-    await publisher.publish(snapshot('overview', 3));
-    await publisher.publish(snapshot('open_positions', 1, { size: 30 }));
-    await publisher.publish(snapshot('pnl_history', 2));
+    await api.publisher.publish(snapshot('overview', 3));
+    await api.publisher.publish(snapshot('open_positions', 1, { size: 30 }));
+    await api.publisher.publish(snapshot('pnl_history', 2));
     await waitForVersion('pnl_history', 2);
 
     const client = await ready();
@@ -86,7 +53,7 @@ describe('protocol', () => {
         .map((p) => p.trade_id),
     );
     expect((rest[2] as SnapshotMessage<'pnl_history'>).data).toHaveLength(720); // not a limited section
-    const stored = instance.replica.get('overview')!.snapshot;
+    const stored = api.instance.replica.get('overview')!.snapshot;
     expect(rest[0]).toEqual({
       type: 'snapshot',
       section: 'overview',
@@ -96,7 +63,7 @@ describe('protocol', () => {
       data: stored.data,
     });
 
-    await publisher.publish(snapshot('lite', 1));
+    await api.publisher.publish(snapshot('lite', 1));
     const [lite] = await client.until((m) => m.type === 'snapshot');
     expect(lite).toMatchObject({ type: 'snapshot', section: 'lite', version: 1, data: { total_pnl: 1 } });
   });
@@ -111,9 +78,9 @@ describe('protocol', () => {
     for (const c of [five, fifty, other])
       expect(await c.drain()).toEqual([expect.objectContaining({ type: 'subscribed' })]);
 
-    await publisher.publish(snapshot('open_positions', 1, { size: 80 }));
-    await publisher.publish(snapshot('recent_trades', 1, { size: 80 }));
-    await publisher.publish(snapshot('overview', 1));
+    await api.publisher.publish(snapshot('open_positions', 1, { size: 80 }));
+    await api.publisher.publish(snapshot('recent_trades', 1, { size: 80 }));
+    await api.publisher.publish(snapshot('overview', 1));
 
     const [p5, r5] = (await five.until(
       (m) => m.type === 'snapshot' && m.section === 'recent_trades',
@@ -138,9 +105,9 @@ describe('protocol', () => {
       client.send({ type: 'subscribe', sections: ['open_positions', 'overview'], limit: [5, 10, 50, 100][i % 4] });
     });
     for (const client of subscribers) await client.drain();
-    const before = instance.ws.stats();
-    await publisher.publish(snapshot('open_positions', 1, { size: 30 }));
-    await publisher.publish(snapshot('overview', 1));
+    const before = api.instance.ws.stats();
+    await api.publisher.publish(snapshot('open_positions', 1, { size: 30 }));
+    await api.publisher.publish(snapshot('overview', 1));
     const lengths = await Promise.all(
       subscribers.map(async (client) => {
         const [positions] = (await client.until(
@@ -150,28 +117,28 @@ describe('protocol', () => {
       }),
     );
     expect(lengths).toEqual([5, 10, 30, 30, 5, 10, 30, 30, 5]);
-    const after = instance.ws.stats();
+    const after = api.instance.ws.stats();
     expect(after.snapshotsSent - before.snapshotsSent).toBe(18);
     expect(after.framesSerialized - before.framesSerialized).toBe(4); // 3 cuts of the list + 1 overview
   });
 
   it('happy: a refresh of computed_at alone sends nothing; new subscribers still see the fresh computed_at', async () => {
     const first = snapshot('overview', 1);
-    await publisher.publish(first);
+    await api.publisher.publish(first);
     await waitForVersion('overview', 1);
     const client = await ready();
     client.send({ type: 'subscribe', sections: ['overview', 'lite'] });
     expect(snapshotsOf(await client.drain())).toEqual([{ section: 'overview', epoch: 'epoch-a', version: 1 }]);
 
     const refreshedAt = nextComputedAt();
-    await publisher.refresh(first, refreshedAt);
+    await api.publisher.refresh(first, refreshedAt);
     // The refresh and this change travel the same channel in order: lite arriving alone proves the
     // refresh produced no frame.
-    await publisher.publish(snapshot('lite', 1));
+    await api.publisher.publish(snapshot('lite', 1));
     expect(snapshotsOf(await client.until((m) => m.type === 'snapshot'))).toEqual([
       { section: 'lite', epoch: 'epoch-a', version: 1 },
     ]);
-    expect(instance.replica.get('overview')?.snapshot.computed_at).toBe(refreshedAt);
+    expect(api.instance.replica.get('overview')?.snapshot.computed_at).toBe(refreshedAt);
 
     const late = await ready();
     late.send({ type: 'subscribe', sections: ['overview'] });
@@ -183,7 +150,7 @@ describe('protocol', () => {
     const client = await ready();
     client.send({ type: 'subscribe', sections: ['recent_trades'], limit: 3 });
     await client.drain();
-    await publisher.publish(snapshot('recent_trades', 1, { size: 40 }));
+    await api.publisher.publish(snapshot('recent_trades', 1, { size: 40 }));
     const [first] = (await client.until((m) => m.type === 'snapshot')) as SnapshotMessage<'recent_trades'>[];
     expect(first?.data).toHaveLength(3);
 
@@ -194,7 +161,7 @@ describe('protocol', () => {
       versions: { recent_trades: { epoch: 'epoch-a', version: 1 } },
     });
     expect(snapshotsOf(await client.drain())).toEqual([]); // it holds version 1 already
-    await publisher.publish(snapshot('recent_trades', 2, { size: 40 }));
+    await api.publisher.publish(snapshot('recent_trades', 2, { size: 40 }));
     const [second] = (await client.until((m) => m.type === 'snapshot')) as SnapshotMessage<'recent_trades'>[];
     expect(second).toMatchObject({ version: 2 });
     expect(second?.data).toHaveLength(30);
@@ -212,10 +179,10 @@ describe('protocol', () => {
     await client.drain();
     client.send({ type: 'unsubscribe', sections: ['overview', 'top_performers'] });
     expect(await client.drain()).toEqual([{ type: 'unsubscribed', sections: ['overview', 'top_performers'] }]);
-    expect(instance.ws.stats().subscriptions).toMatchObject({ overview: 0, lite: 1 });
+    expect(api.instance.ws.stats().subscriptions).toMatchObject({ overview: 0, lite: 1 });
 
-    await publisher.publish(snapshot('overview', 1));
-    await publisher.publish(snapshot('lite', 1));
+    await api.publisher.publish(snapshot('overview', 1));
+    await api.publisher.publish(snapshot('lite', 1));
     expect(snapshotsOf(await client.until((m) => m.type === 'snapshot'))).toEqual([
       { section: 'lite', epoch: 'epoch-a', version: 1 },
     ]);
@@ -234,7 +201,8 @@ describe('protocol', () => {
 
 describe('resume and ordering', () => {
   it('happy: after a reconnect only sections whose version or epoch moved are sent again', async () => {
-    for (const section of ['overview', 'lite', 'trading_stats'] as const) await publisher.publish(snapshot(section, 4));
+    for (const section of ['overview', 'lite', 'trading_stats'] as const)
+      await api.publisher.publish(snapshot(section, 4));
     await waitForVersion('trading_stats', 4);
     const first = await ready();
     first.send({ type: 'subscribe', sections: ['overview', 'lite', 'trading_stats'] });
@@ -243,10 +211,13 @@ describe('resume and ordering', () => {
     first.close();
     await first.closed;
 
-    await publisher.publish(snapshot('lite', 5));
-    await publisher.publish(snapshot('trading_stats', 4, { epoch: 'epoch-b' })); // Redis lost its data
+    await api.publisher.publish(snapshot('lite', 5));
+    await api.publisher.publish(snapshot('trading_stats', 4, { epoch: 'epoch-b' })); // Redis lost its data
     await waitForVersion('lite', 5);
-    await instance.replica.waitFor(() => instance.replica.get('trading_stats')?.snapshot.epoch === 'epoch-b', 5000);
+    await api.instance.replica.waitFor(
+      () => api.instance.replica.get('trading_stats')?.snapshot.epoch === 'epoch-b',
+      5000,
+    );
 
     const second = await ready();
     const versions = Object.fromEntries(held.map(({ section, epoch, version }) => [section, { epoch, version }]));
@@ -256,14 +227,14 @@ describe('resume and ordering', () => {
       { section: 'trading_stats', epoch: 'epoch-b', version: 4 },
     ]);
     // Still subscribed to the section that was not resent.
-    await publisher.publish(snapshot('overview', 5));
+    await api.publisher.publish(snapshot('overview', 5));
     expect(snapshotsOf(await second.until((m) => m.type === 'snapshot'))).toEqual([
       { section: 'overview', epoch: 'epoch-a', version: 5 },
     ]);
   });
 
   it('security: a client holding a newer version than this instance is never sent an older one', async () => {
-    await publisher.publish(snapshot('overview', 3));
+    await api.publisher.publish(snapshot('overview', 3));
     await waitForVersion('overview', 3);
     const client = await ready();
     // E.g. it saw version 5 on another instance that is ahead of this one.
@@ -273,8 +244,8 @@ describe('resume and ordering', () => {
       versions: { overview: { epoch: 'epoch-a', version: 5 } },
     });
     expect(snapshotsOf(await client.drain())).toEqual([]);
-    await publisher.publish(snapshot('overview', 4));
-    await publisher.publish(snapshot('overview', 6));
+    await api.publisher.publish(snapshot('overview', 4));
+    await api.publisher.publish(snapshot('overview', 6));
     expect(snapshotsOf(await client.until((m) => m.type === 'snapshot'))).toEqual([
       { section: 'overview', epoch: 'epoch-a', version: 6 },
     ]);
@@ -285,8 +256,8 @@ describe('resume and ordering', () => {
     client.send({ type: 'subscribe', sections: ['lite', 'overview'] });
     await client.drain();
     for (let v = 1; v <= 40; v++) {
-      await publisher.publish(snapshot('lite', v));
-      if (v % 4 === 0) await publisher.publish(snapshot('overview', v / 4));
+      await api.publisher.publish(snapshot('lite', v));
+      if (v % 4 === 0) await api.publisher.publish(snapshot('overview', v / 4));
     }
     const got = snapshotsOf(
       await client.until((m) => m.type === 'snapshot' && m.section === 'overview' && m.version === 10),
@@ -318,7 +289,7 @@ describe('hostile clients', () => {
     [{ type: 'subscribe', sections: ['overview'], limit: '20' }, 'invalid_limit'],
     [{ type: 'subscribe', sections: ['overview'], versions: { overview: { epoch: 'e' } } }, 'invalid_message'],
   ])('error: %j → an error frame with code %s, and the connection stays', async (frame, code) => {
-    await publisher.publish(snapshot('overview', 1));
+    await api.publisher.publish(snapshot('overview', 1));
     await waitForVersion('overview', 1);
     const client = await ready();
     client.send(frame);
@@ -327,7 +298,7 @@ describe('hostile clients', () => {
     expect(error?.type === 'error' && error.message.length).toBeLessThan(200);
     expect(rest).toEqual([]);
     // A rejected subscribe subscribed to nothing.
-    expect(instance.ws.stats().subscriptions.overview).toBe(0);
+    expect(api.instance.ws.stats().subscriptions.overview).toBe(0);
     client.send({ type: 'subscribe', sections: ['overview'] });
     expect(snapshotsOf(await client.drain())).toEqual([{ section: 'overview', epoch: 'epoch-a', version: 1 }]);
   });
@@ -355,21 +326,21 @@ describe('hostile clients', () => {
     expect((await client.closed).code).toBe(1008);
     const errors = client.messages.filter((m) => m.type === 'error');
     expect(errors).toHaveLength(21);
-    expect(instance.ws.stats().disconnects.error_flood).toBe(1);
+    expect(api.instance.ws.stats().disconnects.error_flood).toBe(1);
   });
 
   it('security: upgrades anywhere but /ws are refused with 404', async () => {
-    const status = await upgradeStatus(instance.port, '/api/ws');
+    const status = await upgradeStatus(api.instance.port, '/api/ws');
     expect(status).toBe(404);
-    expect(await upgradeStatus(instance.port, '/ws/?x=1')).toBe(101);
+    expect(await upgradeStatus(api.instance.port, '/ws/?x=1')).toBe(101);
   });
 
   it('security: foreign origins are refused; same-origin, listed and origin-less clients are let in', async () => {
-    const host = `127.0.0.1:${instance.port}`;
-    expect(await upgradeStatus(instance.port, '/ws', { Origin: 'https://evil.example' })).toBe(403);
-    expect(await upgradeStatus(instance.port, '/ws', { Origin: 'null' })).toBe(403);
-    expect(await upgradeStatus(instance.port, '/ws', { Origin: `http://${host}` })).toBe(101);
-    expect(await upgradeStatus(instance.port, '/ws', {})).toBe(101);
+    const host = `127.0.0.1:${api.instance.port}`;
+    expect(await upgradeStatus(api.instance.port, '/ws', { Origin: 'https://evil.example' })).toBe(403);
+    expect(await upgradeStatus(api.instance.port, '/ws', { Origin: 'null' })).toBe(403);
+    expect(await upgradeStatus(api.instance.port, '/ws', { Origin: `http://${host}` })).toBe(101);
+    expect(await upgradeStatus(api.instance.port, '/ws', {})).toBe(101);
 
     const listed = await startInstance(env, { env: { CORS_ORIGINS: 'https://board.example' } });
     try {
@@ -459,14 +430,14 @@ describe('limits and lifecycle', () => {
     const client = await ready();
     client.send({ type: 'subscribe', sections: ['lite'] });
     await client.drain();
-    await publisher.publish(snapshot('lite', 1, { size: 1 }));
+    await api.publisher.publish(snapshot('lite', 1, { size: 1 }));
     await waitForVersion('lite', 1);
-    const closing = instance.ws.close();
-    expect(await upgradeStatus(instance.port, '/ws')).toBe(503);
+    const closing = api.instance.ws.close();
+    expect(await upgradeStatus(api.instance.port, '/ws')).toBe(503);
     await closing;
     expect((await client.closed).code).toBe(1001);
     expect(snapshotsOf(client.messages)).toEqual([{ section: 'lite', epoch: 'epoch-a', version: 1 }]);
-    expect(instance.ws.stats().connections).toBe(0);
+    expect(api.instance.ws.stats().connections).toBe(0);
   });
 
   it('happy: /metrics figures are registered in the registry given', async () => {
@@ -474,7 +445,7 @@ describe('limits and lifecycle', () => {
     client.send({ type: 'subscribe', sections: ['overview', 'lite'] });
     client.send('bad');
     await client.drain();
-    const text = await instance.registry.metrics();
+    const text = await api.instance.registry.metrics();
     expect(text).toContain('snapboard_ws_connections 1');
     expect(text).toContain('snapboard_ws_subscriptions{section="lite"} 1');
     expect(text).toContain('snapboard_ws_errors_sent_total{code="invalid_json"} 1');
