@@ -30,7 +30,7 @@ export function escapeXml(text: string): string {
 }
 
 /** A value placeable on a log axis: a 0 (e.g. "0 versions missed") sits at the axis' low end. */
-function positive(x: number | null): x is number {
+function placeable(x: number | null): x is number {
   return x != null && Number.isFinite(x) && x >= 0;
 }
 
@@ -78,10 +78,10 @@ function scorecard(figures: readonly Figure[], top: number): { svg: string; heig
     }
     const target = f.target!;
     const mid = y + ROW_H / 2 + 2;
-    const known = [f.value, f.baseline.value, target.on === 'value' ? target.limit : null].filter(positive);
+    const known = [f.value, f.baseline.value, target.on === 'value' ? target.limit : null].filter(placeable);
     // A ratio target sits where the baseline times the limit is.
     const targetAt =
-      target.on === 'value' ? target.limit : positive(f.baseline.value) ? f.baseline.value * target.limit : null;
+      target.on === 'value' ? target.limit : placeable(f.baseline.value) ? f.baseline.value * target.limit : null;
     if (targetAt != null) known.push(targetAt);
     const axis = logAxis(known, PLOT_X0, PLOT_X1);
     const colour = f.met === true ? GREEN : f.met === false ? RED : GREY;
@@ -95,12 +95,12 @@ function scorecard(figures: readonly Figure[], top: number): { svg: string; heig
         `<line x1="${x}" x2="${x}" y1="${mid - 10}" y2="${mid + 10}" stroke="${INK}" stroke-dasharray="3 2"/>`,
       );
     }
-    if (positive(f.baseline.value)) {
+    if (placeable(f.baseline.value)) {
       parts.push(
         `<circle cx="${axis.at(f.baseline.value).toFixed(1)}" cy="${mid}" r="5" fill="white" stroke="${GREY}" stroke-width="1.5"><title>${escapeXml(`${f.baseline.label}: ${formatValue(f.baseline.value, f.unit)}`)}</title></circle>`,
       );
     }
-    if (positive(f.value)) {
+    if (placeable(f.value)) {
       parts.push(
         `<circle cx="${axis.at(f.value).toFixed(1)}" cy="${mid}" r="6" fill="${colour}"><title>${escapeXml(`snapboard: ${formatValue(f.value, f.unit)}`)}</title></circle>`,
       );
@@ -137,11 +137,11 @@ export function fanoutSeries(figures: readonly Figure[]): Series[] {
     if (!m) continue;
     const n = Number(m[1]);
     if (m[2]) {
-      if (positive(f.value)) full.points.push({ n, ms: f.value });
+      if (placeable(f.value)) full.points.push({ n, ms: f.value });
       continue;
     }
-    if (positive(f.value)) snap.points.push({ n, ms: f.value });
-    if (positive(f.baseline.value)) bare.points.push({ n, ms: f.baseline.value });
+    if (placeable(f.value)) snap.points.push({ n, ms: f.value });
+    if (placeable(f.baseline.value)) bare.points.push({ n, ms: f.baseline.value });
   }
   return [snap, bare, full]
     .filter((s) => s.points.length)
