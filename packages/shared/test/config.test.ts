@@ -78,7 +78,9 @@ describe('loadConfig', () => {
   });
 
   it('error: a refresh interval under a second is refused with the bound in the message', () => {
-    expect(() => loadConfig({ REFRESH_MIN_INTERVAL_MS: '200' })).toThrow(/REFRESH_MIN_INTERVAL_MS: must be at least 1000/);
+    expect(() => loadConfig({ REFRESH_MIN_INTERVAL_MS: '200' })).toThrow(
+      /REFRESH_MIN_INTERVAL_MS: must be at least 1000/,
+    );
     expect(loadConfig({ REFRESH_MIN_INTERVAL_MS: '1000', WS_COMMANDS_PER_SECOND: '5' })).toMatchObject({
       refreshMinIntervalMs: 1000,
       wsCommandsPerSecond: 5,
