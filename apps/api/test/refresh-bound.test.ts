@@ -1,11 +1,9 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
-import type { RecomputeJobData } from '@snapboard/queue';
 import { SECTION_NAMES, type Snapshot } from '@snapboard/shared';
-import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from './support/app.ts';
-import { makeSnapshot, newEpoch, publishAll, publishSnapshot, until } from './support/fixtures.ts';
+import { newEpoch, publishAll, until } from './support/fixtures.ts';
+import { standInWorker } from './support/stand-in-worker.ts';
 
 /**
  * SPEC §13: refresh=true starts a forced recompute at most once per REFRESH_MIN_INTERVAL_MS across every
@@ -36,38 +34,8 @@ afterAll(async () => {
   await b?.close();
 });
 
-/** Plays apps/worker: each job computes from its start time (taking `computeMs`) and publishes. */
-function standInWorker(computeMs: number) {
-  // Versions go on from what earlier tests published: the replica ignores anything older.
-  const versions = new Map(published.map((s) => [s.section, a.replica.get(s.section)?.snapshot ?? s]));
-  const handled: RecomputeJobData[] = [];
-  const connection = new Redis(env.redisUrl, { maxRetriesPerRequest: null });
-  const worker = new Worker<RecomputeJobData>(
-    a.keys.recomputeQueue,
-    async (job: Job<RecomputeJobData>) => {
-      const computedAtMs = Date.now();
-      handled.push(job.data);
-      await new Promise((r) => setTimeout(r, computeMs));
-      const previous = versions.get(job.data.section) as Snapshot;
-      const next = makeSnapshot(job.data.section, {
-        epoch,
-        version: previous.version + 1,
-        computedAtMs,
-        seed: previous.version + 10,
-      });
-      versions.set(next.section, next);
-      await publishSnapshot(a.redis, a.keys, next);
-    },
-    { connection, prefix: a.keys.bullPrefix, concurrency: SECTION_NAMES.length },
-  );
-  return {
-    handled,
-    async close() {
-      await worker.close();
-      connection.disconnect();
-    },
-  };
-}
+const standIn = (computeMs: number) =>
+  standInWorker(a, env.redisUrl, published, { computeMs, concurrency: SECTION_NAMES.length });
 
 async function refresh(app: TestApp): Promise<{ cached: boolean }> {
   const res = await app.app.request('/api/public/dashboard/v2/?refresh=true&limit=1');
@@ -82,7 +50,7 @@ async function outcomes(app: TestApp): Promise<Record<string, number>> {
 
 describe('refresh=true is bounded (SPEC §13)', () => {
   it('security: clients looping on refresh=true against two instances start one recompute per interval', async () => {
-    const worker = standInWorker(30);
+    const worker = standIn(30);
     const before = { a: await outcomes(a), b: await outcomes(b) };
     try {
       const started = Date.now();
@@ -117,7 +85,7 @@ describe('refresh=true is bounded (SPEC §13)', () => {
   }, 20_000);
 
   it('happy: a refresh inside the interval waits for the recompute in flight and queues nothing', async () => {
-    const worker = standInWorker(300);
+    const worker = standIn(300);
     try {
       const first = refresh(a);
       await until(() => worker.handled.length > 0, 5000, 'the first recompute to start');
@@ -144,7 +112,7 @@ describe('refresh=true is bounded (SPEC §13)', () => {
       expect((await refresh(hasty)).cached).toBe(true);
       await a.queue.obliterate({ force: true });
       expect(await a.redis.pttl(a.keys.refreshGate)).toBeGreaterThan(50_000);
-      const worker = standInWorker(10);
+      const worker = standIn(10);
       try {
         expect((await refresh(b)).cached).toBe(false);
         expect(worker.handled).toHaveLength(SECTION_NAMES.length);
