@@ -53,13 +53,13 @@ export interface RefreshGateDeps {
 
 /**
  * Take the gate when it is free (or when it still names `lost`, a recompute found lost): returns
- * [1, start] for the caller that took it, else [0, start of the recompute that holds it].
+ * [1, start, ms left] for the caller that took it, else [0, start of the recompute that holds it, ms left].
  */
 const TAKE = `
 local held = redis.call('GET', KEYS[1])
-if held and held ~= ARGV[3] then return {0, held} end
+if held and held ~= ARGV[3] then return {0, held, redis.call('PTTL', KEYS[1])} end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return {1, ARGV[1]}`;
+return {1, ARGV[1], tonumber(ARGV[2])}`;
 
 /** How long a refresh that finds no job left waits for the announcement of the last one to arrive. */
 const ANNOUNCE_GRACE_MS = 100;
@@ -75,13 +75,18 @@ export function createRefreshGate(deps: RefreshGateDeps): RefreshGate {
     registers: [deps.registry],
   });
   let loggedInterval: number | undefined;
+  /** The interval this instance last saw in the gate, until (by its own clock) the key expires. */
+  let known: { since: number; until: number } | undefined;
 
   async function take(at: number, lost = ''): Promise<{ taken: boolean; since: number }> {
-    const [taken, since] = (await deps.redis.eval(TAKE, 1, key, String(at), String(minIntervalMs), lost)) as [
+    const [taken, held, left] = (await deps.redis.eval(TAKE, 1, key, String(at), String(minIntervalMs), lost)) as [
       number,
       string,
+      number,
     ];
-    return { taken: taken === 1, since: Number(since) };
+    const since = Number(held);
+    known = { since, until: at + Math.max(0, left) };
+    return { taken: taken === 1, since };
   }
 
   /** Start the recompute; false (and a warning) when it could not be asked for. */
@@ -97,6 +102,9 @@ export function createRefreshGate(deps: RefreshGateDeps): RefreshGate {
   }
 
   async function answer(logger: Logger, client: string, at: number): Promise<RefreshAnswer> {
+    // Inside an interval whose recompute has already finished, the answer is known without asking Redis:
+    // a loop on refresh=true then costs this instance no more than a plain read.
+    if (known && at < known.until && computedSince(known.since)) return { fresh: true, outcome: 'joined' };
     const deadline = at + waitMs;
     let { taken, since } = await take(at);
     if (!taken && !computedSince(since) && !(await recompute.pending())) {

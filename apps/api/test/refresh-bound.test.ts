@@ -27,7 +27,8 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await a.queue.obliterate({ force: true });
-  await a.redis.del(a.keys.refreshGate);
+  // Each instance remembers the interval it saw until the gate expires: wait that out, not just the key.
+  await new Promise((resolve) => setTimeout(resolve, INTERVAL_MS));
 });
 afterAll(async () => {
   await a?.close();
