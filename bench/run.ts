@@ -25,6 +25,7 @@ import { killAllNow, LOG_DIR, REPO_ROOT, stopAll } from './lib/procs.ts';
 import { type Figure, formatMarkdown, formatNotes, formatTable } from './lib/report.ts';
 import { API_MAIN, built, startApi, startWorker, WORKER_MAIN, waitForSnapshots } from './lib/stack.ts';
 import { topUpOpenTrades } from './lib/trades.ts';
+import { abuseSuite } from './suites/abuse.ts';
 import { dbLoadSuite } from './suites/dbload.ts';
 import { freshnessSuite } from './suites/freshness.ts';
 import { httpSuite } from './suites/http.ts';
@@ -42,6 +43,7 @@ const SUITES: Record<string, Suite> = {
   db: dbLoadSuite,
   ws: wsSuite,
   fresh: freshnessSuite,
+  abuse: abuseSuite,
 };
 
 const USAGE = `usage: npm run bench [-- --only ${Object.keys(SUITES).join(',')}] [--quick]

@@ -32,8 +32,8 @@ export interface AppDeps {
   logger: Logger;
   /** The Prometheus registry /metrics serves; the WebSocket server registers in it too. */
   registry: Registry;
-  /** Where the worker keeps its counters (read at scrape time); without it they are not exported. */
-  redis?: Redis;
+  /** Where the worker keeps its counters (read at scrape time) and the refresh gate lives (SPEC §13). */
+  redis: Redis;
   /** The dashboard page (`GET /` and its assets), mounted at `/` when given. */
   page?: Hono<ApiEnv>;
   now?: () => number;
@@ -85,7 +85,16 @@ export function createApp(deps: AppDeps): App {
     }
   });
 
-  registerDashboardRoutes(routes, { views, cors, replica, queue, config, now });
+  registerDashboardRoutes(routes, {
+    views,
+    cors,
+    replica,
+    queue,
+    config,
+    redis: deps.redis,
+    registry,
+    now,
+  });
   registerOpsRoutes(routes, { queue, auth, now });
   registerHealthRoutes(routes, { replica, registry, now });
   routes.on('GET', PATHS.openapi, { cors: true }, (c) => {

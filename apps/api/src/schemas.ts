@@ -45,7 +45,8 @@ export const refreshParamSchema = z
   .transform((value) => value === 'true' || value === '1')
   .meta({
     description:
-      'true queues a recompute of every v2 section and waits (at most REFRESH_WAIT_MS) until each has been recomputed since the request.',
+      'true forces a recompute of every section and waits (at most REFRESH_WAIT_MS) until each has been recomputed since it started. ' +
+      'A forced recompute starts at most once per REFRESH_MIN_INTERVAL_MS across all clients: inside that interval the request waits for the one already started (or answers what there is, cached true).',
   });
 
 export const sectionParamSchema = sectionNameSchema.meta({ description: 'A section of the catalog.' });

@@ -117,6 +117,8 @@ export interface DashboardClient {
   close(): void;
 }
 
+/** The least a client told `rate_limited` waits: the server tells it at most once a second. */
+const RATE_LIMITED_MIN_MS = 1000;
 const V2_PATH = '/api/public/dashboard/v2/';
 const LITE_PATH = '/api/public/dashboard/lite/';
 const sectionPath = (name: SectionName) => `/api/public/dashboard/sections/${name}/`;
@@ -273,16 +275,46 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
      * one starts from the versions held.
      */
     const resyncing = new Set<SectionName>();
+    /**
+     * Told `rate_limited` (SPEC §13), the SDK sends nothing on this socket until `pausedUntil`, then
+     * asks again for what the dropped command may have been: the subscribe if it was never answered,
+     * and every section still waiting for a resync, in one frame.
+     */
+    let pausedUntil = 0;
+    let limitedInARow = 0;
+    let resumeTimer: ReturnType<typeof setTimeout> | undefined;
+    const paused = () => now() < pausedUntil;
     const resync = (section: SectionName) => {
       if (resyncing.has(section)) return;
       resyncing.add(section);
-      send(ws, subscribeMessage([section]));
+      if (!paused()) send(ws, subscribeMessage([section]));
+    };
+    const backOff = () => {
+      limitedInARow++;
+      // At least the server's notice interval (1 s), growing with each notice in a row, jittered.
+      const delay = RATE_LIMITED_MIN_MS + fullJitter(limitedInARow - 1, RATE_LIMITED_MIN_MS, maxMs, random);
+      pausedUntil = now() + delay;
+      // The notice shows the socket is alive: the subscribe deadline starts again when it is re-sent.
+      if (!subscribed) clearTimeout(socketTimer);
+      clearTimeout(resumeTimer);
+      resumeTimer = setTimeout(() => {
+        if (socket !== ws) return;
+        if (!subscribed) {
+          // Not answered yet: the subscribe itself may have been dropped. A deadline of its own again.
+          send(ws, subscribeMessage(sections, resumeVersions()));
+          clearTimeout(socketTimer);
+          socketTimer = setTimeout(drop, timeoutMs);
+        } else if (resyncing.size > 0) {
+          send(ws, subscribeMessage([...resyncing]));
+        }
+      }, delay);
     };
 
     const drop = () => {
       if (socket !== ws) return;
       socket = null;
       clearTimeout(socketTimer);
+      clearTimeout(resumeTimer);
       ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
       // A dead peer may never finish the closing handshake: stop listening and move on at once.
       try {
@@ -294,6 +326,11 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     const armHeartbeat = () => {
       clearTimeout(socketTimer);
       socketTimer = setTimeout(() => {
+        // Backing off: the socket is not silent (the notice just came), so wait another round.
+        if (paused()) {
+          armHeartbeat();
+          return;
+        }
         send(ws, { type: 'ping', id: ++pingId });
         socketTimer = setTimeout(drop, timeoutMs);
       }, heartbeatMs);
@@ -323,6 +360,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
           learnServerTime(message.server_time);
           break;
         case 'subscribed':
+          limitedInARow = 0;
           // Later ones answer a one-section resubscribe (resync): the connection is already live.
           if (subscribed) break;
           subscribed = true;
@@ -379,6 +417,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
           break;
         }
         case 'error':
+          if (message.code === 'rate_limited') backOff();
           report(message.code, message.message);
           break;
         default:

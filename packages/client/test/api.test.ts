@@ -253,6 +253,48 @@ describe('reconnect and resume against the real API', () => {
   });
 });
 
+describe('the command limits of SPEC §13 (default settings)', () => {
+  it('normal use never trips them: subscribe, patches, resyncs and resumes after restarts', async () => {
+    const errors: string[] = [];
+    const clients = [1, 20, 100].map((limit) => {
+      const c = createDashboardClient({
+        baseUrl: api!.url,
+        sections: Object.keys(SECTIONS) as SectionName[],
+        limit,
+        WebSocket,
+        backoff: { baseMs: 10, maxMs: 50 },
+        pollAfterFailures: 1000,
+        freshnessCheckMs: 0,
+      });
+      c.onError((error) => errors.push(error.code));
+      return c;
+    });
+    try {
+      const allLive = () => clients.every((c) => c.state === 'live');
+      await eventually('all live', allLive);
+      let rejected = 0;
+      for (let restart = 0; restart < 3; restart++) {
+        for (let i = 0; i < 20; i++)
+          await publish('recent_trades', [trade(100 * restart + i + 10), trade(2), trade(1)]);
+        const last = await publish('lite', lite(restart));
+        await eventually('the last change everywhere', () =>
+          clients.every((c) => c.get('lite')?.version === last.version && c.state === 'live'),
+        );
+        rejected += Object.values(api!.ws?.stats().commandsRejected ?? {}).reduce((a, b) => a + b, 0);
+        await api!.close();
+        await eventually('reconnecting', () => clients.every((c) => c.state !== 'live'));
+        api = await startServer();
+        await eventually('live again', allLive);
+      }
+      rejected += Object.values(api!.ws?.stats().commandsRejected ?? {}).reduce((a, b) => a + b, 0);
+      expect(rejected).toBe(0);
+      expect(errors).not.toContain('rate_limited');
+    } finally {
+      for (const c of clients) c.close();
+    }
+  }, 30_000);
+});
+
 describe('polling fallback against the real API', () => {
   it('polls with ETags while the socket cannot be opened, and returns to the socket when it can', async () => {
     const { gate, GatedWebSocket } = gatedSocket();

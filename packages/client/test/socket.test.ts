@@ -364,6 +364,52 @@ describe('patches', () => {
   });
 });
 
+describe('rate_limited (SPEC §13)', () => {
+  it('backs off when told rate_limited: silent for at least a second, then asks again for what was dropped', async () => {
+    peer.publish('lite', lite(1));
+    peer.rateLimit(1);
+    const { client, states } = connect({ sections: ['lite'], timeoutMs: 500 });
+    const errors: string[] = [];
+    client.onError((error) => errors.push(error.code));
+    await eventually('the dropped subscribe', () => subscribes().length === 1);
+    const droppedAt = Date.now();
+    await eventually('live', () => client.state === 'live', 5000);
+    // Nothing in between: the SDK waited, without reconnecting (the notice shows the socket lives).
+    expect(Date.now() - droppedAt).toBeGreaterThanOrEqual(950);
+    expect(peer.received.map((m) => m.type)).toEqual(['subscribe', 'subscribe']);
+    expect(states).toEqual(['live']);
+    expect(errors).toEqual(['rate_limited']);
+    expect(client.get('lite')?.data).toEqual(lite(1));
+  });
+
+  it('a resync needed while backing off goes out once, after the pause, for every section waiting', async () => {
+    peer.publish('lite', lite(1));
+    peer.publish('recent_trades', trades(3));
+    const { client } = connect({ heartbeatMs: 60_000 });
+    await eventually('live', () => client.state === 'live' && client.get('recent_trades'));
+    // Told rate_limited; then a patch on a base the client does not hold needs a resync.
+    peer.received.length = 0;
+    peer.push({ type: 'error', code: 'rate_limited', message: 'slow down' });
+    const held = client.get('recent_trades')!;
+    peer.push({
+      type: 'patch',
+      section: 'recent_trades',
+      epoch: held.epoch,
+      version: held.version + 2,
+      base_version: held.version + 1,
+      computed_at: new Date().toISOString(),
+      keep: [0, 3],
+      prepend: [],
+      append: [],
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(subscribes()).toEqual([]);
+    await eventually('the resync after the pause', () => subscribes().length === 1, 5000);
+    expect(subscribes()[0]).toMatchObject({ sections: ['recent_trades'] });
+    expect(subscribes()[0]).not.toHaveProperty('versions');
+  });
+});
+
 describe('lifecycle and errors', () => {
   it('close() stops the socket, timers and events', async () => {
     peer.publish('lite', lite(1));

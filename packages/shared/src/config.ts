@@ -54,6 +54,7 @@ const envSchema = z.object({
     .default('https://api.binance.com'),
   PRICE_TIMEOUT_MS: intInRange(1, 60_000).default(2000),
   REFRESH_WAIT_MS: intInRange(0, 60_000).default(3000),
+  REFRESH_MIN_INTERVAL_MS: intInRange(1000, 3_600_000).default(5000),
   CORS_ORIGINS: z
     .string()
     .default('')
@@ -74,6 +75,9 @@ const envSchema = z.object({
   WS_MAX_CONNECTIONS: intInRange(1, 1_000_000).default(10_000),
   WS_MAX_CONNECTIONS_PER_IP: intInRange(1, 1_000_000).default(200),
   TRUST_PROXY_HOPS: intInRange(0, 10).default(0),
+  WS_COMMANDS_PER_SECOND: intInRange(1, 10_000).default(20),
+  // A subscribe to every section at limit 100 answers ~100 KiB; the burst (4×) must hold one.
+  WS_ANSWER_BYTES_PER_SECOND: intInRange(65_536, 1_073_741_824).default(262_144),
   ...Object.fromEntries(SECTION_NAMES.map((name) => [ttlEnvName(name), intInRange(1, 86_400).optional()])),
 });
 
@@ -91,6 +95,8 @@ export interface Config {
   binanceBaseUrl: string;
   priceTimeoutMs: number;
   refreshWaitMs: number;
+  /** A forced recompute (`refresh=true`) starts at most once per this many ms, across every API instance. */
+  refreshMinIntervalMs: number;
   /** Seconds per section: the default of the catalog unless `TTL_<NAME>` says otherwise. */
   ttls: Readonly<Record<SectionName, number>>;
   corsOrigins: readonly string[];
@@ -101,6 +107,10 @@ export interface Config {
   wsMaxConnectionsPerIp: number;
   /** Reverse proxies in front of the API whose X-Forwarded-For entries are trusted (0: none). */
   trustProxyHops: number;
+  /** Commands a WebSocket connection may send per second (burst: twice that). */
+  wsCommandsPerSecond: number;
+  /** Bytes a connection may be sent per second in answer to its commands (burst: four times that). */
+  wsAnswerBytesPerSecond: number;
 }
 
 export class ConfigError extends Error {
@@ -140,12 +150,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     binanceBaseUrl: e.BINANCE_BASE_URL,
     priceTimeoutMs: e.PRICE_TIMEOUT_MS,
     refreshWaitMs: e.REFRESH_WAIT_MS,
+    refreshMinIntervalMs: e.REFRESH_MIN_INTERVAL_MS,
     ttls,
     corsOrigins: e.CORS_ORIGINS,
     logLevel: e.LOG_LEVEL,
     wsMaxConnections: e.WS_MAX_CONNECTIONS,
     wsMaxConnectionsPerIp: e.WS_MAX_CONNECTIONS_PER_IP,
     trustProxyHops: e.TRUST_PROXY_HOPS,
+    wsCommandsPerSecond: e.WS_COMMANDS_PER_SECOND,
+    wsAnswerBytesPerSecond: e.WS_ANSWER_BYTES_PER_SECOND,
   };
 }
 

@@ -28,6 +28,11 @@ export interface Keys {
   priceFailures: string;
   /** Hash: section → milliseconds its last successful recompute took. */
   durations: string;
+  /**
+   * The start time (ms) of the last forced recompute asked for by `refresh=true`, expiring after
+   * REFRESH_MIN_INTERVAL_MS: while it exists no API instance starts another (SPEC §13).
+   */
+  refreshGate: string;
 }
 
 export function keysFor(prefix: string): Keys {
@@ -42,5 +47,6 @@ export function keysFor(prefix: string): Keys {
     failures: `${prefix}:stats:failures`,
     priceFailures: `${prefix}:stats:price_failures`,
     durations: `${prefix}:stats:durations`,
+    refreshGate: `${prefix}:refresh:gate`,
   };
 }

@@ -117,5 +117,7 @@ export const WS_ERROR_CODES = [
   'unknown_section',
   'invalid_limit',
   'invalid_message',
+  // SPEC §13: a command over the connection's limits was dropped (sent at most once a second).
+  'rate_limited',
 ] as const;
 export type WsErrorCode = (typeof WS_ERROR_CODES)[number];

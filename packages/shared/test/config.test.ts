@@ -30,6 +30,9 @@ describe('loadConfig', () => {
       wsMaxConnections: 10_000,
       wsMaxConnectionsPerIp: 200,
       trustProxyHops: 0,
+      refreshMinIntervalMs: 5000,
+      wsCommandsPerSecond: 20,
+      wsAnswerBytesPerSecond: 262_144,
     });
     for (const name of SECTION_NAMES) expect(config.ttls[name]).toBe(SECTIONS[name].defaultTtl);
   });
@@ -66,8 +69,22 @@ describe('loadConfig', () => {
     ['TRUST_PROXY_HOPS', '-1'],
     ['TRUST_PROXY_HOPS', '11'],
     ['BINANCE_BASE_URL', 'ftp://example.com'],
+    ['REFRESH_MIN_INTERVAL_MS', '999'],
+    ['REFRESH_MIN_INTERVAL_MS', 'soon'],
+    ['WS_COMMANDS_PER_SECOND', '0'],
+    ['WS_ANSWER_BYTES_PER_SECOND', '1024'],
   ])('error: %s=%s stops the process naming the variable', (variable, value) => {
     expect(problemsOf({ [variable]: value })).toEqual([variable]);
+  });
+
+  it('error: a refresh interval under a second is refused with the bound in the message', () => {
+    expect(() => loadConfig({ REFRESH_MIN_INTERVAL_MS: '200' })).toThrow(
+      /REFRESH_MIN_INTERVAL_MS: must be at least 1000/,
+    );
+    expect(loadConfig({ REFRESH_MIN_INTERVAL_MS: '1000', WS_COMMANDS_PER_SECOND: '5' })).toMatchObject({
+      refreshMinIntervalMs: 1000,
+      wsCommandsPerSecond: 5,
+    });
   });
 
   it('error: every bad variable is named at once', () => {

@@ -1,17 +1,22 @@
+import type { IncomingMessage } from 'node:http';
 import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
 import {
   ApiError,
   type Config,
   DEFAULT_LIMIT,
   isSectionName,
+  keysFor,
   SECTION_NAMES,
   type SectionName,
   V2_SECTIONS,
 } from '@snapboard/shared';
 import type { Context } from 'hono';
+import type { Registry } from 'prom-client';
+import { clientAddress } from '../client-address.ts';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
 import { DEPRECATION_HEADERS, PATHS, type ReadAnswer, readAnswer } from '../reads.ts';
+import { createRefreshGate, type ForcedRecompute, type GateRedis } from '../refresh-gate.ts';
 import type { RouteTable } from '../router.ts';
 import { limitParamSchema, refreshParamSchema } from '../schemas.ts';
 import type { SnapshotReplica } from '../snapshots.ts';
@@ -28,8 +33,31 @@ export interface DashboardDeps {
   cors: Cors;
   replica: SnapshotReplica;
   queue: RecomputeQueue;
-  config: Pick<Config, 'refreshWaitMs'>;
+  config: Pick<Config, 'refreshWaitMs' | 'refreshMinIntervalMs' | 'keyPrefix' | 'trustProxyHops'>;
+  /** Where the refresh gate lives. */
+  redis: GateRedis;
+  registry: Registry;
   now: () => number;
+}
+
+/**
+ * The forced recompute `refresh=true` asks for: every section (SPEC §6, §10). The refresh gate wraps
+ * `start` and decides whether it runs at all; what it does is the queue's business.
+ */
+export function forcedRecompute(queue: RecomputeQueue): ForcedRecompute {
+  return {
+    start: () => requestRecompute(queue, SECTION_NAMES, 'refresh'),
+    async pending() {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(counts).some((count) => count > 0);
+    },
+  };
+}
+
+/** The address a refresh came from, for the one log line per interval (undefined in-process). */
+function requestAddress(c: Context<ApiEnv>, hops: number): string {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return clientAddress(incoming?.socket.remoteAddress, c.req.header('x-forwarded-for'), hops);
 }
 
 const RETRY_AFTER_S = '2';
@@ -73,31 +101,23 @@ const respond = (answer: ReadAnswer) =>
 
 export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps): void {
   const { views, cors, replica, queue, config, now } = deps;
+  const gate = createRefreshGate({
+    redis: deps.redis,
+    key: keysFor(config.keyPrefix).refreshGate,
+    minIntervalMs: config.refreshMinIntervalMs,
+    waitMs: config.refreshWaitMs,
+    recompute: forcedRecompute(queue),
+    computedSince: (sinceMs) =>
+      SECTION_NAMES.every((name) => (replica.get(name)?.computedAtMs ?? Number.NEGATIVE_INFINITY) >= sinceMs),
+    waitFor: (predicate, timeoutMs) => replica.waitFor(predicate, timeoutMs),
+    registry: deps.registry,
+    now,
+  });
 
-  /**
-   * Queue a recompute of every section (SPEC §6) and wait until each was recomputed by a compute that
-   * started after this request (computed_at ≥ request time), at most REFRESH_WAIT_MS in all.
-   * True when that happened; false when the wait ran out or the queue could not be reached.
-   */
+  /** refresh=true: true when the answer waited for (or found finished) this interval's forced recompute. */
   async function refresh(c: Context<ApiEnv>): Promise<boolean> {
-    const startedAt = now();
-    const deadline = startedAt + config.refreshWaitMs;
-    const queued = requestRecompute(queue, SECTION_NAMES, 'refresh').then(
-      () => true,
-      (error: Error) => {
-        c.get('logger').warn(
-          { err: error.message },
-          'refresh: could not queue recomputes; answering with what we have',
-        );
-        return false;
-      },
-    );
-    const ok = await Promise.race([queued, sleep(config.refreshWaitMs).then(() => false)]);
-    if (!ok) return false;
-    return replica.waitFor(
-      () => SECTION_NAMES.every((name) => (replica.get(name)?.computedAtMs ?? Number.NEGATIVE_INFINITY) >= startedAt),
-      Math.max(0, deadline - now()),
-    );
+    const { fresh } = await gate.refresh(c.get('logger'), requestAddress(c, config.trustProxyHops));
+    return fresh;
   }
 
   /** A prepared body with its ETag: 304 when the client holds it, CORS headers as configured. */
@@ -151,8 +171,3 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
     return answerPrepared(c, prepared);
   });
 }
-
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    setTimeout(resolve, ms).unref();
-  });

@@ -11,6 +11,7 @@ import {
 import { WebSocket } from 'ws';
 import type { ReplicaEntry, SnapshotReplica } from '../snapshots.ts';
 import type { WsMetrics } from './metrics.ts';
+import type { ClientRequest } from './protocol.ts';
 
 /**
  * Who gets which snapshot, and when. See docs/decisions/0004-websocket-fanout-and-backpressure.md.
@@ -74,6 +75,8 @@ export class Subscriber {
   skips = 0;
   /** Snapshot and patch frames written to it. */
   updatesSent = 0;
+  /** Payload bytes written to it, of every kind: a command's answer is the difference across handling it. */
+  bytesWritten = 0;
   closing = false;
   /** Cuts off a peer that does not finish the close handshake in time. */
   killTimer: NodeJS.Timeout | undefined;
@@ -94,6 +97,8 @@ export class Subscriber {
 export interface Fanout {
   /** Write one control message (welcome, pong, error, ...) to one subscriber. */
   send(sub: Subscriber, message: ServerMessage): void;
+  /** Payload bytes the answer to `request` would write now, at most (what the byte budget is asked for). */
+  answerSize(request: ClientRequest): number;
   subscribe(
     sub: Subscriber,
     sections: readonly SectionName[],
@@ -215,6 +220,7 @@ export function createFanout(options: {
     if (!sub.open) return false;
     // Compression is off server-wide, so ws frames the shared Buffer without copying it.
     sub.ws.send(payload, SEND_OPTIONS);
+    sub.bytesWritten += typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     const buffered = sub.ws.bufferedAmount;
     if (buffered > peakBufferedBytes) peakBufferedBytes = buffered;
     if (buffered > limits.hardBufferBytes) onTooSlow(sub, 'bytes');
@@ -371,8 +377,26 @@ export function createFanout(options: {
     sub.patches.delete(section);
   }
 
+  const sizeOf = (message: ServerMessage) => Buffer.byteLength(JSON.stringify(message));
+
   return {
     send: sendControl,
+    answerSize(request) {
+      if (request.type === 'ping') return sizeOf({ type: 'pong', id: request.id });
+      if (request.type === 'unsubscribe') return sizeOf({ type: 'unsubscribed', sections: request.sections });
+      let size = sizeOf({ type: 'subscribed', sections: request.sections });
+      for (const section of new Set(request.sections)) {
+        const entry = replica.get(section);
+        if (!entry) continue;
+        const { epoch, version } = entry.snapshot;
+        const given = request.versions[section];
+        if (given && given.epoch === epoch && version <= given.version) continue;
+        // A patch is never sent in answer to a subscribe (what the client claims is not exact), and a
+        // subscriber behind gets less than this: the snapshot frame is the most it can be sent.
+        size += frameFor(section, entry, request.limit).length;
+      }
+      return size;
+    },
     subscribe(sub, sections, limit, versions, patches = false) {
       for (const section of sections) {
         bySection.get(section)?.add(sub);

@@ -1,5 +1,6 @@
 import { SECTION_NAMES, type SectionName, type WsErrorCode } from '@snapboard/shared';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { LimitKind } from './limits.ts';
 
 /**
  * The WebSocket side of /metrics. Gauges are read at scrape time from the live state (no inc/dec
@@ -8,7 +9,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
  */
 
 export type SentType = 'welcome' | 'subscribed' | 'unsubscribed' | 'pong' | 'snapshot' | 'patch' | 'error';
-export type DisconnectReason = 'slow_reader' | 'dead_peer' | 'error_flood' | 'too_big' | 'shutdown';
+export type DisconnectReason = 'slow_reader' | 'dead_peer' | 'error_flood' | 'rate_limit' | 'too_big' | 'shutdown';
 export type RejectReason = 'not_found' | 'origin' | 'per_ip_limit' | 'total_limit' | 'shutting_down';
 
 export interface WsTally {
@@ -19,6 +20,10 @@ export interface WsTally {
   patchesSent: number;
   skips: number;
   errorsSent: number;
+  /** Commands dropped for being over a limit (SPEC §13), by the limit they were over. */
+  commandsRejected: Record<LimitKind, number>;
+  /** Payload bytes written in answer to commands (pushed changes excluded). */
+  answerBytes: number;
   disconnects: Record<DisconnectReason, number>;
   rejected: Record<RejectReason, number>;
 }
@@ -30,6 +35,8 @@ export interface WsMetrics {
   serialized(): void;
   errorSent(code: WsErrorCode): void;
   disconnected(reason: DisconnectReason): void;
+  commandRejected(limit: LimitKind): void;
+  answered(bytes: number): void;
   rejected(reason: RejectReason): void;
   fanoutSeconds: Histogram;
 }
@@ -90,6 +97,17 @@ export function createWsMetrics(
     help: 'Snapshot and patch frames serialized (once per section, limit and version, shared by all their sockets).',
     registers,
   });
+  const commandsRejected = new Counter({
+    name: 'snapboard_ws_commands_rejected_total',
+    help: 'WebSocket commands dropped for being over the connection limits (SPEC §13), by limit: commands or bytes.',
+    labelNames: ['limit'],
+    registers,
+  });
+  const answerBytes = new Counter({
+    name: 'snapboard_ws_answer_bytes_total',
+    help: 'Payload bytes written in answer to WebSocket commands (pushed changes not counted).',
+    registers,
+  });
   const fanoutSeconds = new Histogram({
     name: 'snapboard_ws_fanout_seconds',
     help: 'Time to frame one section change and write it to every subscriber of this instance.',
@@ -104,7 +122,9 @@ export function createWsMetrics(
     patchesSent: 0,
     skips: 0,
     errorsSent: 0,
-    disconnects: { slow_reader: 0, dead_peer: 0, error_flood: 0, too_big: 0, shutdown: 0 },
+    commandsRejected: { commands: 0, bytes: 0 },
+    answerBytes: 0,
+    disconnects: { slow_reader: 0, dead_peer: 0, error_flood: 0, rate_limit: 0, too_big: 0, shutdown: 0 },
     rejected: { not_found: 0, origin: 0, per_ip_limit: 0, total_limit: 0, shutting_down: 0 },
   };
 
@@ -131,6 +151,14 @@ export function createWsMetrics(
     disconnected(reason) {
       tally.disconnects[reason]++;
       disconnects.inc({ reason });
+    },
+    commandRejected(limit) {
+      tally.commandsRejected[limit]++;
+      commandsRejected.inc({ limit });
+    },
+    answered(bytes) {
+      tally.answerBytes += bytes;
+      answerBytes.inc(bytes);
     },
     rejected(reason) {
       tally.rejected[reason]++;

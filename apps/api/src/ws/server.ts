@@ -17,8 +17,9 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { clientAddress } from '../client-address.ts';
 import type { SnapshotReplica } from '../snapshots.ts';
 import { createFanout, Subscriber } from './fanout.ts';
+import { type CommandLimits, ConnectionLimiter, type LimitKind } from './limits.ts';
 import { createWsMetrics, type DisconnectReason, type RejectReason, type WsTally } from './metrics.ts';
-import { parseClientFrame } from './protocol.ts';
+import { type ClientRequest, parseClientFrame } from './protocol.ts';
 
 /**
  * The `/ws` endpoint of SPEC §7 on the API's own http.Server (ws in noServer mode on 'upgrade').
@@ -42,6 +43,10 @@ export interface WsLimits {
   errorWindowMs: number;
   /** How long a closing handshake may take before the socket is destroyed. */
   closeGraceMs: number;
+  /** At most one `rate_limited` error frame per this many ms (SPEC §13). */
+  rateLimitNoticeMs: number;
+  /** Over a command limit continuously for this long: closed with 1008 (SPEC §13). */
+  rateLimitCloseMs: number;
 }
 
 export const DEFAULT_WS_LIMITS: WsLimits = {
@@ -53,12 +58,22 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
   errorBurst: 20,
   errorWindowMs: 10_000,
   closeGraceMs: 5_000,
+  rateLimitNoticeMs: 1_000,
+  rateLimitCloseMs: 10_000,
 };
 
 export interface WsServerOptions {
   server: Server;
   replica: SnapshotReplica;
-  config: Pick<Config, 'corsOrigins' | 'wsMaxConnections' | 'wsMaxConnectionsPerIp' | 'trustProxyHops'>;
+  config: Pick<
+    Config,
+    | 'corsOrigins'
+    | 'wsMaxConnections'
+    | 'wsMaxConnectionsPerIp'
+    | 'trustProxyHops'
+    | 'wsCommandsPerSecond'
+    | 'wsAnswerBytesPerSecond'
+  >;
   logger: Logger;
   /** The API's registry, so /metrics shows the WebSocket figures; a private one when absent. */
   registry?: Registry;
@@ -84,6 +99,12 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
   const { server, replica, config, logger } = options;
   const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...options.limits };
   const registry = options.registry ?? new Registry();
+  const commandLimits: CommandLimits = {
+    commandsPerSecond: config.wsCommandsPerSecond,
+    answerBytesPerSecond: config.wsAnswerBytesPerSecond,
+    noticeIntervalMs: limits.rateLimitNoticeMs,
+    abuseCloseMs: limits.rateLimitCloseMs,
+  };
   const clients = new Set<Subscriber>();
   const perIp = new Map<string, number>();
   let sockets = 0; // upgrades accepted and not yet closed, handshakes included
@@ -201,12 +222,13 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
     const sub = new Subscriber(++nextId, ws, socket, ip);
     const openedAt = Date.now();
     const errorTimes: number[] = [];
+    const limiter = new ConnectionLimiter(commandLimits, openedAt);
     let alive = true;
     clients.add(sub);
 
     ws.on('message', (data, isBinary) => {
       alive = true;
-      onMessage(sub, toBuffer(data), isBinary, errorTimes);
+      onMessage(sub, toBuffer(data), isBinary, errorTimes, limiter);
     });
     ws.on('pong', () => {
       alive = true;
@@ -241,14 +263,66 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
     fanout.send(sub, { type: 'welcome', sections: [...SECTION_NAMES], server_time: new Date().toISOString() });
   }
 
-  function onMessage(sub: Subscriber, data: Buffer, isBinary: boolean, errorTimes: number[]): void {
+  function onMessage(
+    sub: Subscriber,
+    data: Buffer,
+    isBinary: boolean,
+    errorTimes: number[],
+    limiter: ConnectionLimiter,
+  ): void {
     if (!sub.open) return;
+    const now = Date.now();
+    if (!limiter.admitCommand(now)) {
+      overLimit(sub, limiter, 'commands', now);
+      return;
+    }
     const parsed = parseClientFrame(data, isBinary);
     if (!parsed.ok) {
       sendError(sub, parsed.code, parsed.message, errorTimes);
       return;
     }
     const request = parsed.request;
+    if (!limiter.admitAnswer(fanout.answerSize(request), now)) {
+      overLimit(sub, limiter, 'bytes', now);
+      return;
+    }
+    const before = sub.bytesWritten;
+    handle(sub, request);
+    const answered = sub.bytesWritten - before;
+    limiter.charge(answered);
+    metrics.answered(answered);
+  }
+
+  /**
+   * A command over a limit is dropped. The client is told at most once per rateLimitNoticeMs, outside
+   * the error budget (decision 0004's flood rule would otherwise close it before rateLimitCloseMs), and
+   * the log names its address once per episode, not per frame.
+   */
+  function overLimit(sub: Subscriber, limiter: ConnectionLimiter, limit: LimitKind, now: number): void {
+    metrics.commandRejected(limit);
+    const drop = limiter.dropped(now);
+    if (drop.episodeStarted) {
+      logger.warn({ ws: sub.id, ip: sub.ip, limit }, 'ws client over its command limits: commands dropped');
+    }
+    if (drop.abusive) {
+      logger.warn(
+        { ws: sub.id, ip: sub.ip, limit, over_ms: limits.rateLimitCloseMs },
+        'ws client over its command limits for too long: closed',
+      );
+      disconnect(sub, WS_CLOSE.policyViolation, 'over the command limits', 'rate_limit');
+      return;
+    }
+    if (drop.notify) {
+      const message =
+        limit === 'commands'
+          ? `over ${config.wsCommandsPerSecond} commands a second: command dropped; slow down`
+          : `over ${config.wsAnswerBytesPerSecond} bytes a second of answers: command dropped; slow down`;
+      fanout.send(sub, { type: 'error', code: 'rate_limited', message });
+      metrics.errorSent('rate_limited');
+    }
+  }
+
+  function handle(sub: Subscriber, request: ClientRequest): void {
     switch (request.type) {
       case 'subscribe':
         fanout.subscribe(sub, request.sections, request.limit, request.versions, request.patches);

@@ -26,6 +26,8 @@ interface Peer {
   patches: boolean;
   /** The version of each section this peer was last written, as the real server tracks it. */
   sent: Map<SectionName, { epoch: string; version: number }>;
+  /** Told rate_limited for the frames being dropped now (once per run of drops). */
+  limited: boolean;
 }
 
 export interface SocketPeer {
@@ -42,6 +44,8 @@ export interface SocketPeer {
   connections(): number;
   /** Cut every connection without a closing handshake, as a crashed server or a lost network would. */
   dropAll(): void;
+  /** Drop the next `count` frames, telling the sender `rate_limited` once, as a server over SPEC §13's limits does. */
+  rateLimit(count: number): void;
   /** Keep connections open but answer nothing (a half-open peer). */
   silence(on: boolean): void;
   /** Stop listening and cut connections; `resume()` listens again on the same port. */
@@ -56,6 +60,7 @@ export async function startSocketPeer(): Promise<SocketPeer> {
   const received: Array<Record<string, unknown>> = [];
   const sent: Array<Record<string, unknown>> = [];
   let silent = false;
+  let toDrop = 0;
   let port = 0;
   let http: Server;
   let wss: WebSocketServer;
@@ -106,13 +111,27 @@ export async function startSocketPeer(): Promise<SocketPeer> {
     http = createServer((_, response) => response.writeHead(404).end());
     wss = new WebSocketServer({ server: http, path: '/ws' });
     wss.on('connection', (socket) => {
-      const peer: Peer = { socket, sections: new Set(), limit: 20, patches: false, sent: new Map() };
+      const peer: Peer = {
+        socket,
+        sections: new Set(),
+        limit: 20,
+        patches: false,
+        sent: new Map(),
+        limited: false,
+      };
       peers.add(peer);
       socket.on('close', () => peers.delete(peer));
       send(peer, { type: 'welcome', sections: [...sections.keys()], server_time: new Date().toISOString() });
       socket.on('message', (raw) => {
         const message = JSON.parse(String(raw)) as Record<string, unknown>;
         received.push(message);
+        if (toDrop > 0) {
+          toDrop--;
+          if (!peer.limited) send(peer, { type: 'error', code: 'rate_limited', message: 'slow down' });
+          peer.limited = true;
+          return;
+        }
+        peer.limited = false;
         if (message.type === 'ping') send(peer, { type: 'pong', id: message.id });
         if (message.type !== 'subscribe') return;
         const names = message.sections as SectionName[];
@@ -176,6 +195,9 @@ export async function startSocketPeer(): Promise<SocketPeer> {
     connections: () => peers.size,
     dropAll() {
       for (const peer of peers) peer.socket.terminate();
+    },
+    rateLimit(count) {
+      toDrop = count;
     },
     silence(on) {
       silent = on;

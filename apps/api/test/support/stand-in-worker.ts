@@ -1,0 +1,48 @@
+import type { RecomputeJobData } from '@snapboard/queue';
+import type { SectionName, Snapshot } from '@snapboard/shared';
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { TestApp } from './app.ts';
+import { makeSnapshot, publishSnapshot } from './fixtures.ts';
+
+/**
+ * Plays apps/worker for the refresh tests: each job "computes" from its start time, takes `computeMs`,
+ * and publishes the next version like publish.ts. Versions go on from what the replica holds (or
+ * `published`), since the replica ignores anything older.
+ */
+export function standInWorker(
+  app: TestApp,
+  redisUrl: string,
+  published: readonly Snapshot[],
+  options: { computeMs: number; concurrency: number },
+) {
+  const versions = new Map(published.map((s) => [s.section, app.replica.get(s.section)?.snapshot ?? s]));
+  const handled: RecomputeJobData[] = [];
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker<RecomputeJobData>(
+    app.keys.recomputeQueue,
+    async (job: Job<RecomputeJobData>) => {
+      const computedAtMs = Date.now();
+      handled.push(job.data);
+      await new Promise((r) => setTimeout(r, options.computeMs));
+      const previous = versions.get(job.data.section) as Snapshot;
+      const next = makeSnapshot(job.data.section, {
+        epoch: previous.epoch,
+        version: previous.version + 1,
+        computedAtMs,
+        seed: previous.version + 10,
+      });
+      versions.set(next.section, next);
+      await publishSnapshot(app.redis, app.keys, next);
+    },
+    { connection, prefix: app.keys.bullPrefix, concurrency: options.concurrency },
+  );
+  return {
+    handled,
+    latest: (section: SectionName) => versions.get(section),
+    async close() {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}
