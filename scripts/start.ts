@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createProgressReporter, migrate, seed, validateTradeCount } from '@snapboard/db';
 import { ensurePostgres, ensureRedis, MissingServiceError, type Service } from '@snapboard/devenv';
-import { loadConfigOrExit, redactUrl } from '@snapboard/shared';
+import { describeRedis, loadConfigOrExit, redactUrl } from '@snapboard/shared';
 import pg from 'pg';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -115,9 +115,10 @@ async function tradeCount(databaseUrl: string): Promise<number> {
 
 try {
   const log = (line: string) => say('start', line);
-  services.push(await ensureRedis(config.redisUrl, join(root, '.data'), log));
+  // A Sentinel or Cluster deployment is someone's running service: only one server is started here.
+  if (config.redis.mode === 'single') services.push(await ensureRedis(config.redis.url, join(root, '.data'), log));
   services.push(await ensurePostgres(config.databaseUrl, join(root, '.data'), log));
-  say('start', `Redis ${redactUrl(config.redisUrl)}, PostgreSQL ${redactUrl(config.databaseUrl)}`);
+  say('start', `Redis ${describeRedis(config.redis)}, PostgreSQL ${redactUrl(config.databaseUrl)}`);
   const migrated = await migrate(config.databaseUrl);
   say('start', `migrations: ${migrated.applied.length} applied, ${migrated.skipped.length} already there`);
   if ((await tradeCount(config.databaseUrl)) === 0) {
@@ -137,7 +138,11 @@ try {
   await stopAll(1);
 }
 
-const childEnv = { DATABASE_URL: config.databaseUrl, REDIS_URL: config.redisUrl };
+// The children inherit the environment; a single server is named explicitly (it may be the default).
+const childEnv: Record<string, string> = {
+  DATABASE_URL: config.databaseUrl,
+  ...(config.redis.mode === 'single' ? { REDIS_URL: config.redis.url } : {}),
+};
 run('simulator', 'packages/db/src/cli/simulate.ts', childEnv);
 run('worker', 'apps/worker/src/main.ts', childEnv);
 run('api', 'apps/api/src/main.ts', childEnv);

@@ -10,16 +10,19 @@
  *
  * Env: REDIS_URL, KEY_PREFIX. IPC: answers `{type:'listening', port}`.
  */
-import { encodePatch, keysFor, loadConfig, SECTION_NAMES, SECTIONS, type SectionName } from '@snapboard/shared';
-import { Redis } from 'ioredis';
+import { createRedisClient, subscribeAnnouncements } from '@snapboard/redis';
+import { encodePatch, keysForConfig, loadConfig, SECTION_NAMES, SECTIONS, type SectionName } from '@snapboard/shared';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 const LIMIT = 20;
 const config = loadConfig(process.env);
-const redisUrl = config.redisUrl;
-const keys = keysFor(config.keyPrefix);
-const redis = new Redis(redisUrl);
-const subscriber = new Redis(redisUrl);
+const keys = keysForConfig(config);
+const redis = createRedisClient(config.redis, { name: 'bench-bare-ws', maxRetriesPerRequest: 1 });
+const subscriber = createRedisClient(config.redis, {
+  name: 'bench-bare-ws',
+  maxRetriesPerRequest: null,
+  subscriber: true,
+});
 
 interface Stored {
   section: SectionName;
@@ -72,7 +75,7 @@ function accept(s: Stored): Current | undefined {
   return next;
 }
 
-subscriber.on('message', (_channel, message: string) => {
+const subscription = subscribeAnnouncements(subscriber, keys.announceChannel, (message) => {
   const announcement = JSON.parse(message) as { changed: boolean; snapshot?: Stored };
   if (!announcement.changed || !announcement.snapshot) return;
   const current = accept(announcement.snapshot);
@@ -80,7 +83,7 @@ subscriber.on('message', (_channel, message: string) => {
   for (const socket of subscribers) socket.send(patching.has(socket) ? current.patch : current.frame, TEXT);
 });
 
-await subscriber.subscribe(keys.announceChannel);
+await subscription.ready;
 const raws = await redis.mget(...SECTION_NAMES.map((s) => keys.snapshot(s)));
 for (const raw of raws) if (raw) accept(JSON.parse(raw) as Stored);
 

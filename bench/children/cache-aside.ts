@@ -9,13 +9,13 @@
  * Env: REDIS_URL, KEY_PREFIX. IPC: answers `{type:'listening', port}`.
  */
 import { serve } from '@hono/node-server';
-import { isStale, keysFor, loadConfig, SECTIONS, type SectionName, V2_SECTIONS } from '@snapboard/shared';
+import { createRedisClient } from '@snapboard/redis';
+import { isStale, keysForConfig, loadConfig, SECTIONS, type SectionName, V2_SECTIONS } from '@snapboard/shared';
 import { Hono } from 'hono';
-import { Redis } from 'ioredis';
 
 const config = loadConfig(process.env);
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-const keys = keysFor(config.keyPrefix);
+const redis = createRedisClient(config.redis, { name: 'bench-cache-aside', maxRetriesPerRequest: 1 });
+const keys = keysForConfig(config);
 
 interface StoredSnapshot {
   section: SectionName;

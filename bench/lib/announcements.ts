@@ -1,5 +1,5 @@
+import { createRedisClient, subscribeAnnouncements } from '@snapboard/redis';
 import { keysFor } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import { wallMs } from './procs.ts';
 
 /**
@@ -29,13 +29,15 @@ export interface AnnouncementLog {
 }
 
 export async function listenToAnnouncements(redisUrl: string, keyPrefix: string): Promise<AnnouncementLog> {
-  const subscriber = new Redis(redisUrl);
+  const subscriber = createRedisClient(
+    { mode: 'single', url: redisUrl },
+    { name: 'bench-announcements', maxRetriesPerRequest: null, subscriber: true },
+  );
   const channel = keysFor(keyPrefix).announceChannel;
   let entries: Announced[] = [];
   const listeners = new Set<(entry: Announced) => void>();
-  subscriber.on('message', (from: string, message: string) => {
+  const subscription = subscribeAnnouncements(subscriber, channel, (message) => {
     const at = wallMs();
-    if (from !== channel) return;
     try {
       const parsed = JSON.parse(message) as {
         changed: boolean;
@@ -58,7 +60,7 @@ export async function listenToAnnouncements(redisUrl: string, keyPrefix: string)
       // Not ours to judge here; the API's own tests cover malformed announcements.
     }
   });
-  await subscriber.subscribe(channel);
+  await subscription.ready;
   return {
     get entries() {
       return entries;

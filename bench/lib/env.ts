@@ -32,7 +32,10 @@ export interface Services {
 export async function ensureServices(log: (line: string) => void): Promise<Services> {
   // REDIS_URL and DATABASE_URL name the servers, as for every other command; the bench makes its own databases.
   const config = loadConfig(process.env);
-  const redisUrl = config.redisUrl;
+  // The bench compares code paths on one machine: one Redis server is what it measures against.
+  if (config.redis.mode !== 'single')
+    throw new Error('npm run bench runs against one Redis server: set REDIS_URL only');
+  const redisUrl = config.redis.url;
   const postgresUrl = withDatabase(config.databaseUrl, 'postgres');
   const started: Service[] = [];
   started.push(await ensureRedis(redisUrl, '.data/bench', log));

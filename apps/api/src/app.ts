@@ -1,8 +1,8 @@
 import type { RecomputeQueue } from '@snapboard/queue';
-import { ApiError, type Config, type ErrorCode, keysFor } from '@snapboard/shared';
+import type { RedisClient } from '@snapboard/redis';
+import { ApiError, type Config, type ErrorCode, keysForConfig } from '@snapboard/shared';
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createOpsAuth } from './auth.ts';
@@ -33,7 +33,7 @@ export interface AppDeps {
   /** The Prometheus registry /metrics serves; the WebSocket server registers in it too. */
   registry: Registry;
   /** Where the worker keeps its counters (read at scrape time) and the refresh gate lives (SPEC §13). */
-  redis: Redis;
+  redis: RedisClient;
   /** The dashboard page (`GET /` and its assets), mounted at `/` when given. */
   page?: Hono<ApiEnv>;
   now?: () => number;
@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const cors = createCors(config);
   const views = createViews({ replica, config });
-  const metrics = createApiMetrics({ registry, replica, redis: deps.redis, keys: keysFor(config.keyPrefix), now });
+  const metrics = createApiMetrics({ registry, replica, redis: deps.redis, keys: keysForConfig(config), now });
   const auth = createOpsAuth(config.opsToken);
   const openapi = JSON.stringify(buildOpenApiDocument());
 

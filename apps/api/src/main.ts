@@ -1,4 +1,4 @@
-import { loadConfigOrExit, redactUrl } from '@snapboard/shared';
+import { describeRedis, loadConfigOrExit } from '@snapboard/shared';
 import { pino } from 'pino';
 import { startApi } from './server.ts';
 
@@ -9,7 +9,7 @@ const logger = pino({ level: config.logLevel, base: { app: 'api' } });
 
 const api = await startApi({ config, logger });
 logger.info(
-  { url: api.url, redis: redactUrl(config.redisUrl), prefix: config.keyPrefix, ops: Boolean(config.opsToken) },
+  { url: api.url, redis: describeRedis(config.redis), prefix: config.keyPrefix, ops: Boolean(config.opsToken) },
   'api listening',
 );
 

@@ -1,5 +1,5 @@
+import type { RedisClient } from '@snapboard/redis';
 import { type Keys, SECTION_NAMES } from '@snapboard/shared';
-import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { SnapshotReplica } from './snapshots.ts';
 
@@ -26,7 +26,7 @@ export function createApiMetrics(options: {
   registry: Registry;
   replica: SnapshotReplica;
   /** Where the worker's counters live; omitted, they are not exported. */
-  redis?: Redis;
+  redis?: RedisClient;
   keys: Keys;
   now?: () => number;
 }): HttpMetrics {
@@ -194,7 +194,7 @@ class Series {
 }
 
 /** A Redis hash of counters; empty when Redis does not answer in time (the scrape must not hang). */
-async function readHash(redis: Redis, key: string): Promise<Record<string, number>> {
+async function readHash(redis: RedisClient, key: string): Promise<Record<string, number>> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const raw = await Promise.race([

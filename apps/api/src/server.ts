@@ -2,8 +2,8 @@ import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { createRecomputeQueue } from '@snapboard/queue';
-import { ApiError, type Config, keysFor } from '@snapboard/shared';
-import { Redis } from 'ioredis';
+import { closeRedisClient, createRedisClient } from '@snapboard/redis';
+import { ApiError, type Config, keysForConfig } from '@snapboard/shared';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type App, createApp } from './app.ts';
@@ -50,22 +50,26 @@ const DRAIN_MS = 5000;
 
 export async function startApi(options: StartOptions): Promise<RunningApi> {
   const { config, logger } = options;
-  const keys = keysFor(config.keyPrefix);
+  const keys = keysForConfig(config);
   const now = options.now ?? Date.now;
-  const retryStrategy = (times: number) => Math.min(100 * times, 2000);
 
   // Commands fail fast while Redis is away (the replica keeps serving what it has); the subscriber
   // queues its SUBSCRIBE until connected and re-subscribes by itself after a reconnect.
-  const redis = new Redis(config.redisUrl, {
-    enableOfflineQueue: false,
+  const redis = createRedisClient(config.redis, {
+    name: 'snapboard-api',
     maxRetriesPerRequest: 1,
-    retryStrategy,
-    connectionName: 'snapboard-api',
+    offlineQueue: false,
   });
-  const subscriber = new Redis(config.redisUrl, {
+  const subscriber = createRedisClient(config.redis, {
+    name: 'snapboard-api-sub',
     maxRetriesPerRequest: null,
-    retryStrategy,
-    connectionName: 'snapboard-api-sub',
+    subscriber: true,
+  });
+  // The queue only adds jobs (a producer): it fails fast too (BullMQ's production guide).
+  const queueConnection = createRedisClient(config.redis, {
+    name: 'snapboard-api-queue',
+    maxRetriesPerRequest: 1,
+    offlineQueue: false,
   });
   let lastRedisError = 0;
   const onRedisError = (error: Error) => {
@@ -76,11 +80,9 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
   };
   redis.on('error', onRedisError);
   subscriber.on('error', onRedisError);
+  queueConnection.on('error', onRedisError);
 
-  const queue = createRecomputeQueue(
-    { url: config.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy },
-    keys,
-  );
+  const queue = createRecomputeQueue(queueConnection, keys);
   queue.on('error', onRedisError);
 
   const replica = createSnapshotReplica({
@@ -175,6 +177,8 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
       app.close();
       await replica.stop();
       await queue.close().catch(() => {});
+      // BullMQ leaves a connection it was given open: it is ours to close.
+      await closeRedisClient(queueConnection);
       redis.disconnect();
       subscriber.disconnect();
     })();

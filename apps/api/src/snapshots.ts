@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { type AnnouncementSubscription, type RedisClient, subscribeAnnouncements } from '@snapboard/redis';
 import {
   type Announcement,
   announcementSchema,
@@ -9,7 +10,6 @@ import {
   type Snapshot,
   snapshotSchema,
 } from '@snapboard/shared';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /**
@@ -45,9 +45,9 @@ export interface SnapshotReplica {
 
 export interface ReplicaOptions {
   /** Commands (GET/MGET). */
-  redis: Redis;
-  /** A dedicated connection in subscriber mode. */
-  subscriber: Redis;
+  redis: RedisClient;
+  /** A dedicated connection for announcements (`createRedisClient(…, { subscriber: true })`). */
+  subscriber: RedisClient;
   keys: Keys;
   logger: Logger;
   resyncIntervalMs?: number;
@@ -56,7 +56,7 @@ export interface ReplicaOptions {
 }
 
 /** Resolves when `client` is ready or after `ms`, whichever comes first. */
-function untilReady(client: Redis, ms: number): Promise<void> {
+function untilReady(client: RedisClient, ms: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -89,6 +89,7 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
   let connected = false;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let subscription: AnnouncementSubscription | undefined;
 
   function accept(snapshot: Snapshot): void {
     const current = entries.get(snapshot.section)?.snapshot;
@@ -115,8 +116,7 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     return undefined;
   }
 
-  function onAnnouncement(channel: string, message: string): void {
-    if (channel !== keys.announceChannel) return;
+  function onAnnouncement(message: string): void {
     let announcement: Announcement;
     try {
       const parsed = announcementSchema.safeParse(JSON.parse(message));
@@ -203,14 +203,14 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     },
     resync,
     async start() {
-      subscriber.on('message', onAnnouncement);
-      subscriber.on('ready', onSubscriberReady);
+      subscription = subscribeAnnouncements(subscriber, keys.announceChannel, onAnnouncement);
+      subscription.onResubscribed(onSubscriberReady);
       redis.on('ready', onReady);
       redis.on('close', onClose);
       // While Redis is away the subscriber queues the command and sends it on connect; start() waits
       // for it only a bounded time. Reading after the subscription is active closes the gap in which
       // an announcement could be missed.
-      const subscribed = subscriber.subscribe(keys.announceChannel).then(
+      const subscribed = subscription.ready.then(
         () => {
           if (!stopped) void resync();
         },
@@ -225,8 +225,7 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     async stop() {
       stopped = true;
       if (timer) clearInterval(timer);
-      subscriber.off('message', onAnnouncement);
-      subscriber.off('ready', onSubscriberReady);
+      subscription?.close();
       redis.off('ready', onReady);
       redis.off('close', onClose);
       events.removeAllListeners();

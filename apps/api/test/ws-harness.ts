@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestEnv } from '@snapboard/devenv/testing';
+import { createRedisClient } from '@snapboard/redis';
 import {
   type Announcement,
   type Keys,
   keysFor,
+  keysForConfig,
   type OpenPosition,
   type SectionData,
   type SectionName,
@@ -36,9 +38,9 @@ export async function startInstance(
   options: { limits?: Partial<WsLimits>; env?: Record<string, string> } = {},
 ): Promise<Instance> {
   const config = env.config(options.env);
-  const keys = keysFor(config.keyPrefix);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  const subscriber = new Redis(config.redisUrl);
+  const keys = keysForConfig(config);
+  const redis = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: 1 });
+  const subscriber = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: null, subscriber: true });
   const logger = pino({ level: 'silent' });
   const replica = createSnapshotReplica({ redis, subscriber, keys, logger });
   await replica.start();

@@ -1,4 +1,4 @@
-import { loadConfigOrExit, redactUrl } from '@snapboard/shared';
+import { describeRedis, loadConfigOrExit, redactUrl } from '@snapboard/shared';
 import pino from 'pino';
 import { createWorker } from './worker.ts';
 
@@ -31,7 +31,7 @@ try {
   logger.info(
     {
       database: redactUrl(config.databaseUrl),
-      redis: redactUrl(config.redisUrl),
+      redis: describeRedis(config.redis),
       key_prefix: config.keyPrefix,
       price_source: config.priceSource,
       ttls: config.ttls,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { announceCommand, type RedisClient } from '@snapboard/redis';
 import type { Keys, SectionData, SectionName } from '@snapboard/shared';
-import type { Redis } from 'ioredis';
 
 /**
  * Compare-and-publish (SPEC §4, decision 0001) in one Lua script, so that reading the meta,
@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
  * - new hash: version + 1, snapshot written, `changed:true` announced with the whole snapshot.
  * The snapshot and announcement JSON are assembled in the script because only it knows the
  * version; every piece spliced in is either JSON already or a string of safe characters.
+ * ARGV[9] is PUBLISH, or SPUBLISH in Redis Cluster (sharded pub/sub, decision 0012).
  */
 const PUBLISH_SCRIPT = `
 local meta = redis.call('HMGET', KEYS[1], 'epoch', 'version', 'hash', 'computed_at_ms')
@@ -36,10 +37,10 @@ local snapshot = head .. ',"computed_at":"' .. ARGV[3] .. '","ttl":' .. ARGV[5] 
 redis.call('SET', KEYS[2], snapshot)
 redis.call('HSET', KEYS[1], 'epoch', epoch, 'version', v, 'hash', ARGV[2], 'computed_at', ARGV[3], 'computed_at_ms', ARGV[4])
 if changed then
-  redis.call('PUBLISH', ARGV[8], '{"changed":true,"snapshot":' .. snapshot .. '}')
+  redis.call(ARGV[9], ARGV[8], '{"changed":true,"snapshot":' .. snapshot .. '}')
   return {'changed', epoch, version}
 end
-redis.call('PUBLISH', ARGV[8], '{"changed":false,"section":"' .. ARGV[1] .. '","epoch":"' .. epoch .. '","version":' .. v .. ',"computed_at":"' .. ARGV[3] .. '"}')
+redis.call(ARGV[9], ARGV[8], '{"changed":false,"section":"' .. ARGV[1] .. '","epoch":"' .. epoch .. '","version":' .. v .. ',"computed_at":"' .. ARGV[3] .. '"}')
 return {'unchanged', epoch, version}
 `;
 
@@ -86,7 +87,8 @@ export interface Publisher {
   publish<K extends SectionName>(input: PublishInput<K>): Promise<PublishResult>;
 }
 
-export function createPublisher(redis: Redis, keys: Keys): Publisher {
+export function createPublisher(redis: RedisClient, keys: Keys): Publisher {
+  const publishCommand = announceCommand(redis);
   async function run(keysAndArgs: (string | number)[]): Promise<unknown> {
     try {
       return await redis.evalsha(SCRIPT_SHA, 2, ...keysAndArgs);
@@ -109,6 +111,7 @@ export function createPublisher(redis: Redis, keys: Keys): Publisher {
         JSON.stringify(data),
         newEpoch(),
         keys.announceChannel,
+        publishCommand,
       ])) as [PublishOutcome, string, number];
       return { outcome: reply[0], epoch: reply[1], version: Number(reply[2]) };
     },

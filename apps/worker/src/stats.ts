@@ -1,5 +1,5 @@
+import type { RedisClient } from '@snapboard/redis';
 import type { Keys, SectionName } from '@snapboard/shared';
-import type { Redis } from 'ioredis';
 
 /**
  * Per-section figures the API exposes on /metrics (it reads Redis, never the worker): the last
@@ -12,7 +12,7 @@ export interface WorkerStats {
   recordPriceFailures(source: string, count: number): Promise<void>;
 }
 
-export function createStats(redis: Redis, keys: Keys): WorkerStats {
+export function createStats(redis: RedisClient, keys: Keys): WorkerStats {
   return {
     async recordDuration(section, ms) {
       await redis.hset(keys.durations, section, Math.round(ms * 1000) / 1000);

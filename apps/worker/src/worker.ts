@@ -7,17 +7,17 @@ import {
   type RecomputeQueue,
   requestRecompute,
 } from '@snapboard/queue';
+import { closeRedisClient, createRedisClient } from '@snapboard/redis';
 import {
   type Config,
   isSectionName,
   type Keys,
-  keysFor,
+  keysForConfig,
   SECTION_NAMES,
   type SectionName,
   sectionDataSchemas,
 } from '@snapboard/shared';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type ChangeListener, createChangeListener, type DebounceOptions } from './changes.ts';
@@ -119,7 +119,7 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 
 export function createWorker(options: WorkerOptions): SnapboardWorker {
   const { config, logger } = options;
-  const keys = keysFor(config.keyPrefix);
+  const keys = keysForConfig(config);
   // A pool the caller passed in is the caller's to close.
   let ownPool: ClosablePool | undefined;
   let pool: pg.Pool;
@@ -129,8 +129,12 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   // Commands (publish, stats) fail fast so a job fails and retries instead of hanging on a lost Redis;
   // BullMQ's connection waits forever by design (its production guide: maxRetriesPerRequest null).
   const connectionName = `snapboard-worker:${config.keyPrefix}`;
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true, connectionName });
-  const bullConnection = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: true, connectionName });
+  const redis = createRedisClient(config.redis, { name: connectionName, maxRetriesPerRequest: 2, lazyConnect: true });
+  const bullConnection = createRedisClient(config.redis, {
+    name: connectionName,
+    maxRetriesPerRequest: null,
+    lazyConnect: true,
+  });
   const connectionError = throttledErrors(logger);
   redis.on('error', (error) => connectionError('redis error', error));
   bullConnection.on('error', (error) => connectionError('redis (queue) error', error));
@@ -331,13 +335,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         await queue.close();
         // An abandoned job still holds a pooled connection, which pool.end() would wait for forever.
         if (ownPool) await (abandoned ? within(ownPool.close(), 1000) : ownPool.close());
-        await Promise.all(
-          [redis, bullConnection].map(async (c) => {
-            // A connection never used has nothing to flush.
-            if (c.status === 'wait' || c.status === 'end') return c.disconnect();
-            await c.quit().catch(() => c.disconnect());
-          }),
-        );
+        await Promise.all([redis, bullConnection].map(closeRedisClient));
       })();
       return closing;
     },

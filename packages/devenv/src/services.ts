@@ -4,7 +4,7 @@ import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promi
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+import { createRedisClient } from '@snapboard/redis';
 import pg from 'pg';
 
 /**
@@ -295,7 +295,10 @@ export async function dropDatabase(url: string): Promise<void> {
 
 /** Delete every key under `prefix:` (snapshots, meta, BullMQ's queue keys); returns how many. */
 export async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = createRedisClient(
+    { mode: 'single', url: redisUrl },
+    { name: 'snapboard-devenv', lazyConnect: true, maxRetriesPerRequest: 1 },
+  );
   let deleted = 0;
   try {
     await redis.connect();

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { SECTION_NAMES, SECTIONS, type SectionName, ttlEnvName } from './sections.ts';
 
@@ -32,9 +33,53 @@ const url = (protocols: string[]) =>
       `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
     );
 
+/** `host:port,host:port` (IPv6 hosts in brackets) → a list of addresses, at least one. */
+const hostPortList = z.string().transform((value, ctx) => {
+  const out: RedisAddress[] = [];
+  for (const item of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(item);
+    const port = Number(m?.[2]);
+    if (!m || port < 1 || port > 65535) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a comma-separated list of host:port, not ${JSON.stringify(item)}`,
+      });
+      return z.NEVER;
+    }
+    out.push({ host: (m[1] as string).replace(/^\[|\]$/g, ''), port });
+  }
+  if (out.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must name at least one host:port' });
+    return z.NEVER;
+  }
+  return out;
+});
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/snapboard'),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  // The Redis mode is chosen by which of these is set (at most one; none means REDIS_URL's default).
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  REDIS_SENTINELS: hostPortList.optional(),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . -')
+    .optional(),
+  REDIS_CLUSTER_NODES: hostPortList.optional(),
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  API_PROCESSES: z
+    .string()
+    .trim()
+    .regex(/^(auto|\d+)$/, 'must be a whole number from 1 to 256, or auto (one per core)')
+    .transform((value) => (value === 'auto' ? availableParallelism() : Number(value)))
+    .pipe(z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256'))
+    .default(1),
   KEY_PREFIX: z
     .string()
     .trim()
@@ -84,9 +129,26 @@ const envSchema = z.object({
 export type PriceSource = (typeof PRICE_SOURCES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export interface RedisAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Redis is (SPEC §12): one server by URL (`rediss:` for TLS), a Sentinel-managed primary, or
+ * a Redis Cluster. Credentials of the latter two come from REDIS_USERNAME / REDIS_PASSWORD; a URL
+ * carries its own.
+ */
+export type RedisTarget =
+  | { mode: 'single'; url: string }
+  | { mode: 'sentinel'; sentinels: RedisAddress[]; name: string; username?: string; password?: string }
+  | { mode: 'cluster'; nodes: RedisAddress[]; username?: string; password?: string };
+
+export type RedisMode = RedisTarget['mode'];
+
 export interface Config {
   databaseUrl: string;
-  redisUrl: string;
+  redis: RedisTarget;
   keyPrefix: string;
   host: string;
   port: number;
@@ -111,6 +173,8 @@ export interface Config {
   wsCommandsPerSecond: number;
   /** Bytes a connection may be sent per second in answer to its commands (burst: four times that). */
   wsAnswerBytesPerSecond: number;
+  /** API processes sharing one port (node:cluster); 1 runs the API in the process itself. */
+  apiProcesses: number;
 }
 
 export class ConfigError extends Error {
@@ -136,12 +200,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const e = parsed.data as z.infer<typeof envSchema> & Record<string, number | undefined>;
+  const redis = redisTarget(e);
+  if (Array.isArray(redis)) throw new ConfigError(redis);
   const ttls = Object.fromEntries(
     SECTION_NAMES.map((name) => [name, e[ttlEnvName(name)] ?? SECTIONS[name].defaultTtl]),
   ) as Record<SectionName, number>;
   return {
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    redis,
     keyPrefix: e.KEY_PREFIX,
     host: e.HOST,
     port: e.PORT,
@@ -159,7 +225,61 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxyHops: e.TRUST_PROXY_HOPS,
     wsCommandsPerSecond: e.WS_COMMANDS_PER_SECOND,
     wsAnswerBytesPerSecond: e.WS_ANSWER_BYTES_PER_SECOND,
+    apiProcesses: e.API_PROCESSES,
   };
+}
+
+type Problem = { variable: string; message: string };
+
+/** The one Redis mode the environment names, or why it names none or several. */
+function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | Problem[] {
+  const modes = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((v) => e[v] !== undefined);
+  const problems: Problem[] = [];
+  if (modes.length > 1) {
+    for (const variable of modes.slice(1)) {
+      problems.push({
+        variable,
+        message: `cannot be combined with ${modes[0]}: set exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES`,
+      });
+    }
+  }
+  if (e.REDIS_SENTINEL_NAME !== undefined && e.REDIS_SENTINELS === undefined) {
+    problems.push({ variable: 'REDIS_SENTINEL_NAME', message: 'applies only with REDIS_SENTINELS' });
+  }
+  if (e.REDIS_SENTINELS === undefined && e.REDIS_CLUSTER_NODES === undefined) {
+    for (const variable of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
+      if (e[variable] !== undefined) {
+        problems.push({
+          variable,
+          message: 'applies only with REDIS_SENTINELS or REDIS_CLUSTER_NODES (a REDIS_URL carries its own credentials)',
+        });
+      }
+    }
+  }
+  if (problems.length > 0) return problems;
+  const credentials = {
+    ...(e.REDIS_USERNAME === undefined ? {} : { username: e.REDIS_USERNAME }),
+    ...(e.REDIS_PASSWORD === undefined ? {} : { password: e.REDIS_PASSWORD }),
+  };
+  if (e.REDIS_SENTINELS) {
+    return {
+      mode: 'sentinel',
+      sentinels: e.REDIS_SENTINELS,
+      name: e.REDIS_SENTINEL_NAME ?? 'mymaster',
+      ...credentials,
+    };
+  }
+  if (e.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...credentials };
+  return { mode: 'single', url: e.REDIS_URL ?? DEFAULT_REDIS_URL };
+}
+
+/** Where Redis is, for logs: never a password. */
+export function describeRedis(target: RedisTarget): string {
+  const list = (addresses: RedisAddress[]) =>
+    addresses.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
+  if (target.mode === 'single') return redactUrl(target.url);
+  if (target.mode === 'sentinel') return `sentinel ${target.name} via ${list(target.sentinels)}`;
+  return `cluster via ${list(target.nodes)}`;
 }
 
 /** For main.ts: a bad environment stops the process with a message naming each variable. */

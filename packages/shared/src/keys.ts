@@ -1,11 +1,19 @@
+import type { RedisMode } from './config.ts';
 import type { SectionName } from './sections.ts';
 
 /**
  * Every Redis key, channel and queue name snapboard uses, derived from KEY_PREFIX.
  * Nothing else builds a key by hand, so two deployments (or two test files) can share a Redis.
+ *
+ * In Redis Cluster every name starts with the hash tag `{KEY_PREFIX}` (decision 0012): the whole
+ * deployment lives in one slot, so multi-key scripts and MGET stay legal and the sharded announcement
+ * channel sits on the same primary as the keys it announces. One server keeps the untagged names.
  */
 export interface Keys {
+  /** KEY_PREFIX as configured. */
   prefix: string;
+  /** What every name starts with: KEY_PREFIX, or `{KEY_PREFIX}` in cluster mode. */
+  base: string;
   /** The section's current snapshot (JSON), `{prefix}:{section}` per SPEC §4. Never expires. */
   snapshot(section: SectionName): string;
   /** Version bookkeeping for a section: epoch, version, content hash, computed_at. */
@@ -35,18 +43,26 @@ export interface Keys {
   refreshGate: string;
 }
 
-export function keysFor(prefix: string): Keys {
+export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
+  const base = mode === 'cluster' ? `{${prefix}}` : prefix;
   return {
     prefix,
-    snapshot: (section) => `${prefix}:${section}`,
-    meta: (section) => `${prefix}:meta:${section}`,
-    announceChannel: `${prefix}:announce`,
-    bullPrefix: `${prefix}:bull`,
+    base,
+    snapshot: (section) => `${base}:${section}`,
+    meta: (section) => `${base}:meta:${section}`,
+    announceChannel: `${base}:announce`,
+    // BullMQ's cluster requirement: the prefix carries the hash tag, so each queue's keys share a slot.
+    bullPrefix: `${base}:bull`,
     recomputeQueue: 'recompute',
     scheduleQueue: 'schedule',
-    failures: `${prefix}:stats:failures`,
-    priceFailures: `${prefix}:stats:price_failures`,
-    durations: `${prefix}:stats:durations`,
-    refreshGate: `${prefix}:refresh:gate`,
+    failures: `${base}:stats:failures`,
+    priceFailures: `${base}:stats:price_failures`,
+    durations: `${base}:stats:durations`,
+    refreshGate: `${base}:refresh:gate`,
   };
+}
+
+/** The keys of the deployment a config describes. */
+export function keysForConfig(config: { keyPrefix: string; redis: { mode: RedisMode } }): Keys {
+  return keysFor(config.keyPrefix, config.redis.mode);
 }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, keysFor, loadConfig, SECTION_NAMES, SECTIONS, simulatedPrice } from '../src/index.ts';
+import {
+  ConfigError,
+  describeRedis,
+  keysFor,
+  loadConfig,
+  SECTION_NAMES,
+  SECTIONS,
+  simulatedPrice,
+} from '../src/index.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -16,7 +24,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/snapboard',
-      redisUrl: 'redis://127.0.0.1:6379',
+      redis: { mode: 'single', url: 'redis://127.0.0.1:6379' },
       keyPrefix: 'dashboard',
       host: '127.0.0.1',
       port: 8000,
@@ -33,6 +41,7 @@ describe('loadConfig', () => {
       refreshMinIntervalMs: 5000,
       wsCommandsPerSecond: 20,
       wsAnswerBytesPerSecond: 262_144,
+      apiProcesses: 1,
     });
     for (const name of SECTION_NAMES) expect(config.ttls[name]).toBe(SECTIONS[name].defaultTtl);
   });
@@ -73,6 +82,13 @@ describe('loadConfig', () => {
     ['REFRESH_MIN_INTERVAL_MS', 'soon'],
     ['WS_COMMANDS_PER_SECOND', '0'],
     ['WS_ANSWER_BYTES_PER_SECOND', '1024'],
+    ['REDIS_SENTINELS', 'host-without-port'],
+    ['REDIS_SENTINELS', 'a:1,b:99999'],
+    ['REDIS_CLUSTER_NODES', ','],
+    ['REDIS_SENTINEL_NAME', 'my master'],
+    ['API_PROCESSES', '0'],
+    ['API_PROCESSES', 'many'],
+    ['API_PROCESSES', '1.5'],
   ])('error: %s=%s stops the process naming the variable', (variable, value) => {
     expect(problemsOf({ [variable]: value })).toEqual([variable]);
   });
@@ -100,12 +116,89 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: Redis modes (SPEC §12)', () => {
+  it('happy: REDIS_URL, rediss: included, is one server', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://u:p@cache.example:6380/2' }).redis).toEqual({
+      mode: 'single',
+      url: 'rediss://u:p@cache.example:6380/2',
+    });
+  });
+
+  it('happy: REDIS_SENTINELS with the default name and credentials', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 's1:26379, s2:26380,[::1]:26381',
+      REDIS_USERNAME: 'app',
+      REDIS_PASSWORD: 'pw',
+    });
+    expect(config.redis).toEqual({
+      mode: 'sentinel',
+      name: 'mymaster',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+        { host: '::1', port: 26381 },
+      ],
+      username: 'app',
+      password: 'pw',
+    });
+    expect(describeRedis(config.redis)).toBe('sentinel mymaster via s1:26379,s2:26380,[::1]:26381');
+    expect(describeRedis(config.redis)).not.toContain('pw');
+  });
+
+  it('happy: REDIS_CLUSTER_NODES are seeds; REDIS_SENTINEL_NAME names the primary', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000' }).redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7000 },
+      ],
+    });
+    expect(loadConfig({ REDIS_SENTINELS: 's:1', REDIS_SENTINEL_NAME: 'cache' }).redis).toMatchObject({ name: 'cache' });
+  });
+
+  it.each([
+    [{ REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 's:1' }, ['REDIS_SENTINELS']],
+    [{ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'c:1' }, ['REDIS_CLUSTER_NODES']],
+    [{ REDIS_SENTINELS: 's:1', REDIS_CLUSTER_NODES: 'c:1' }, ['REDIS_CLUSTER_NODES']],
+    [
+      { REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 's:1', REDIS_CLUSTER_NODES: 'c:1' },
+      ['REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'],
+    ],
+    [{ REDIS_SENTINEL_NAME: 'x' }, ['REDIS_SENTINEL_NAME']],
+    [{ REDIS_CLUSTER_NODES: 'c:1', REDIS_SENTINEL_NAME: 'x' }, ['REDIS_SENTINEL_NAME']],
+    [{ REDIS_URL: 'redis://a:1', REDIS_PASSWORD: 'pw' }, ['REDIS_PASSWORD']],
+    [{ REDIS_USERNAME: 'u' }, ['REDIS_USERNAME']],
+  ])('error: a mix of modes stops the process naming the variables (%o)', (env, variables) => {
+    expect(problemsOf(env)).toEqual(variables);
+  });
+
+  it('error: the message about a mix names every variable involved', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'c:1' })).toThrow(
+      /REDIS_CLUSTER_NODES: cannot be combined with REDIS_URL/,
+    );
+  });
+
+  it('happy: API_PROCESSES is a count, or auto = one per core', () => {
+    expect(loadConfig({ API_PROCESSES: '3' }).apiProcesses).toBe(3);
+    expect(loadConfig({ API_PROCESSES: 'auto' }).apiProcesses).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('keysFor', () => {
   it('derives every name from the prefix', () => {
     const keys = keysFor('p1');
     expect(keys.snapshot('overview')).toBe('p1:overview');
     const names = [keys.meta('lite'), keys.announceChannel, keys.bullPrefix, keys.failures, keys.priceFailures];
     for (const name of names) expect(name.startsWith('p1:')).toBe(true);
+  });
+
+  it('cluster mode: every key, channel and queue prefix carries the hash tag {KEY_PREFIX}', () => {
+    const keys = keysFor('p1', 'cluster');
+    expect(keys.snapshot('overview')).toBe('{p1}:overview');
+    const names = [keys.meta('lite'), keys.announceChannel, keys.bullPrefix, keys.failures, keys.durations];
+    for (const name of names) expect(name.startsWith('{p1}:')).toBe(true);
+    // Sentinel mode is one server to the client: the names stay as they are.
+    expect(keysFor('p1', 'sentinel').snapshot('overview')).toBe('p1:overview');
   });
 });
 

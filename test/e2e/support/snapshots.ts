@@ -1,17 +1,29 @@
-import { keysFor, SECTION_NAMES, type SectionName, type Snapshot, snapshotSchema } from '@snapboard/shared';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient, subscribeAnnouncements } from '@snapboard/redis';
+import {
+  keysFor,
+  type RedisTarget,
+  SECTION_NAMES,
+  type SectionName,
+  type Snapshot,
+  snapshotSchema,
+} from '@snapboard/shared';
+
+/** A URL is one server; anything else is a Sentinel or Cluster target (SPEC §12). */
+const targetOf = (redis: string | RedisTarget): RedisTarget =>
+  typeof redis === 'string' ? { mode: 'single', url: redis } : redis;
 
 /** Read what the worker wrote to Redis, straight from the keys of SPEC §4, and listen to its announcements. */
 
 export class SnapshotReader {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys;
 
-  constructor(redisUrl: string, prefix: string) {
+  constructor(redis: string | RedisTarget, prefix: string) {
+    const target = targetOf(redis);
     // Fail fast and keep retrying quietly: the reader must survive the Redis restarts it observes.
-    this.redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, retryStrategy: () => 200, lazyConnect: false });
+    this.redis = createRedisClient(target, { name: 'e2e-reader', maxRetriesPerRequest: 1, retryStrategy: () => 200 });
     this.redis.on('error', () => {});
-    this.keys = keysFor(prefix);
+    this.keys = keysFor(prefix, target.mode);
   }
 
   async get(section: SectionName): Promise<Snapshot | undefined> {
@@ -42,20 +54,25 @@ export class SnapshotReader {
 }
 
 /** Collects every announcement the worker publishes on the prefix's channel. */
-export async function listenToAnnouncements(redisUrl: string, prefix: string) {
-  const keys = keysFor(prefix);
-  const subscriber = new Redis(redisUrl, { retryStrategy: () => 200 });
+export async function listenToAnnouncements(redis: string | RedisTarget, prefix: string) {
+  const target = targetOf(redis);
+  const keys = keysFor(prefix, target.mode);
+  const subscriber = createRedisClient(target, {
+    name: 'e2e-announcements',
+    maxRetriesPerRequest: null,
+    subscriber: true,
+    retryStrategy: () => 200,
+  });
   subscriber.on('error', () => {});
   const received: { atMs: number; message: Record<string, unknown> }[] = [];
-  subscriber.on('message', (channel: string, text: string) => {
-    if (channel !== keys.announceChannel) return;
+  const subscription = subscribeAnnouncements(subscriber, keys.announceChannel, (text) => {
     try {
       received.push({ atMs: Date.now(), message: JSON.parse(text) as Record<string, unknown> });
     } catch {
       received.push({ atMs: Date.now(), message: { malformed: text } });
     }
   });
-  await subscriber.subscribe(keys.announceChannel);
+  await subscription.ready;
   return {
     received,
     close: () => subscriber.disconnect(),

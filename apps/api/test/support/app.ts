@@ -1,6 +1,6 @@
 import { createRecomputeQueue, type RecomputeQueue } from '@snapboard/queue';
-import { type Config, type Keys, keysFor } from '@snapboard/shared';
-import { Redis } from 'ioredis';
+import { createRedisClient, type RedisClient } from '@snapboard/redis';
+import { type Config, type Keys, keysForConfig } from '@snapboard/shared';
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { type App, createApp } from '../../src/app.ts';
@@ -16,7 +16,7 @@ export interface TestApp {
   queue: RecomputeQueue;
   registry: Registry;
   /** A plain connection for the test to write snapshots and inspect keys. */
-  redis: Redis;
+  redis: RedisClient;
   keys: Keys;
   close(): Promise<void>;
 }
@@ -25,11 +25,12 @@ export async function buildTestApp(
   config: Config,
   options: { now?: () => number; logger?: Logger } = {},
 ): Promise<TestApp> {
-  const keys = keysFor(config.keyPrefix);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  const replicaRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  const subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  const queue = createRecomputeQueue({ url: config.redisUrl, maxRetriesPerRequest: 1 }, keys);
+  const keys = keysForConfig(config);
+  const redis = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: 1 });
+  const replicaRedis = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: 1, offlineQueue: false });
+  const subscriber = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: null, subscriber: true });
+  const queueConnection = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: 1 });
+  const queue = createRecomputeQueue(queueConnection, keys);
   const replica = createSnapshotReplica({ redis: replicaRedis, subscriber, keys, logger: silent });
   await replica.start();
   const registry = new Registry();
@@ -46,6 +47,7 @@ export async function buildTestApp(
       app.close();
       await replica.stop();
       await queue.close();
+      queueConnection.disconnect();
       redis.disconnect();
       replicaRedis.disconnect();
       subscriber.disconnect();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { RedisClient } from '@snapboard/redis';
 import {
   type Keys,
   SECTION_NAMES,
@@ -7,7 +8,6 @@ import {
   type SectionName,
   type Snapshot,
 } from '@snapboard/shared';
-import type { Redis } from 'ioredis';
 
 /**
  * Snapshots in the worker's format (SPEC §4, apps/worker/src/publish.ts) written straight to Redis,
@@ -127,7 +127,12 @@ export function makeSnapshot<K extends SectionName>(
 }
 
 /** What the worker does on a changed compute: write the snapshot, announce it with its content. */
-export async function publishSnapshot(redis: Redis, keys: Keys, snapshot: Snapshot, announce = true): Promise<void> {
+export async function publishSnapshot(
+  redis: RedisClient,
+  keys: Keys,
+  snapshot: Snapshot,
+  announce = true,
+): Promise<void> {
   const json = JSON.stringify(snapshot);
   await redis.set(keys.snapshot(snapshot.section), json);
   if (announce) await redis.publish(keys.announceChannel, `{"changed":true,"snapshot":${json}}`);
@@ -135,7 +140,7 @@ export async function publishSnapshot(redis: Redis, keys: Keys, snapshot: Snapsh
 
 /** What the worker does when a compute found the same data: move computed_at, announce only that. */
 export async function publishRefresh(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   snapshot: Snapshot,
   computedAtMs: number,
@@ -157,7 +162,7 @@ export async function publishRefresh(
 
 /** Every section at version `version` of one epoch, computed at `computedAtMs`. */
 export async function publishAll(
-  redis: Redis,
+  redis: RedisClient,
   keys: Keys,
   options: { epoch: string; version: number; computedAtMs?: number; ttl?: number; announce?: boolean },
 ): Promise<Snapshot[]> {

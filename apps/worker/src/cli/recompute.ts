@@ -1,6 +1,6 @@
 import { createRecomputeQueue, requestRecompute } from '@snapboard/queue';
-import { keysFor, loadConfigOrExit, type SectionName, snapshotSchema } from '@snapboard/shared';
-import { Redis } from 'ioredis';
+import { createRedisClient } from '@snapboard/redis';
+import { keysForConfig, loadConfigOrExit, type SectionName, snapshotSchema } from '@snapboard/shared';
 import { parseSections, UsageError } from './args.ts';
 
 /**
@@ -43,8 +43,8 @@ try {
 }
 
 const config = loadConfigOrExit();
-const keys = keysFor(config.keyPrefix);
-const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+const keys = keysForConfig(config);
+const redis = createRedisClient(config.redis, { name: 'snapboard-recompute-cli', maxRetriesPerRequest: 1 });
 redis.on('error', () => {});
 const queue = createRecomputeQueue(redis, keys);
 queue.on('error', () => {});
