@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { announceCommand, type RedisClient } from '@snapboard/redis';
 import type { Keys, SectionData, SectionName } from '@snapboard/shared';
+import { createFence } from './fence.ts';
 
 /**
  * Compare-and-publish (SPEC §4, decision 0001) in one Lua script, so that reading the meta,
@@ -87,16 +88,16 @@ export interface Publisher {
   publish<K extends SectionName>(input: PublishInput<K>): Promise<PublishResult>;
 }
 
-export function createPublisher(redis: RedisClient, keys: Keys): Publisher {
+export function createPublisher(
+  redis: RedisClient,
+  keys: Keys,
+  options: { onNewPrimary?: () => void } = {},
+): Publisher {
   const publishCommand = announceCommand(redis);
-  async function run(keysAndArgs: (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(SCRIPT_SHA, 2, ...keysAndArgs);
-    } catch (error) {
-      if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
-      return redis.eval(PUBLISH_SCRIPT, 2, ...keysAndArgs);
-    }
-  }
+  // Behind the fence: a publish that lands on a promoted primary starts new epochs (fence.ts).
+  const fence = createFence(redis, keys, options.onNewPrimary);
+  const script = { source: PUBLISH_SCRIPT, sha: SCRIPT_SHA, numberOfKeys: 2 };
+  const run = (keysAndArgs: (string | number)[]) => fence.run(script, keysAndArgs);
 
   return {
     async publish({ section, ttl, computedAt, data }) {

@@ -140,7 +140,15 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   bullConnection.on('error', (error) => connectionError('redis (queue) error', error));
 
   const stats: WorkerStats = createStats(redis, keys);
-  const publisher = createPublisher(redis, keys);
+  const publisher = createPublisher(redis, keys, {
+    // A promoted primary: every section starts a new epoch on its next publish; make that now.
+    onNewPrimary() {
+      logger.warn('redis primary changed (failover): new epochs for every section');
+      requestRecompute(queue, SECTION_NAMES, 'schedule').catch((error) =>
+        logger.warn({ err: error }, 'could not request recomputes after a failover'),
+      );
+    },
+  });
   const prices = createPriceSource(config, {
     fetch: options.fetch,
     onFailures: (count) => {

@@ -164,3 +164,28 @@ describe('stableStringify', () => {
     expect(contentHash([1, 2])).not.toBe(contentHash([2, 1]));
   });
 });
+
+describe('new epoch on promotion (SPEC §12, fence.ts)', () => {
+  it('happy: the same primary keeps the epoch; a primary with another replication id starts a new one', async () => {
+    const redis = connect();
+    const keys = keysFor(`${env.keyPrefix}:fence`);
+    let promotions = 0;
+    const publisher = createPublisher(redis, keys, { onNewPrimary: () => promotions++ });
+
+    const first = await publisher.publish({ section: 'lite', ttl: 2, computedAt: at(0), data: lite(1) });
+    const second = await publisher.publish({ section: 'lite', ttl: 2, computedAt: at(1), data: lite(2) });
+    expect(second).toMatchObject({ outcome: 'changed', epoch: first.epoch, version: 2 });
+    expect(promotions).toBe(0);
+    const replid = /master_replid:(\w+)/.exec(await redis.info('replication'))?.[1];
+    expect(await redis.get(keys.primary)).toBe(replid);
+
+    // What a promoted replica looks like to the fence: the epochs were issued under another primary.
+    await redis.set(keys.primary, 'a-primary-that-died');
+    const third = await publisher.publish({ section: 'lite', ttl: 2, computedAt: at(2), data: lite(2) });
+    expect(promotions).toBe(1);
+    // Same data, yet not (epoch, 2) again: that pair may have meant other data on the old primary.
+    expect(third.epoch).not.toBe(first.epoch);
+    expect(third).toMatchObject({ outcome: 'changed', version: 1 });
+    expect(await redis.get(keys.primary)).toBe(replid);
+  });
+});

@@ -113,6 +113,8 @@ export async function spawnRedisServer(options: {
   port: number;
   dir: string;
   program?: string;
+  /** More arguments (cluster mode, replicaof, …), after the defaults so they may override them. */
+  args?: readonly string[];
 }): Promise<ChildProcess> {
   const { port, dir } = options;
   const child = spawn(
@@ -122,6 +124,7 @@ export async function spawnRedisServer(options: {
       'noeviction',
       '--loglevel',
       'warning',
+      ...(options.args ?? []),
     ]),
     { stdio: 'ignore' },
   );

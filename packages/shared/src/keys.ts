@@ -41,6 +41,8 @@ export interface Keys {
    * REFRESH_MIN_INTERVAL_MS: while it exists no API instance starts another (SPEC §13).
    */
   refreshGate: string;
+  /** Replication id of the primary under which the current epochs were issued (apps/worker fence.ts). */
+  primary: string;
 }
 
 export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
@@ -59,6 +61,7 @@ export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
     priceFailures: `${base}:stats:price_failures`,
     durations: `${base}:stats:durations`,
     refreshGate: `${base}:refresh:gate`,
+    primary: `${base}:primary`,
   };
 }
 
