@@ -113,7 +113,7 @@ export async function startRedisCluster(): Promise<RedisClusterUnderTest> {
       try {
         const slot = Number(await ask(node.port, (r) => r.cluster('KEYSLOT', key)));
         const ranges = await ask(node.port, (r) => r.cluster('SLOTS'));
-        for (const [from, to, [, port]] of ranges) if (slot >= from && slot <= to) return Number(port);
+        for (const [from, to, owner] of ranges) if (owner && slot >= from && slot <= to) return Number(owner[1]);
       } catch {
         // That node is down or still converging: ask another.
       }
