@@ -37,6 +37,8 @@ export interface AppDeps {
   /** The dashboard page (`GET /` and its assets), mounted at `/` when given. */
   page?: Hono<ApiEnv>;
   now?: () => number;
+  /** What /metrics answers; `registry.metrics()` by default (cluster.ts gathers every process's). */
+  scrape?: () => Promise<string>;
 }
 
 export interface App {
@@ -96,7 +98,7 @@ export function createApp(deps: AppDeps): App {
     now,
   });
   registerOpsRoutes(routes, { queue, auth, now });
-  registerHealthRoutes(routes, { replica, registry, now });
+  registerHealthRoutes(routes, { replica, registry, now, scrape: deps.scrape });
   routes.on('GET', PATHS.openapi, { cors: true }, (c) => {
     const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'cache-control': 'no-cache' };
     for (const [name, value] of cors.headers(c.req.header('origin'))) headers[name] = value;

@@ -46,6 +46,8 @@ export function createApiMetrics(options: {
     help: 'Seconds since the compute behind the snapshot this instance serves started, per section.',
     labelNames: ['section'],
     registers,
+    // Across the processes of one port (API_PROCESSES): the oldest any of them serves.
+    aggregator: 'max',
     collect() {
       this.reset();
       const at = now();
@@ -60,6 +62,7 @@ export function createApiMetrics(options: {
     help: 'Version of the snapshot this instance serves, per section (it restarts when the epoch changes).',
     labelNames: ['section'],
     registers,
+    aggregator: 'min',
     collect() {
       this.reset();
       for (const section of SECTION_NAMES) {
@@ -72,8 +75,18 @@ export function createApiMetrics(options: {
     name: 'snapboard_redis_connected',
     help: '1 when this instance reaches Redis, else 0 (it then serves its last snapshots, marked stale in time).',
     registers,
+    aggregator: 'min',
     collect() {
       this.set(replica.connected ? 1 : 0);
+    },
+  });
+
+  new Gauge({
+    name: 'snapboard_api_processes',
+    help: 'API processes answering on this port (API_PROCESSES); each scrape sums every process.',
+    registers,
+    collect() {
+      this.set(1);
     },
   });
 
@@ -84,6 +97,8 @@ export function createApiMetrics(options: {
         help,
         labelNames: [label],
         registers,
+        // Every API process reads the same hash: one copy, not one per process.
+        aggregator: 'first',
         async collect() {
           const counts = await readHash(redis, key);
           this.reset();
@@ -107,6 +122,7 @@ export function createApiMetrics(options: {
       help: "Duration of each section's last successful recompute, as recorded by the workers.",
       labelNames: ['section'],
       registers,
+      aggregator: 'first',
       async collect() {
         const durations = await readHash(redis, keys.durations);
         this.reset();

@@ -11,6 +11,7 @@ import { createCors } from './cors.ts';
 import { createFastPath } from './fast-path.ts';
 import { createPageRoutes } from './routes/page.ts';
 import { createSnapshotReplica, type SnapshotReplica } from './snapshots.ts';
+import type { ConnectionGate } from './ws/admission.ts';
 import { attachWebSocketServer, type WsServer } from './ws/server.ts';
 
 /**
@@ -31,6 +32,10 @@ export interface StartOptions {
   now?: () => number;
   /** How often the replica re-reads every snapshot as a safety net (ms). */
   resyncIntervalMs?: number;
+  /** Who counts WebSocket connections: this process by default, the primary under API_PROCESSES. */
+  gate?: ConnectionGate;
+  /** What /metrics answers: this process's registry by default, every process's under API_PROCESSES. */
+  scrape?: () => Promise<string>;
 }
 
 export interface RunningApi {
@@ -105,6 +110,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     redis,
     now,
     page: options.page === false ? undefined : createPageRoutes(),
+    scrape: options.scrape,
   });
 
   const honoListener = getRequestListener(app.fetch, {
@@ -151,7 +157,9 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     );
   });
   const ws =
-    options.websocket === false ? undefined : attachWebSocketServer({ server, replica, config, logger, registry });
+    options.websocket === false
+      ? undefined
+      : attachWebSocketServer({ server, replica, config, logger, registry, gate: options.gate });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

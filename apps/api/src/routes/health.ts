@@ -12,6 +12,7 @@ export interface HealthDeps {
   replica: SnapshotReplica;
   registry: Registry;
   now: () => number;
+  scrape?: () => Promise<string>;
 }
 
 type Readiness = z.infer<typeof readySchema>;
@@ -38,6 +39,7 @@ export function readiness(replica: SnapshotReplica, nowMs: number): Readiness {
 
 export function registerHealthRoutes(routes: RouteTable, deps: HealthDeps): void {
   const { replica, registry, now } = deps;
+  const scrape = deps.scrape ?? (() => registry.metrics());
   const started = now();
 
   routes.on('GET', PATHS.healthz, {}, (c) => {
@@ -53,7 +55,7 @@ export function registerHealthRoutes(routes: RouteTable, deps: HealthDeps): void
   });
 
   routes.on('GET', PATHS.metrics, {}, async (c) => {
-    const text = await registry.metrics();
+    const text = await scrape();
     c.header('cache-control', 'no-store');
     return c.body(text, 200, { 'content-type': registry.contentType });
   });

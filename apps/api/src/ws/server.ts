@@ -18,6 +18,7 @@ import { clientAddress } from '../client-address.ts';
 import type { SnapshotReplica } from '../snapshots.ts';
 import { createFanout, Subscriber } from './fanout.ts';
 import { type CommandLimits, ConnectionLimiter, type LimitKind } from './limits.ts';
+import { type Admission, type ConnectionGate, createConnectionLedger } from './admission.ts';
 import { createWsMetrics, type DisconnectReason, type RejectReason, type WsTally } from './metrics.ts';
 import { type ClientRequest, parseClientFrame } from './protocol.ts';
 
@@ -78,6 +79,11 @@ export interface WsServerOptions {
   /** The API's registry, so /metrics shows the WebSocket figures; a private one when absent. */
   registry?: Registry;
   limits?: Partial<WsLimits>;
+  /**
+   * Who counts connections against WS_MAX_CONNECTIONS(_PER_IP): this process by default; the
+   * node:cluster primary when several API processes share the port (cluster.ts).
+   */
+  gate?: ConnectionGate;
 }
 
 export interface WsServerStats extends WsTally {
@@ -106,8 +112,9 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
     abuseCloseMs: limits.rateLimitCloseMs,
   };
   const clients = new Set<Subscriber>();
-  const perIp = new Map<string, number>();
-  let sockets = 0; // upgrades accepted and not yet closed, handshakes included
+  // Upgrades accepted and not yet closed are counted, handshakes included.
+  const gate =
+    options.gate ?? createConnectionLedger({ total: config.wsMaxConnections, perIp: config.wsMaxConnectionsPerIp });
   let nextId = 0;
   let closing: Promise<void> | undefined;
 
@@ -190,12 +197,22 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
       return;
     }
     const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], config.trustProxyHops);
-    if (sockets >= config.wsMaxConnections) {
+    const verdict = gate.admit(ip);
+    if (typeof verdict === 'string') admitted(req, socket, head, ip, verdict);
+    else
+      verdict.then(
+        (answer) => admitted(req, socket, head, ip, answer),
+        // The primary did not answer (it is restarting us or shutting down): not now.
+        () => admitted(req, socket, head, ip, 'total_limit'),
+      );
+  }
+
+  function admitted(req: IncomingMessage, socket: Duplex, head: Buffer, ip: string, verdict: Admission): void {
+    if (verdict === 'total_limit') {
       reject(socket, 503, 'not_ready', 'too many WebSocket connections', 'total_limit', 'Retry-After: 5\r\n');
       return;
     }
-    const fromIp = perIp.get(ip) ?? 0;
-    if (fromIp >= config.wsMaxConnectionsPerIp) {
+    if (verdict === 'per_ip_limit') {
       reject(
         socket,
         429,
@@ -206,15 +223,15 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
       );
       return;
     }
-    // Counted from now until the TCP socket closes, so handshakes in flight count too.
-    sockets++;
-    perIp.set(ip, fromIp + 1);
-    socket.once('close', () => {
-      sockets--;
-      const left = (perIp.get(ip) ?? 1) - 1;
-      if (left > 0) perIp.set(ip, left);
-      else perIp.delete(ip);
-    });
+    // Counted from now until the TCP socket closes (the gate may have answered after it did).
+    if (socket.destroyed || closing) {
+      gate.release(ip);
+      if (!socket.destroyed) {
+        reject(socket, 503, 'not_ready', 'server is shutting down', 'shutting_down', 'Retry-After: 1\r\n');
+      }
+      return;
+    }
+    socket.once('close', () => gate.release(ip));
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket, ip));
   }
 
