@@ -3,6 +3,10 @@ import { defineConfig } from 'vitest/config';
 // The load scenario saturates both cores for a minute (2,000 HTTP clients and 2,000 sockets); files
 // that ran beside it timed out in CI. It runs alone, after everything else.
 const LOAD = ['test/e2e/load.test.ts'];
+// Failover tests (SPEC §12) run their own Redis topologies with 1 s failure detection: a file beside
+// them on two cores could trip it. Each runs alone, after the load scenario.
+const FAILOVER = ['test/e2e/redis-failover.test.ts'];
+const PROCESSES = ['test/e2e/api-processes.test.ts'];
 
 export default defineConfig({
   test: {
@@ -18,11 +22,13 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['{apps,packages}/*/test/**/*.test.ts', 'test/**/*.test.ts', 'bench/test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', ...LOAD],
+          exclude: ['**/node_modules/**', ...LOAD, ...FAILOVER, ...PROCESSES],
           sequence: { groupOrder: 0 },
         },
       },
       { extends: true, test: { name: 'load', include: LOAD, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'failover', include: FAILOVER, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'processes', include: PROCESSES, sequence: { groupOrder: 3 } } },
     ],
   },
 });

@@ -80,7 +80,14 @@ export function useE2E(options: E2EOptions = {}): E2E {
       return prefix;
     },
     serviceEnv(extra = {}) {
-      return { DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, KEY_PREFIX: prefix, ...extra };
+      // A Sentinel or Cluster named in `extra` replaces the shared server (a mix would stop the process).
+      const otherMode = 'REDIS_SENTINELS' in extra || 'REDIS_CLUSTER_NODES' in extra;
+      return {
+        DATABASE_URL: env.databaseUrl,
+        ...(otherMode ? {} : { REDIS_URL: env.redisUrl }),
+        KEY_PREFIX: prefix,
+        ...extra,
+      };
     },
     worker(extra = {}, name = 'worker') {
       const worker = startWorker(e2e.serviceEnv(extra), name);

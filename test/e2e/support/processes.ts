@@ -165,9 +165,10 @@ export function spawnService(
 
 export interface ServiceEnv {
   DATABASE_URL: string;
-  REDIS_URL: string;
+  /** Absent when REDIS_SENTINELS or REDIS_CLUSTER_NODES name the Redis instead. */
+  REDIS_URL?: string;
   KEY_PREFIX: string;
-  [name: string]: string;
+  [name: string]: string | undefined;
 }
 
 export function startWorker(env: ServiceEnv, name = 'worker'): ServiceProcess {
