@@ -62,10 +62,11 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
       sentinels: target.sentinels,
       name: target.name,
       role: 'master',
-      // Ask the sentinels again on every reconnect, and drop the connection as soon as they announce
-      // a new primary (+switch-master) rather than when the old one stops answering.
+      // Ask the sentinels again on every reconnect. A primary that was demoted while we stayed
+      // connected answers writes with READONLY: reconnect (to whom the sentinels name now) and resend.
+      // (ioredis' failoverDetector left connections closed for good after some failovers in our tests.)
       sentinelRetryStrategy: retryStrategy,
-      failoverDetector: true,
+      reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
     });
   }
 
