@@ -1,8 +1,8 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
 import type { RecomputeJobData } from '@snapboard/queue';
+import { createRedisClient } from '@snapboard/redis';
 import { SECTION_NAMES, type Snapshot, V2_SECTIONS } from '@snapboard/shared';
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { makeSnapshot, newEpoch, publishAll, publishSnapshot, until } from './support/fixtures.ts';
@@ -45,7 +45,10 @@ describe('refresh=true', () => {
     // A stand-in for apps/worker: each job "computes" from its start time and publishes like publish.ts.
     const versions = new Map(published.map((s) => [s.section, s]));
     const handled: RecomputeJobData[] = [];
-    const connection = new Redis(env.redisUrl, { maxRetriesPerRequest: null });
+    const connection = createRedisClient(
+      { mode: 'single', url: env.redisUrl },
+      { name: 'test', maxRetriesPerRequest: null },
+    );
     const worker = new Worker<RecomputeJobData>(
       patient.keys.recomputeQueue,
       async (job: Job<RecomputeJobData>) => {

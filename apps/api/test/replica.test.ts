@@ -1,4 +1,5 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
+import { createRedisClient, type RedisClient } from '@snapboard/redis';
 import { keysFor, type SectionName, type Snapshot } from '@snapboard/shared';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import { makeSnapshot, newEpoch, publishRefresh, publishSnapshot, until } from '
 
 const env = useTestEnv({ database: false });
 let redis: Redis;
-const open: { stop(): Promise<void>; connections: Redis[] }[] = [];
+const open: { stop(): Promise<void>; connections: RedisClient[] }[] = [];
 
 beforeAll(() => {
   redis = new Redis(env.redisUrl);
@@ -27,8 +28,10 @@ let n = 0;
 /** A replica on a prefix of its own (so tests do not see each other's snapshots). */
 async function replica(resyncIntervalMs = 60_000) {
   const keys = keysFor(`${env.keyPrefix}:r${n++}`);
-  const commands = new Redis(env.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  const subscriber = new Redis(env.redisUrl, { maxRetriesPerRequest: null });
+  // As the API makes them (server.ts), through the one factory.
+  const target = { mode: 'single', url: env.redisUrl } as const;
+  const commands = createRedisClient(target, { name: 'test', offlineQueue: false, maxRetriesPerRequest: 1 });
+  const subscriber = createRedisClient(target, { name: 'test', maxRetriesPerRequest: null, subscriber: true });
   const r = createSnapshotReplica({ redis: commands, subscriber, keys, logger: silent, resyncIntervalMs });
   const changes: [SectionName, ChangeKind, number][] = [];
   r.onChange((section, kind, entry) => changes.push([section, kind, entry.snapshot.version]));
@@ -175,13 +178,19 @@ describe('snapshot replica', () => {
 
   it('error: started against an unreachable Redis it serves nothing, connected false, without throwing', async () => {
     const keys = keysFor(`${env.keyPrefix}:down`);
-    const commands = new Redis('redis://127.0.0.1:1', {
-      enableOfflineQueue: false,
+    const nowhere = { mode: 'single', url: 'redis://127.0.0.1:1' } as const;
+    const commands = createRedisClient(nowhere, {
+      name: 'test',
+      offlineQueue: false,
       maxRetriesPerRequest: 1,
-      lazyConnect: false,
       retryStrategy: () => 1000,
     });
-    const subscriber = new Redis('redis://127.0.0.1:1', { maxRetriesPerRequest: null, retryStrategy: () => 1000 });
+    const subscriber = createRedisClient(nowhere, {
+      name: 'test',
+      maxRetriesPerRequest: null,
+      subscriber: true,
+      retryStrategy: () => 1000,
+    });
     commands.on('error', () => {});
     subscriber.on('error', () => {});
     const r = createSnapshotReplica({ redis: commands, subscriber, keys, logger: silent, startTimeoutMs: 200 });

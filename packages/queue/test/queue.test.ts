@@ -1,7 +1,7 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
+import { createRedisClient } from '@snapboard/redis';
 import { keysFor } from '@snapboard/shared';
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRecomputeQueue, type RecomputeJobData, type RecomputeQueue, requestRecompute } from '../src/index.ts';
 
@@ -52,7 +52,14 @@ describe('requestRecompute', () => {
         if (seen.length === 1) await gate;
         running--;
       },
-      { connection: new Redis(env.redisUrl, { maxRetriesPerRequest: null }), prefix: keys.bullPrefix, concurrency: 4 },
+      {
+        connection: createRedisClient(
+          { mode: 'single', url: env.redisUrl },
+          { name: 'test', maxRetriesPerRequest: null },
+        ),
+        prefix: keys.bullPrefix,
+        concurrency: 4,
+      },
     );
     closers.push(() => worker.close());
     await requestRecompute(q, ['overview'], 'manual');
