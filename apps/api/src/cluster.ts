@@ -67,10 +67,18 @@ export async function runApiPrimary(options: { config: Config; logger: Logger })
   });
 
   const fork = () => cluster.fork();
+  let serving = false;
   cluster.on('exit', (worker, code, signal) => {
     for (const [ip, count] of held.get(worker.id) ?? []) for (let i = 0; i < count; i++) ledger.release(ip);
     held.delete(worker.id);
     if (stopping) return;
+    if (!serving) {
+      // It could not start (a port in use, Redis settings): the others would fail the same way.
+      logger.fatal({ pid: worker.process.pid, code, signal }, 'an api process failed to start');
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGKILL');
+      process.exit(1);
+    }
     logger.error({ pid: worker.process.pid, code, signal }, 'api process died; starting another');
     setTimeout(() => {
       if (!stopping) fork();
@@ -85,6 +93,7 @@ export async function runApiPrimary(options: { config: Config; logger: Logger })
   });
   for (let i = 0; i < config.apiProcesses; i++) fork();
   const url = await listening;
+  serving = true;
   logger.info({ url, processes: config.apiProcesses, pid: process.pid }, 'api processes listening');
 
   const shutdown = async (signal: NodeJS.Signals) => {
