@@ -88,6 +88,15 @@ describe('npm run worker', () => {
     expect(await r.exited).toBe(1);
     expect(r.output().stderr).toContain('PRICE_SOURCE');
   });
+
+  it('error: two Redis modes at once (SPEC §12) stop the worker, the API and the CLI, naming both variables', async () => {
+    const mix = { REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001' }; // beside run()'s REDIS_URL
+    for (const script of ['apps/worker/src/main.ts', 'apps/api/src/main.ts', 'apps/worker/src/cli/recompute.ts']) {
+      const r = run(script, script.includes('recompute') ? ['overview'] : [], mix);
+      expect(await r.exited).toBe(1);
+      expect(r.output().stderr).toMatch(/REDIS_CLUSTER_NODES: cannot be combined with REDIS_URL/);
+    }
+  });
 });
 
 describe('timeSections', () => {
