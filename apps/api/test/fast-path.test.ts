@@ -1,6 +1,6 @@
-import { useTestEnv } from '@snapboard/devenv/testing';
+import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
+import type { RedisClient } from '@snapboard/redis';
 import { keysFor, SECTION_NAMES } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startApi } from '../src/server.ts';
 import { silent } from './support/app.ts';
@@ -15,10 +15,10 @@ import { httpGet, type RawResponse, rawRequest } from './support/raw.ts';
 
 const env = useTestEnv({ database: false });
 const FIXED = Date.UTC(2030, 0, 2, 3, 4, 5, 678);
-let redis: Redis;
+let redis: RedisClient;
 
 beforeAll(async () => {
-  redis = new Redis(env.redisUrl);
+  redis = testRedis(env.redisUrl);
   await publishAll(redis, keysFor(env.keyPrefix), { epoch: newEpoch(), version: 2, computedAtMs: FIXED - 1000 });
 });
 afterAll(() => redis?.disconnect());

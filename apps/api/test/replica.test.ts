@@ -1,7 +1,6 @@
-import { useTestEnv } from '@snapboard/devenv/testing';
+import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
 import { createRedisClient, type RedisClient } from '@snapboard/redis';
 import { keysFor, type SectionName, type Snapshot } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ChangeKind, createSnapshotReplica, type SnapshotReplica } from '../src/snapshots.ts';
 import { silent } from './support/app.ts';
@@ -10,11 +9,11 @@ import { makeSnapshot, newEpoch, publishRefresh, publishSnapshot, until } from '
 /** The in-memory replica: loaded at start, fed by announcements, never going backwards. */
 
 const env = useTestEnv({ database: false });
-let redis: Redis;
+let redis: RedisClient;
 const open: { stop(): Promise<void>; connections: RedisClient[] }[] = [];
 
 beforeAll(() => {
-  redis = new Redis(env.redisUrl);
+  redis = testRedis(env.redisUrl);
 });
 afterEach(async () => {
   for (const r of open.splice(0)) {

@@ -1,8 +1,8 @@
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { useTestEnv } from '@snapboard/devenv/testing';
+import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
+import type { RedisClient } from '@snapboard/redis';
 import { keysFor, SECTION_NAMES, type Snapshot } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startApi } from '../src/server.ts';
 import { silent } from './support/app.ts';
@@ -36,13 +36,13 @@ beforeAll(async () => {
   // What the restarted Redis will hold: the worker's first publish after the loss, under a new epoch,
   // prepared as an RDB file so it is there before the API can reconnect.
   await staging.start();
-  const stagingClient = new Redis(staging.url);
+  const stagingClient = testRedis(staging.url);
   newSnapshots = await publishAll(stagingClient, keys, { epoch: newEpoch(), version: 1, announce: false });
   await stagingClient.save();
   stagingClient.disconnect();
   await staging.stop();
 
-  const client = new Redis(server.url);
+  const client = testRedis(server.url);
   oldEpoch = newEpoch();
   // Fresh for about a second more (ttl 1 s: stale after 3 s).
   await publishAll(client, keys, {
@@ -118,7 +118,7 @@ describe('Redis restart while serving', () => {
 
     // The subscription came back too: an announcement alone (nothing written) reaches the replica.
     const next = makeSnapshot('overview', { epoch: fresh.epoch, version: 2, seed: 42 });
-    const client = new Redis(server.url);
+    const client = testRedis(server.url);
     await client.publish(keysFor(env.keyPrefix).announceChannel, JSON.stringify({ changed: true, snapshot: next }));
     client.disconnect();
     await expect

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TestEnv } from '@snapboard/devenv/testing';
+import { type TestEnv, testRedis } from '@snapboard/devenv/testing';
+import type { RedisClient } from '@snapboard/redis';
 import { createRedisClient } from '@snapboard/redis';
 import {
   type Announcement,
@@ -13,7 +14,6 @@ import {
   type ServerMessage,
   type Snapshot,
 } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
@@ -72,10 +72,10 @@ export async function startInstance(
 
 /** Plays the worker: writes `{prefix}:{section}` and announces it, exactly as SPEC §4 and the brief say. */
 export class Publisher {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly keys: Keys;
   constructor(env: TestEnv) {
-    this.redis = new Redis(env.redisUrl);
+    this.redis = testRedis(env.redisUrl);
     this.keys = keysFor(env.keyPrefix);
   }
   async publish(snapshot: Snapshot): Promise<void> {

@@ -1,15 +1,15 @@
-import { useTestEnv } from '@snapboard/devenv/testing';
+import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
+import type { RedisClient } from '@snapboard/redis';
 import { type Announcement, announcementSchema, keysFor, type SectionData, snapshotSchema } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash, createPublisher, stableStringify } from '../src/publish.ts';
 
 const env = useTestEnv({ database: false });
-const connections: Redis[] = [];
+const connections: RedisClient[] = [];
 let announcements: Announcement[] = [];
 
-function connect(): Redis {
-  const redis = new Redis(env.redisUrl);
+function connect(): RedisClient {
+  const redis = testRedis(env.redisUrl);
   connections.push(redis);
   return redis;
 }

@@ -1,8 +1,8 @@
-import { useTestEnv } from '@snapboard/devenv/testing';
+import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
 import type { Config, SectionData, SectionName } from '@snapboard/shared';
 import { keysFor, SECTIONS } from '@snapboard/shared';
 import { createPublisher } from '@snapboard/worker';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -114,7 +114,7 @@ function recordingFetch() {
 }
 
 beforeAll(async () => {
-  redis = new Redis(env.redisUrl);
+  redis = testRedis(env.redisUrl);
   await publishAll();
   api = await startServer();
 });

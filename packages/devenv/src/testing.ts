@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { migrate } from '@snapboard/db';
+import { createRedisClient } from '@snapboard/redis';
 import { type Config, loadConfig } from '@snapboard/shared';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createDatabaseIfMissing, deletePrefix, dropDatabase, withDatabase } from './services.ts';
 
@@ -16,6 +18,14 @@ declare module 'vitest' {
     redisUrl: string;
     postgresUrl: string;
   }
+}
+
+/**
+ * A plain connection for a test that plays the worker or inspects keys, made by the one factory like
+ * every connection snapboard opens (ioredis' default of 20 retries per command, as `new Redis(url)`).
+ */
+export function testRedis(url: string): Redis {
+  return createRedisClient({ mode: 'single', url }, { name: 'snapboard-test', maxRetriesPerRequest: 20 });
 }
 
 export function uniqueName(kind: string): string {

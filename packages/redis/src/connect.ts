@@ -29,12 +29,20 @@ export interface RedisClientOptions {
    * primary, moved by the client when a replica is promoted); elsewhere it changes nothing.
    */
   subscriber?: boolean;
-  /** Delay before reconnect attempt `times` (ms); default 100 ms per attempt, at most 2 s. */
-  retryStrategy?: (times: number) => number;
+  /**
+   * Delay before reconnect attempt `times` (ms), null to give up; default 100 ms per attempt, at most
+   * 2 s (reconnecting forever is what a service wants; only a probe gives up).
+   */
+  retryStrategy?: (times: number) => number | null;
 }
 
 export const defaultRetryStrategy = (times: number): number => Math.min(100 * times, 2000);
 
+export function createRedisClient(
+  target: Exclude<RedisTarget, { mode: 'cluster' }>,
+  options: RedisClientOptions,
+): Redis;
+export function createRedisClient(target: RedisTarget, options: RedisClientOptions): RedisClient;
 export function createRedisClient(target: RedisTarget, options: RedisClientOptions): RedisClient {
   const retryStrategy = options.retryStrategy ?? defaultRetryStrategy;
   const common: RedisOptions = {

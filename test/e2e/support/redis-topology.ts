@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawnRedisServer, stopChild } from '@snapboard/devenv';
+import { createRedisClient } from '@snapboard/redis';
 import type { RedisTarget } from '@snapboard/shared';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { freePort } from './ports.ts';
 import { waitUntil } from './wait.ts';
 
@@ -13,7 +14,7 @@ import { waitUntil } from './wait.ts';
  * Redis topologies the failover tests own, on loopback ports (SPEC §12): a Redis Cluster of 3
  * primaries with a replica each, and a Sentinel-managed primary with one replica and 3 sentinels.
  * Timeouts are short (1 s to notice a dead primary) so a failover takes seconds, not the default 30 s.
- * These are raw ioredis connections on purpose: they inspect single nodes, which snapboard never does.
+ * The probes talk to one node at a time (one-server mode of the factory), which snapboard never does.
  */
 
 const execFileAsync = promisify(execFile);
@@ -38,13 +39,11 @@ async function startNode(dir: string, args: string[]): Promise<Node> {
 }
 
 async function ask<T>(port: number, command: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
+  // One node on its own, even a cluster node: a probe that gives up at once rather than reconnect.
+  const redis = createRedisClient(
+    { mode: 'single', url: `redis://127.0.0.1:${port}` },
+    { name: 'e2e-topology', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null },
+  );
   redis.on('error', () => {});
   try {
     await redis.connect();

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import type { TestEnv } from '@snapboard/devenv/testing';
+import { type TestEnv, testRedis } from '@snapboard/devenv/testing';
 import { type Config, keysFor, type SectionData, type SectionName, type Snapshot } from '@snapboard/shared';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { createWorker, type SnapboardWorker, type WorkerOptions } from '../../src/worker.ts';
 
@@ -54,7 +54,7 @@ export class SnapshotReader {
     env: TestEnv,
     readonly prefix: string = env.keyPrefix,
   ) {
-    this.redis = new Redis(env.redisUrl);
+    this.redis = testRedis(env.redisUrl);
   }
   async get<K extends SectionName>(section: K): Promise<Snapshot<K> | undefined> {
     const raw = await this.redis.get(keysFor(this.prefix).snapshot(section));
