@@ -5,7 +5,7 @@ import {
   type Config,
   DEFAULT_LIMIT,
   isSectionName,
-  keysFor,
+  keysForConfig,
   SECTION_NAMES,
   type SectionName,
   V2_SECTIONS,
@@ -33,7 +33,7 @@ export interface DashboardDeps {
   cors: Cors;
   replica: SnapshotReplica;
   queue: RecomputeQueue;
-  config: Pick<Config, 'refreshWaitMs' | 'refreshMinIntervalMs' | 'keyPrefix' | 'trustProxyHops'>;
+  config: Pick<Config, 'refreshWaitMs' | 'refreshMinIntervalMs' | 'keyPrefix' | 'redis' | 'trustProxyHops'>;
   /** Where the refresh gate lives. */
   redis: GateRedis;
   registry: Registry;
@@ -103,7 +103,7 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
   const { views, cors, replica, queue, config, now } = deps;
   const gate = createRefreshGate({
     redis: deps.redis,
-    key: keysFor(config.keyPrefix).refreshGate,
+    key: keysForConfig(config).refreshGate,
     minIntervalMs: config.refreshMinIntervalMs,
     waitMs: config.refreshWaitMs,
     recompute: forcedRecompute(queue),

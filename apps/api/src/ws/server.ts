@@ -16,9 +16,9 @@ import { Registry } from 'prom-client';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { clientAddress } from '../client-address.ts';
 import type { SnapshotReplica } from '../snapshots.ts';
+import { type Admission, type ConnectionGate, createConnectionLedger } from './admission.ts';
 import { createFanout, Subscriber } from './fanout.ts';
 import { type CommandLimits, ConnectionLimiter, type LimitKind } from './limits.ts';
-import { type Admission, type ConnectionGate, createConnectionLedger } from './admission.ts';
 import { createWsMetrics, type DisconnectReason, type RejectReason, type WsTally } from './metrics.ts';
 import { type ClientRequest, parseClientFrame } from './protocol.ts';
 

@@ -1,7 +1,7 @@
 import type { RecomputeJobData } from '@snapboard/queue';
+import { createRedisClient } from '@snapboard/redis';
 import type { SectionName, Snapshot } from '@snapboard/shared';
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { TestApp } from './app.ts';
 import { makeSnapshot, publishSnapshot } from './fixtures.ts';
 
@@ -18,7 +18,7 @@ export function standInWorker(
 ) {
   const versions = new Map(published.map((s) => [s.section, app.replica.get(s.section)?.snapshot ?? s]));
   const handled: RecomputeJobData[] = [];
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = createRedisClient({ mode: 'single', url: redisUrl }, { name: 'test', maxRetriesPerRequest: null });
   const worker = new Worker<RecomputeJobData>(
     app.keys.recomputeQueue,
     async (job: Job<RecomputeJobData>) => {
