@@ -14,7 +14,18 @@ import type { Logger } from 'pino';
 export const CHANGES_CHANNEL = 'snapboard_changes';
 
 export const SECTIONS_BY_TABLE: Readonly<Record<string, readonly SectionName[]>> = {
-  paper_trades: ['open_positions', 'recent_trades', 'performance_metrics', 'trading_stats', 'lite', 'pnl_history'],
+  paper_trades: [
+    'open_positions',
+    'recent_trades',
+    'performance_metrics',
+    'trading_stats',
+    'lite',
+    'pnl_history',
+    'bot_trades',
+    'bot_performance',
+    'bot_open_positions',
+    'bot_summary',
+  ],
   signals_paperaccount: ['overview', 'top_performers', 'lite'],
 };
 

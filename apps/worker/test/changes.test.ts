@@ -35,7 +35,19 @@ describe('change debouncing', () => {
 
   it('happy: the tables map to the sections the SPEC derives from them', () => {
     expect([...(SECTIONS_BY_TABLE.paper_trades ?? [])].sort()).toEqual(
-      ['lite', 'open_positions', 'performance_metrics', 'pnl_history', 'recent_trades', 'trading_stats'].sort(),
+      [
+        'lite',
+        'open_positions',
+        'performance_metrics',
+        'pnl_history',
+        'recent_trades',
+        'trading_stats',
+        // SPEC §11: the bot's own API is over paper_trades too.
+        'bot_open_positions',
+        'bot_performance',
+        'bot_summary',
+        'bot_trades',
+      ].sort(),
     );
     expect([...(SECTIONS_BY_TABLE.signals_paperaccount ?? [])].sort()).toEqual(['lite', 'overview', 'top_performers']);
   });

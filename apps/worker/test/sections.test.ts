@@ -486,7 +486,10 @@ describe('hourly rollups stay exact as the bot writes', () => {
 
     // An update that changes nothing the rollups read marks nothing.
     await db.query('SELECT snapboard_refresh_rollups()');
-    await db.query('UPDATE paper_trades SET updated_at = now() WHERE id <= 50');
+    const touched = at(-30_000);
+    await db.query('UPDATE paper_trades SET updated_at = $1 WHERE id <= 50', [touched]);
+    // The bot's API shows updated_at (SPEC §11), so the oracle must know it too.
+    for (const t of trades) if (t.id <= 50) t.updated_at = touched;
     const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM snapboard_dirty_hours');
     expect(rows[0]?.n).toBe('0');
 

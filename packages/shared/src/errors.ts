@@ -1,6 +1,8 @@
 /** The HTTP error codes of the API and the status each maps to: one list, one envelope. */
 export const ERROR_STATUS = {
   invalid_limit: 400,
+  invalid_filter: 400,
+  invalid_days: 400,
   invalid_parameter: 400,
   invalid_body: 400,
   /** The request could not be parsed as HTTP or as a URL (bad request line, Host or encoding). */
@@ -8,6 +10,8 @@ export const ERROR_STATUS = {
   unknown_section: 404,
   not_found: 404,
   method_not_allowed: 405,
+  /** A write to the bot's data (SPEC §11): snapboard only reads it. */
+  read_only: 405,
   request_timeout: 408,
   unauthorized: 401,
   forbidden: 403,

@@ -1,3 +1,4 @@
+export * from './bot.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './keys.ts';

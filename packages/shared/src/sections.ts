@@ -12,6 +12,10 @@ export const SECTION_NAMES = [
   'trading_stats',
   'lite',
   'pnl_history',
+  'bot_trades',
+  'bot_performance',
+  'bot_open_positions',
+  'bot_summary',
 ] as const;
 
 export type SectionName = (typeof SECTION_NAMES)[number];
@@ -80,6 +84,17 @@ export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
   },
   lite: { name: 'lite', defaultTtl: 2, limited: false, inV2: false, title: 'Lite' },
   pnl_history: { name: 'pnl_history', defaultTtl: 60, limited: false, inV2: false, title: 'Cumulative P&L' },
+  // The bot's own public API (SPEC §11): system trades only, served at /api/public/paper-trading/.
+  bot_trades: { name: 'bot_trades', defaultTtl: 10, limited: true, inV2: false, title: 'Bot trades' },
+  bot_performance: { name: 'bot_performance', defaultTtl: 10, limited: false, inV2: false, title: 'Bot performance' },
+  bot_open_positions: {
+    name: 'bot_open_positions',
+    defaultTtl: 3,
+    limited: false,
+    inV2: false,
+    title: 'Bot open positions',
+  },
+  bot_summary: { name: 'bot_summary', defaultTtl: 10, limited: false, inV2: false, title: 'Bot summary' },
 };
 
 /** Sections that make up the v2 body, in the order the old view emitted them. */

@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import {
+  allTimePerformance,
+  type BotPerformanceSection,
+  botOpenPositionsSchema,
+  botPerformanceSectionSchema,
+  botSummarySchema,
+  botTradeSchema,
+} from './bot.ts';
 import { SECTION_NAMES, type SectionName } from './sections.ts';
 
 /**
@@ -112,6 +120,10 @@ export const sectionDataSchemas = {
   trading_stats: tradingStatsSchema,
   lite: liteSchema,
   pnl_history: z.array(pnlPointSchema),
+  bot_trades: z.array(botTradeSchema),
+  bot_performance: botPerformanceSectionSchema,
+  bot_open_positions: botOpenPositionsSchema,
+  bot_summary: botSummarySchema,
 } as const satisfies Record<SectionName, z.ZodType>;
 
 export type SectionData = { [K in SectionName]: z.infer<(typeof sectionDataSchemas)[K]> };
@@ -173,4 +185,15 @@ export function isNewer(
   if (!a) return true;
   if (a.epoch !== b.epoch) return b.computed_at >= a.computed_at;
   return b.version > a.version || (b.version === a.version && b.computed_at > a.computed_at);
+}
+
+/**
+ * What the socket sends of a section's data: the data itself, except for bot_performance, whose
+ * hourly figures serve the HTTP `days` windows and would only weigh on every push (SPEC §11).
+ */
+export function socketData(section: SectionName, data: unknown): unknown {
+  if (section === 'bot_performance' && data !== null && typeof data === 'object' && 'hours' in data) {
+    return allTimePerformance(data as BotPerformanceSection);
+  }
+  return data;
 }

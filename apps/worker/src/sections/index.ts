@@ -1,4 +1,8 @@
 import type { SectionData, SectionName } from '@snapboard/shared';
+import { botOpenPositions } from './bot_open_positions.ts';
+import { botPerformance } from './bot_performance.ts';
+import { botSummary } from './bot_summary.ts';
+import { botTrades } from './bot_trades.ts';
 import { lite } from './lite.ts';
 import { openPositions } from './open_positions.ts';
 import { overview } from './overview.ts';
@@ -21,6 +25,10 @@ export const SECTION_COMPUTERS: { readonly [K in SectionName]: SectionComputer<K
   trading_stats: tradingStats,
   lite,
   pnl_history: pnlHistory,
+  bot_trades: botTrades,
+  bot_performance: botPerformance,
+  bot_open_positions: botOpenPositions,
+  bot_summary: botSummary,
 };
 
 export function computeSection<K extends SectionName>(section: K, ctx: SectionContext): Promise<SectionData[K]> {

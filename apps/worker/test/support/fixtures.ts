@@ -39,6 +39,9 @@ export interface TradeRow {
   leverage: number | null;
   status: string;
   created_at: string | null;
+  /** Shown by the bot's API only (SPEC §11); left out, it is NULL. */
+  updated_at?: string | null;
+  signal_id?: number | null;
 }
 
 export interface Fixture {

@@ -222,8 +222,236 @@ export function expectedPnlHistory(f: Fixture, now: Date): SectionData['pnl_hist
   });
 }
 
+// ---- SPEC §11: the bot's own API, over system trades only ----------------------------------------
+
+const money = (value: number | null, dp: number, plus = false): string | null =>
+  value === null
+    ? null
+    : `${value < 0 ? '-' : plus ? '+' : ''}$${Math.abs(value).toLocaleString('en-US', {
+        minimumFractionDigits: dp,
+        maximumFractionDigits: dp,
+      })}`;
+const text = (value: number | null, dp: number): string | null => (value === null ? null : value.toFixed(dp));
+const plain = (iso: string | null): string | null =>
+  iso === null ? null : new Date(iso).toISOString().replace('T', ' ').slice(0, 19);
+const isoOf = (iso: string | null): string | null => (iso === null ? null : new Date(iso).toISOString());
+
+function ratio(t: TradeRow): number {
+  if (t.entry_price === null || t.stop_loss === null || t.take_profit === null) return 0;
+  const [reward, risk] =
+    t.direction === 'LONG'
+      ? [t.take_profit - t.entry_price, t.entry_price - t.stop_loss]
+      : t.direction === 'SHORT'
+        ? [t.entry_price - t.take_profit, t.stop_loss - t.entry_price]
+        : [0, 0];
+  return risk > 0 ? fixed(reward / risk, 2) : 0;
+}
+
+export function expectedBotTrade(t: TradeRow): SectionData['bot_trades'][number] {
+  const pl = text(t.profit_loss, 8);
+  const pct = text(t.profit_loss_percentage, 4);
+  return {
+    id: t.id,
+    signal_id: null,
+    signal_direction: null,
+    signal_timeframe: null,
+    signal_confidence: null,
+    symbol: t.symbol,
+    direction: t.direction,
+    market_type: t.market_type,
+    entry_price: text(t.entry_price, 8),
+    entry_price_formatted: money(t.entry_price, 4),
+    entry_time: isoOf(t.entry_time),
+    position_size: text(t.position_size, 8),
+    quantity: text(t.quantity, 8),
+    stop_loss: text(t.stop_loss, 8),
+    take_profit: text(t.take_profit, 8),
+    exit_price: text(t.exit_price, 8),
+    exit_price_formatted: money(t.exit_price, 4),
+    exit_time: isoOf(t.exit_time),
+    profit_loss: pl,
+    profit_loss_formatted: money(t.profit_loss, 2, true),
+    profit_loss_percentage: pct,
+    leverage: t.leverage,
+    status: t.status,
+    created_at: plain(t.created_at),
+    updated_at: plain(t.updated_at ?? null),
+    duration_hours:
+      t.entry_time !== null && t.exit_time !== null
+        ? (Date.parse(t.exit_time) - Date.parse(t.entry_time)) / HOUR
+        : null,
+    risk_reward_ratio: ratio(t),
+    is_open: t.status === 'OPEN' || t.status === 'PENDING',
+    is_closed: isClosed(t),
+    is_profitable: (t.profit_loss ?? 0) > 0,
+    realized_pnl: pl,
+    profit_loss_pct: pct,
+  };
+}
+
+/** Newest first by `key`, missing last, ties by higher id. */
+function newestBy(trades: TradeRow[], key: (t: TradeRow) => string | null): TradeRow[] {
+  return [...trades].sort((a, b) => {
+    const ka = ms(key(a));
+    const kb = ms(key(b));
+    if (ka !== kb) {
+      if (ka === null) return 1;
+      if (kb === null) return -1;
+      return kb - ka;
+    }
+    return b.id - a.id;
+  });
+}
+
+const system = (f: Fixture) => f.trades.filter((t) => t.user_id === null);
+
+export function expectedBotOpenPositions(
+  f: Fixture,
+  prices: Record<string, number>,
+): SectionData['bot_open_positions'] {
+  const open = newestBy(
+    system(f).filter((t) => t.status === 'OPEN'),
+    (t) => t.created_at,
+  );
+  const positions = open.map((t) => {
+    const p = prices[t.symbol];
+    const priced = p !== undefined && p > 0 && t.entry_price !== null;
+    let upnl = 0;
+    let upnlPct = 0;
+    let change = 0;
+    let changePct = 0;
+    if (priced && t.entry_price !== null) {
+      const side = t.direction === 'LONG' ? 1 : t.direction === 'SHORT' ? -1 : 0;
+      const lev = t.market_type === 'FUTURES' && t.leverage !== null && t.leverage > 0 ? t.leverage : 1;
+      upnl = fixed((p - t.entry_price) * (t.quantity ?? 0) * side * lev, 8);
+      upnlPct = t.position_size ? fixed((upnl / t.position_size) * 100, 4) : 0;
+      change = fixed(p - t.entry_price, 8);
+      changePct = t.entry_price !== 0 ? fixed((change / t.entry_price) * 100, 2) : 0;
+    }
+    return {
+      trade_id: t.id,
+      user: 'System',
+      symbol: t.symbol,
+      direction: t.direction,
+      market_type: t.market_type,
+      entry_price: t.entry_price,
+      entry_time: isoOf(t.entry_time),
+      position_size: t.position_size,
+      stop_loss: t.stop_loss,
+      take_profit: t.take_profit,
+      leverage: t.leverage,
+      risk_reward_ratio: ratio(t),
+      current_price: priced ? (p as number) : null,
+      current_value:
+        t.position_size === null ? null : priced ? fixed(t.position_size * (1 + upnlPct / 100), 2) : t.position_size,
+      unrealized_pnl: upnl,
+      unrealized_pnl_pct: upnlPct,
+      price_change: change,
+      price_change_pct: changePct,
+      has_real_time_price: priced,
+    };
+  });
+  const investment = sum(positions.map((p) => p.position_size ?? 0));
+  const unrealized = sum(positions.map((p) => p.unrealized_pnl));
+  return {
+    total_investment: investment,
+    total_current_value: sum(positions.map((p) => p.current_value ?? 0)),
+    total_unrealized_pnl: unrealized,
+    total_unrealized_pnl_pct: investment ? (unrealized / investment) * 100 : 0,
+    total_open_trades: positions.length,
+    positions,
+  };
+}
+
+/** The performance object over system trades created at or after `from` (all when null). */
+export function expectedBotPerformanceObject(
+  f: Fixture,
+  prices: Record<string, number>,
+  from: number | null,
+): SectionData['bot_summary']['performance'] {
+  const inside = system(f).filter((t) => from === null || (t.created_at !== null && Date.parse(t.created_at) >= from));
+  const closed = inside.filter(isClosed);
+  const pls = closed.map((t) => t.profit_loss).filter((x): x is number => x !== null);
+  const won = pls.filter((x) => x > 0).length;
+  const total = sum(pls);
+  const durations = closed
+    .filter((t) => t.entry_time !== null && t.exit_time !== null)
+    .map((t) => (Date.parse(t.exit_time as string) - Date.parse(t.entry_time as string)) / HOUR);
+  const unrealized = expectedBotOpenPositions(f, prices).total_unrealized_pnl;
+  return {
+    total_trades: inside.length,
+    open_trades: inside.filter((t) => t.status === 'OPEN').length,
+    win_rate: closed.length ? (won / closed.length) * 100 : 0,
+    total_profit_loss: total,
+    avg_profit_loss: closed.length ? total / closed.length : 0,
+    best_trade: pls.length ? Math.max(...pls) : 0,
+    worst_trade: pls.length ? Math.min(...pls) : 0,
+    avg_duration_hours: durations.length ? sum(durations) / durations.length : 0,
+    profitable_trades: won,
+    losing_trades: pls.filter((x) => x < 0).length,
+    unrealized_pnl: unrealized,
+    total_pnl: total + unrealized,
+  };
+}
+
+/** The hourly figures: per created hour of the last 365 days, only hours that have system trades. */
+export function expectedBotHours(f: Fixture, now: Date): SectionData['bot_performance']['hours'] {
+  const from = Math.floor((now.getTime() - 365 * DAY) / HOUR) * HOUR;
+  const byHour = new Map<number, TradeRow[]>();
+  for (const t of system(f)) {
+    if (t.created_at === null) continue;
+    const hour = Math.floor(Date.parse(t.created_at) / HOUR) * HOUR;
+    if (hour < from) continue;
+    byHour.set(hour, [...(byHour.get(hour) ?? []), t]);
+  }
+  return [...byHour.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([hour, trades]) => {
+      const closed = trades.filter(isClosed);
+      const pls = closed.map((t) => t.profit_loss).filter((x): x is number => x !== null);
+      const timed = closed.filter((t) => t.entry_time !== null && t.exit_time !== null);
+      return {
+        t: new Date(hour).toISOString(),
+        trades: trades.length,
+        open: trades.filter((t) => t.status === 'OPEN').length,
+        closed: closed.length,
+        won: pls.filter((x) => x > 0).length,
+        lost: pls.filter((x) => x < 0).length,
+        pnl: sum(pls),
+        best: pls.length ? Math.max(...pls) : null,
+        worst: pls.length ? Math.min(...pls) : null,
+        duration_seconds: sum(
+          timed.map((t) => (Date.parse(t.exit_time as string) - Date.parse(t.entry_time as string)) / 1000),
+        ),
+        duration_trades: timed.length,
+      };
+    });
+}
+
+export function expectedBotSummary(f: Fixture, prices: Record<string, number>): SectionData['bot_summary'] {
+  const performance = expectedBotPerformanceObject(f, prices, null);
+  return {
+    performance,
+    open_trades_count: system(f).filter((t) => t.status === 'OPEN').length,
+    recent_closed_trades: newestBy(system(f).filter(isClosed), (t) => t.exit_time)
+      .slice(0, 10)
+      .map(expectedBotTrade),
+    bot_total_pnl: performance.total_pnl,
+    bot_win_rate: performance.win_rate,
+    bot_total_trades: performance.total_trades,
+    bot_realized_pnl: performance.total_profit_loss,
+    bot_unrealized_pnl: performance.unrealized_pnl,
+  };
+}
+
 export function expectedAll(f: Fixture, now: Date, prices: Record<string, number>): SectionData {
   return {
+    bot_trades: newestBy(system(f), (t) => t.created_at)
+      .slice(0, 500)
+      .map(expectedBotTrade),
+    bot_performance: { ...expectedBotPerformanceObject(f, prices, null), hours: expectedBotHours(f, now) },
+    bot_open_positions: expectedBotOpenPositions(f, prices),
+    bot_summary: expectedBotSummary(f, prices),
     overview: expectedOverview(f),
     open_positions: expectedOpenPositions(f, prices),
     recent_trades: expectedRecentTrades(f),

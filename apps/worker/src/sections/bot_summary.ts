@@ -1,0 +1,40 @@
+import { BOT_RECENT_CLOSED, performanceOf } from '@snapboard/shared';
+import {
+  ALL_TIME_SQL,
+  type BotTradeRow,
+  buildTrade,
+  openSystemPositions,
+  type TotalsRow,
+  TRADE_COLUMNS,
+  totalsOf,
+  unrealizedOf,
+} from './bot.ts';
+import type { SectionComputer } from './types.ts';
+
+// Newest closes first (partial index snapboard_pt_system_closed_exit, migration 0006).
+export const RECENT_CLOSED_SQL = `
+  SELECT ${TRADE_COLUMNS}
+  WHERE t.user_id IS NULL AND t.status LIKE 'CLOSED%'
+  ORDER BY t.exit_time DESC NULLS LAST, t.id DESC
+  LIMIT ${BOT_RECENT_CLOSED}`;
+
+export const botSummary: SectionComputer<'bot_summary'> = {
+  async compute(ctx) {
+    const [totals, recent, positions] = await Promise.all([
+      ctx.db.query<TotalsRow>(ALL_TIME_SQL),
+      ctx.db.query<BotTradeRow>(RECENT_CLOSED_SQL),
+      openSystemPositions(ctx),
+    ]);
+    const performance = performanceOf(totalsOf(totals.rows[0]), unrealizedOf(positions));
+    return {
+      performance,
+      open_trades_count: positions.length,
+      recent_closed_trades: recent.rows.map(buildTrade),
+      bot_total_pnl: performance.total_pnl,
+      bot_win_rate: performance.win_rate,
+      bot_total_trades: performance.total_trades,
+      bot_realized_pnl: performance.total_profit_loss,
+      bot_unrealized_pnl: performance.unrealized_pnl,
+    };
+  },
+};

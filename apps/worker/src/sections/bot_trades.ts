@@ -1,0 +1,18 @@
+import { BOT_TRADES_WINDOW } from '@snapboard/shared';
+import { type BotTradeRow, buildTrade, TRADE_COLUMNS } from './bot.ts';
+import type { SectionComputer } from './types.ts';
+
+// The newest system trades by created_at (partial index snapboard_pt_system_created, migration 0006);
+// the list endpoint's filters apply within them (docs/decisions/0010).
+export const SQL = `
+  SELECT ${TRADE_COLUMNS}
+  WHERE t.user_id IS NULL
+  ORDER BY t.created_at DESC NULLS LAST, t.id DESC
+  LIMIT ${BOT_TRADES_WINDOW}`;
+
+export const botTrades: SectionComputer<'bot_trades'> = {
+  async compute({ db }) {
+    const { rows } = await db.query<BotTradeRow>(SQL);
+    return rows.map(buildTrade);
+  },
+};
