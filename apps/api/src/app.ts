@@ -6,6 +6,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createOpsAuth } from './auth.ts';
+import { type BotViews, createBotViews } from './bot-views.ts';
 import { createCors } from './cors.ts';
 import type { ApiEnv } from './env.ts';
 import { createApiMetrics, type HttpMetrics } from './metrics.ts';
@@ -16,6 +17,7 @@ import { routeTable } from './router.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { mountQueueBoard, registerOpsRoutes } from './routes/ops.ts';
+import { registerPaperTradingRoutes } from './routes/paper-trading.ts';
 import type { SnapshotReplica } from './snapshots.ts';
 import { createViews, type Views } from './views.ts';
 
@@ -48,6 +50,8 @@ export interface App {
   fetch: Hono<ApiEnv>['fetch'];
   /** Shared with the fast path so both serve the same prepared bytes and count the same metrics. */
   views: Views;
+  /** The bot's own API (SPEC §11), likewise shared with the fast path. */
+  bot: BotViews;
   metrics: HttpMetrics;
   close(): void;
 }
@@ -57,6 +61,7 @@ export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const cors = createCors(config);
   const views = createViews({ replica, config });
+  const bot = createBotViews({ replica });
   const metrics = createApiMetrics({ registry, replica, redis: deps.redis, keys: keysForConfig(config), now });
   const auth = createOpsAuth(config.opsToken);
   const openapi = JSON.stringify(buildOpenApiDocument());
@@ -97,6 +102,7 @@ export function createApp(deps: AppDeps): App {
     registry,
     now,
   });
+  registerPaperTradingRoutes(routes, { bot, cors });
   registerOpsRoutes(routes, { queue, auth, now });
   registerHealthRoutes(routes, { replica, registry, now, scrape: deps.scrape });
   routes.on('GET', PATHS.openapi, { cors: true }, (c) => {
@@ -131,8 +137,12 @@ export function createApp(deps: AppDeps): App {
     request: app.request.bind(app),
     fetch: app.fetch.bind(app),
     views,
+    bot,
     metrics,
-    close: () => views.stop(),
+    close: () => {
+      views.stop();
+      bot.stop();
+    },
   };
 }
 

@@ -16,8 +16,11 @@ export interface Cors {
   preflight(origin: string | undefined): HeaderList;
 }
 
-/** Response headers a browser script must be able to read to poll with ETags and notice deprecation. */
-const EXPOSED = 'ETag, Deprecation, Link, Retry-After';
+/**
+ * Response headers a browser script must be able to read to poll with ETags, notice deprecation and
+ * see that a filtered list of the bot's trades came from a window (SPEC §11).
+ */
+const EXPOSED = 'ETag, Deprecation, Link, Retry-After, Snapboard-Window';
 
 export function createCors(config: Pick<Config, 'corsOrigins'>): Cors {
   const origins = new Set(config.corsOrigins);

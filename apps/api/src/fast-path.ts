@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '@snapboard/shared';
 import type { Logger } from 'pino';
+import type { BotPrepared, BotViews } from './bot-views.ts';
 import type { Cors, HeaderList } from './cors.ts';
 import type { HttpMetrics } from './metrics.ts';
 import { DEPRECATION_HEADERS, PATHS, type ReadAnswer, readAnswer } from './reads.ts';
@@ -16,13 +17,19 @@ import type { Views } from './views.ts';
  * to the Hono routes (test/fast-path.test.ts).
  */
 
-type Kind = 'v2' | 'lite' | 'deprecated';
+type Kind = 'v2' | 'lite' | 'deprecated' | BotKind;
+/** The bot's own API (SPEC §11): served here only without a query (no filter, no days). */
+type BotKind = 'botTrades' | 'botPerformance' | 'botOpenPositions' | 'botSummary';
 
 const KINDS = new Map<string, Kind>();
 for (const [path, kind] of [
   [PATHS.v2, 'v2'],
   [PATHS.lite, 'lite'],
   [PATHS.deprecated, 'deprecated'],
+  [PATHS.botTrades, 'botTrades'],
+  [PATHS.botPerformance, 'botPerformance'],
+  [PATHS.botOpenPositions, 'botOpenPositions'],
+  [PATHS.botSummary, 'botSummary'],
 ] as const) {
   KINDS.set(path, kind);
   KINDS.set(`${path}/`, kind);
@@ -57,6 +64,7 @@ function hasRefresh(query: string): boolean {
 
 export interface FastPathDeps {
   views: Views;
+  bot: BotViews;
   cors: Cors;
   metrics: HttpMetrics;
   logger: Logger;
@@ -71,13 +79,23 @@ export interface FastPath {
 }
 
 export function createFastPath(deps: FastPathDeps): FastPath {
-  const { views, cors, metrics, logger, now } = deps;
+  const { views, bot, cors, metrics, logger, now } = deps;
+  const botPrepared: Record<BotKind, () => BotPrepared | undefined> = {
+    botTrades: () => bot.trades({}),
+    botPerformance: () => bot.performance(undefined),
+    botOpenPositions: () => bot.openPositions(),
+    botSummary: () => bot.summary(),
+  };
   let served = 0;
   // One pre-bound histogram series per (kind, status): no label work per request.
   const observers: Record<Kind, Partial<Record<200 | 304, (seconds: number) => void>>> = {
     v2: {},
     lite: {},
     deprecated: {},
+    botTrades: {},
+    botPerformance: {},
+    botOpenPositions: {},
+    botSummary: {},
   };
   const observe = (kind: Kind, status: 200 | 304, seconds: number) => {
     const byStatus = observers[kind];
@@ -118,7 +136,12 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     const corsHeaders = cors.enabled ? cors.headers(origin) : NO_HEADERS;
     const at = now();
     let answer: ReadAnswer;
-    if (kind === 'lite') {
+    if (kind !== 'v2' && kind !== 'lite' && kind !== 'deprecated') {
+      if (query !== '') return false;
+      const prepared = botPrepared[kind]();
+      if (!prepared) return false;
+      answer = readAnswer(prepared.etag, ifNoneMatch, () => prepared.body, prepared.headers, corsHeaders);
+    } else if (kind === 'lite') {
       const prepared = views.lite();
       if (!prepared) return false;
       answer = readAnswer(prepared.etag, ifNoneMatch, () => prepared.body, corsHeaders);

@@ -2,7 +2,12 @@ import { DEFAULT_LIMIT, SECTION_NAMES } from '@snapboard/shared';
 import { z } from 'zod';
 import { PATHS } from './reads.ts';
 import {
+  botOpenPositionsSchema,
+  botPerformanceSchema,
+  botSummarySchema,
+  botTradeListSchema,
   dashboardV2Schema,
+  daysParamSchema,
   errorSchema,
   healthSchema,
   limitParamSchema,
@@ -14,6 +19,7 @@ import {
   refreshParamSchema,
   sectionParamSchema,
   sectionResponseSchema,
+  tradeFilterSchemas,
 } from './schemas.ts';
 
 /**
@@ -37,6 +43,10 @@ function componentSchemas(): Json {
     Health: healthSchema,
     Readiness: readySchema,
     NotReady: notReadySchema,
+    BotTradeList: botTradeListSchema,
+    BotPerformance: botPerformanceSchema,
+    BotOpenPositions: botOpenPositionsSchema,
+    BotSummary: botSummarySchema,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   // Output shapes of responses; the one request body is described as its input (RecomputeRequest
@@ -130,6 +140,30 @@ function v2Operation(deprecated: boolean): Json {
   };
 }
 
+/** A GET of the bot's own API (SPEC §11): prepared from one bot_* snapshot, ETag/304, CORS. */
+function botOperation(
+  summary: string,
+  schema: string,
+  parameters: Json[],
+  errors: Json,
+  headers: Json = etagHeaders,
+): Json {
+  return {
+    tags: ['paper-trading'],
+    summary,
+    parameters: [...parameters, ifNoneMatch],
+    responses: { '200': json(ref(schema), summary, headers), '304': notModified, ...errors, '503': warming },
+  };
+}
+
+const filterParameters = Object.entries(tradeFilterSchemas).map(([name, schema]) => ({
+  name,
+  in: 'query',
+  required: false,
+  description: schema.description,
+  schema: param(schema, 'input'),
+}));
+
 export function buildOpenApiDocument(): Json {
   const recomputeOperation = (summary: string) => ({
     tags: ['ops'],
@@ -147,7 +181,12 @@ export function buildOpenApiDocument(): Json {
       description:
         'Reads versioned dashboard snapshots; never touches the database. Every path is served with and without its trailing slash. Errors are {"error":{"code","message"}}; a wrong method on a known path is 405.',
     },
-    tags: [{ name: 'dashboard' }, { name: 'ops' }, { name: 'health' }],
+    tags: [
+      { name: 'dashboard' },
+      { name: 'paper-trading', description: "The bot's own public API, read-only, over its system trades." },
+      { name: 'ops' },
+      { name: 'health' },
+    ],
     paths: {
       [slash(PATHS.v2)]: { get: v2Operation(false) },
       [slash(PATHS.deprecated)]: { get: v2Operation(true) },
@@ -179,6 +218,57 @@ export function buildOpenApiDocument(): Json {
             '404': error('Not a section (unknown_section).'),
             '503': warming,
           },
+        },
+      },
+      [slash(PATHS.botTrades)]: {
+        get: botOperation(
+          'The newest 100 system trades matching the filters, which apply within the newest 500.',
+          'BotTradeList',
+          filterParameters,
+          { '400': error('A filter outside its column or longer than 20 characters (invalid_filter).') },
+          {
+            ...etagHeaders,
+            'Snapboard-Window': {
+              description:
+                'Present (500) when a filtered answer has fewer than 100 trades while older system trades exist beyond the newest 500: it may then be incomplete.',
+              schema: { type: 'string', const: '500' },
+            },
+          },
+        ),
+      },
+      [slash(PATHS.botPerformance)]: {
+        get: botOperation(
+          'Performance of the system trades (all, or created in the last `days`), unrealized P&L of all open ones.',
+          'BotPerformance',
+          [
+            {
+              name: 'days',
+              in: 'query',
+              required: false,
+              description: daysParamSchema.description,
+              schema: param(daysParamSchema, 'output'),
+            },
+          ],
+          { '400': error('days is not a whole number from 1 to 365 (invalid_days).') },
+        ),
+      },
+      [slash(PATHS.botOpenPositions)]: {
+        get: botOperation('Open system trades at current prices, with totals.', 'BotOpenPositions', [], {}),
+      },
+      [slash(PATHS.botSummary)]: {
+        get: botOperation(
+          'All-time performance, open count and the 10 newest closed system trades.',
+          'BotSummary',
+          [],
+          {},
+        ),
+      },
+      [slash(PATHS.botClose)]: {
+        post: {
+          tags: ['paper-trading'],
+          summary: "Closing a trade writes the bot's data: snapboard is read-only.",
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '405': error("Always (read_only): use the trading bot's own API.") },
         },
       },
       [slash(PATHS.clearCache)]: {

@@ -1,4 +1,12 @@
 import {
+  BOT_DIRECTIONS,
+  BOT_MARKET_TYPES,
+  BOT_MAX_DAYS,
+  BOT_TRADE_STATUSES,
+  botOpenPositionsSchema,
+  botPerformanceSchema,
+  botSummarySchema,
+  botTradeListSchema,
   DEFAULT_LIMIT,
   ERROR_STATUS,
   type ErrorCode,
@@ -48,6 +56,30 @@ export const refreshParamSchema = z
       'true forces a recompute of every section and waits (at most REFRESH_WAIT_MS) until each has been recomputed since it started. ' +
       'A forced recompute starts at most once per REFRESH_MIN_INTERVAL_MS across all clients: inside that interval the request waits for the one already started (or answers what there is, cached true).',
   });
+
+/** `days` of the bot's performance endpoint (SPEC §11): digits only, 1..365. */
+export const daysParamSchema = z
+  .string()
+  .regex(/^[0-9]{1,6}$/, `must be a whole number from 1 to ${BOT_MAX_DAYS}`)
+  .transform(Number)
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, `must be a whole number from 1 to ${BOT_MAX_DAYS}`)
+      .max(BOT_MAX_DAYS, `must be a whole number from 1 to ${BOT_MAX_DAYS}`),
+  )
+  .meta({
+    description: `Only system trades created from the start of the UTC hour holding now − days (1..${BOT_MAX_DAYS}); all when omitted.`,
+  });
+
+/** The list's filters: a value outside the column's values, or longer than 20 characters, is refused. */
+export const tradeFilterSchemas = {
+  status: z.enum(BOT_TRADE_STATUSES).meta({ description: 'Exact status.' }),
+  market_type: z.enum(BOT_MARKET_TYPES).meta({ description: 'Exact market type.' }),
+  direction: z.enum(BOT_DIRECTIONS).meta({ description: 'Exact direction.' }),
+  symbol: z.string().max(20).meta({ description: 'Case-insensitive substring of the symbol (at most 20 characters).' }),
+} as const;
 
 export const sectionParamSchema = sectionNameSchema.meta({ description: 'A section of the catalog.' });
 
@@ -123,6 +155,8 @@ export const sectionResponseSchema = z.discriminatedUnion(
     ...ReturnType<typeof sectionResponse>[],
   ],
 );
+
+export { botOpenPositionsSchema, botPerformanceSchema, botSummarySchema, botTradeListSchema };
 
 export const recomputeResponseSchema = z.object({
   success: z.literal(true),

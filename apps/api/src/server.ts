@@ -128,7 +128,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
   const fast =
     options.fastPath === false
       ? undefined
-      : createFastPath({ views: app.views, cors: createCors(config), metrics: app.metrics, logger, now });
+      : createFastPath({ views: app.views, bot: app.bot, cors: createCors(config), metrics: app.metrics, logger, now });
   const server = createServer(
     fast
       ? (req, res) => {

@@ -20,6 +20,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { type ClientOptions, WebSocket } from 'ws';
 import { createSnapshotReplica, type SnapshotReplica } from '../src/snapshots.ts';
 import { attachWebSocketServer, type WsLimits, type WsServer } from '../src/ws/server.ts';
+import { sampleData as sampleBotData } from './support/fixtures.ts';
 
 /** Real sockets on port 0, a real replica on the test file's own Redis prefix, the worker's wire format. */
 
@@ -195,6 +196,10 @@ const sampleData: { [K in SectionName]: (n: number) => SectionData[K] } = {
       t: new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString(),
       pnl: n + i,
     })),
+  bot_trades: (n) => sampleBotData('bot_trades', n, n),
+  bot_performance: (n) => sampleBotData('bot_performance', n),
+  bot_open_positions: (n) => sampleBotData('bot_open_positions', n),
+  bot_summary: (n) => sampleBotData('bot_summary', n),
 };
 
 /** A snapshot as the worker would write it; `size` shapes the data (list length, or a figure). */

@@ -7,6 +7,7 @@ import {
   SECTIONS,
   type SectionName,
   type ServerMessage,
+  socketData,
 } from '@snapboard/shared';
 import { WebSocket } from 'ws';
 import type { ReplicaEntry, SnapshotReplica } from '../snapshots.ts';
@@ -157,7 +158,7 @@ export function createFanout(options: {
     const key = list ? cutLength(section, list, limit) : -1;
     let frame = cached.byLimit.get(key);
     if (!frame) {
-      const cut = list ? list.slice(0, key) : data;
+      const cut = list ? list.slice(0, key) : socketData(section, data);
       frame = Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut }));
       cached.byLimit.set(key, frame);
       metrics.serialized();
