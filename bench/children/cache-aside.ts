@@ -10,8 +10,16 @@
  */
 import { serve } from '@hono/node-server';
 import { createRedisClient } from '@snapboard/redis';
-import { isStale, keysForConfig, loadConfig, SECTIONS, type SectionName, V2_SECTIONS } from '@snapboard/shared';
-import { Hono } from 'hono';
+import {
+  BOT_TRADES_PAGE,
+  isStale,
+  keysForConfig,
+  loadConfig,
+  SECTIONS,
+  type SectionName,
+  V2_SECTIONS,
+} from '@snapboard/shared';
+import { type Context, Hono } from 'hono';
 
 const config = loadConfig(process.env);
 const redis = createRedisClient(config.redis, { name: 'bench-cache-aside', maxRetriesPerRequest: 1 });
@@ -65,6 +73,30 @@ app.get('/api/public/dashboard/lite/', async (c) => {
   if (!lite) return c.json({ error: { code: 'warming_up', message: 'no snapshot yet' } }, 503);
   return c.json({ ...(lite.data as Record<string, unknown>), timestamp: lite.computed_at });
 });
+
+// The bot's own API (SPEC §11), the same way: the section read and parsed on every request, the
+// answer composed from it. (The origin itself queried PostgreSQL per request: this is its best case.)
+const botSection = (section: SectionName, answer: (data: unknown) => unknown) => async (c: Context) => {
+  const [snapshot] = (await read([section])) ?? [];
+  if (!snapshot) return c.json({ error: { code: 'warming_up', message: 'no snapshot yet' } }, 503);
+  return c.json(answer(snapshot.data));
+};
+
+app.get(
+  '/api/public/paper-trading/',
+  botSection('bot_trades', (data) => {
+    const trades = (data as unknown[]).slice(0, BOT_TRADES_PAGE);
+    return { count: trades.length, trades };
+  }),
+);
+app.get(
+  '/api/public/paper-trading/summary/',
+  botSection('bot_summary', (data) => data),
+);
+app.get(
+  '/api/public/paper-trading/open-positions/',
+  botSection('bot_open_positions', (data) => data),
+);
 
 const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => {
   process.send?.({ type: 'listening', port: info.port });

@@ -13,6 +13,15 @@ import { median } from '../lib/stats.ts';
 
 const V2 = '/api/public/dashboard/v2/?limit=20';
 const LITE = '/api/public/dashboard/lite/';
+// The bot's own API (SPEC §11): the three GETs of its public page.
+const BOT_LIST = '/api/public/paper-trading/';
+const BOT_SUMMARY = '/api/public/paper-trading/summary/';
+const BOT_OPEN = '/api/public/paper-trading/open-positions/';
+const BOT_SCENARIOS = [
+  { name: 'bot_list', path: BOT_LIST, label: 'bot trade list' },
+  { name: 'bot_summary', path: BOT_SUMMARY, label: 'bot summary' },
+  { name: 'bot_open', path: BOT_OPEN, label: 'bot open positions' },
+] as const;
 const CONNECTIONS = 100;
 
 type ServerName = 'bare' | 'snapboard' | 'cacheAside';
@@ -70,7 +79,12 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     const load = spawnTs('http-load', 'bench/children/load-http.ts', { ipc: true });
     children.push(bare, cacheAside, load);
 
-    const routes = async () => [await captureRoute(api.baseUrl, V2), await captureRoute(api.baseUrl, LITE)];
+    const routes = async () => {
+      const all: CapturedRoute[] = [];
+      for (const path of [V2, LITE, ...BOT_SCENARIOS.map((b) => b.path)])
+        all.push(await captureRoute(api.baseUrl, path));
+      return all;
+    };
     let captured = await routes();
     bare.send({ type: 'routes', routes: captured });
     const listening = (m: { type: string }) => m.type === 'listening';
@@ -128,14 +142,21 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     for (const name of ['bare', 'snapboard', 'cacheAside'] as const) {
       await hit(name, V2, 1);
       await hit(name, LITE, 1);
+      for (const bot of BOT_SCENARIOS) await hit(name, bot.path, 1);
     }
 
-    type Scenario = 'v2' | 'lite' | 'v2_304' | 'lite_304';
+    type Scenario = 'v2' | 'lite' | 'v2_304' | 'lite_304' | (typeof BOT_SCENARIOS)[number]['name'];
     const scenarios: { name: Scenario; path: string; servers: ServerName[]; conditional: boolean }[] = [
       { name: 'v2', path: V2, servers: ['bare', 'snapboard', 'cacheAside'], conditional: false },
       { name: 'lite', path: LITE, servers: ['bare', 'snapboard', 'cacheAside'], conditional: false },
       { name: 'v2_304', path: V2, servers: ['bare', 'snapboard'], conditional: true },
       { name: 'lite_304', path: LITE, servers: ['bare', 'snapboard'], conditional: true },
+      ...BOT_SCENARIOS.map((b) => ({
+        name: b.name,
+        path: b.path,
+        servers: ['bare', 'snapboard', 'cacheAside'] as ServerName[],
+        conditional: false,
+      })),
     ];
     const results = new Map<string, Round[]>();
     for (let round = 0; round < rounds; round++) {
@@ -242,6 +263,37 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
           target: { on: 'ratio', op: '>=', limit: 0.9 },
           samples: samples(`${scenario}:snapboard`, (r) => r.rps),
           note: conditionalNote,
+        }),
+      );
+    }
+    for (const bot of BOT_SCENARIOS) {
+      const share = statusShare(`${bot.name}:snapboard`, '200');
+      const note = [
+        share < 0.999 ? `only ${(share * 100).toFixed(1)}% of answers were 200` : '',
+        `server CPU per answer: snapboard ${cpuPerAnswer(`${bot.name}:snapboard`)} µs, bare ${cpuPerAnswer(`${bot.name}:bare`)} µs, cache-aside ${cpuPerAnswer(`${bot.name}:cacheAside`)} µs`,
+      ]
+        .filter(Boolean)
+        .join('; ');
+      figures.push(
+        figure({
+          id: `http.${bot.name}.throughput_vs_bare`,
+          suite: 'http',
+          label: `${bot.label} throughput vs (a)`,
+          value: rpsFig(bot.name, 'snapboard'),
+          unit: 'req/s',
+          baseline: { label: bareLabel, value: rpsFig(bot.name, 'bare') },
+          target: { on: 'ratio', op: '>=', limit: 0.85 },
+          samples: samples(`${bot.name}:snapboard`, (r) => r.rps),
+          note,
+        }),
+        figure({
+          id: `http.${bot.name}.throughput_vs_cache_aside`,
+          suite: 'http',
+          label: `${bot.label} throughput vs (b)`,
+          value: rpsFig(bot.name, 'snapboard'),
+          unit: 'req/s',
+          baseline: { label: casideLabel, value: rpsFig(bot.name, 'cacheAside') },
+          samples: samples(`${bot.name}:cacheAside`, (r) => r.rps),
         }),
       );
     }
