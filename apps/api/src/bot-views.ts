@@ -79,8 +79,10 @@ export function createBotViews(options: { replica: SnapshotReplica }): BotViews 
   // Each trade item's JSON, per bot_trades data object: a filter joins the texts of its matches.
   const itemTexts = new WeakMap<object, string[]>();
 
-  const unsubscribe = replica.onChange((section) => {
-    if (!BOT_SECTIONS.has(section)) return;
+  const unsubscribe = replica.onChange((section, kind) => {
+    // A refresh (same version, new computed_at) keeps every answer: each is keyed by version, and a
+    // `days` answer also by its window's first hour, which is where computed_at enters.
+    if (kind === 'refresh' || !BOT_SECTIONS.has(section)) return;
     for (const key of cache.keys()) if (key.startsWith(`${section}|`)) cache.delete(key);
     // The list's window header reads bot_performance's count of every system trade.
     if (section === 'bot_performance')

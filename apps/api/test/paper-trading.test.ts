@@ -4,7 +4,15 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startApi } from '../src/server.ts';
 import { buildTestApp, silent, type TestApp } from './support/app.ts';
-import { botTrade, makeSnapshot, newEpoch, publishSnapshot, sampleData, until } from './support/fixtures.ts';
+import {
+  botTrade,
+  makeSnapshot,
+  newEpoch,
+  publishRefresh,
+  publishSnapshot,
+  sampleData,
+  until,
+} from './support/fixtures.ts';
 import { httpGet, rawRequest } from './support/raw.ts';
 
 /**
@@ -208,6 +216,21 @@ describe('performance', () => {
     const after = await get(`${PERFORMANCE}?days=3`);
     expect(after.headers.get('etag')).not.toBe(before.headers.get('etag'));
     expect((await after.json()).total_trades).toBeLessThan((await before.json()).total_trades);
+    await publish('bot_performance', performance(2_000));
+  });
+
+  it('happy: a refresh (same version, later computed_at) moves the window too', async () => {
+    const entry = t.replica.get('bot_performance');
+    if (!entry) throw new Error('no bot_performance snapshot');
+    const before = await (await get(`${PERFORMANCE}?days=3`)).json();
+    const allTimeEtag = (await get(PERFORMANCE)).headers.get('etag');
+    await publishRefresh(t.redis, t.keys, entry.snapshot, COMPUTED + 3 * HOUR);
+    await until(() => t.replica.get('bot_performance')?.computedAtMs === COMPUTED + 3 * HOUR);
+    expect(t.replica.get('bot_performance')?.snapshot.version).toBe(entry.snapshot.version);
+    const after = await (await get(`${PERFORMANCE}?days=3`)).json();
+    expect(after.total_trades).toBeLessThan(before.total_trades);
+    // Where computed_at plays no part, the answer and its ETag stay.
+    expect((await get(PERFORMANCE)).headers.get('etag')).toBe(allTimeEtag);
     await publish('bot_performance', performance(2_000));
   });
 
