@@ -34,19 +34,19 @@ import { z } from 'zod';
 
 // ---- Request parameters -------------------------------------------------------------------------
 
-/** Digits only: `1e1`, `+5`, `5.0`, ` 5` and `0x10` are refused rather than guessed at. */
-export const limitParamSchema = z
-  .string()
-  .regex(/^[0-9]{1,6}$/, `must be a whole number from 1 to ${MAX_LIMIT}`)
-  .transform(Number)
-  .pipe(
-    z
-      .number()
-      .int()
-      .min(1, `must be a whole number from 1 to ${MAX_LIMIT}`)
-      .max(MAX_LIMIT, `must be a whole number from 1 to ${MAX_LIMIT}`),
-  )
-  .meta({ description: `How many items of open_positions and recent_trades to return (default ${DEFAULT_LIMIT}).` });
+/** A whole number 1..max in digits only: `1e1`, `+5`, `5.0`, ` 5` and `0x10` are refused rather than guessed at. */
+function wholeNumberParam(max: number) {
+  const message = `must be a whole number from 1 to ${max}`;
+  return z
+    .string()
+    .regex(/^[0-9]{1,6}$/, message)
+    .transform(Number)
+    .pipe(z.number().int().min(1, message).max(max, message));
+}
+
+export const limitParamSchema = wholeNumberParam(MAX_LIMIT).meta({
+  description: `How many items of open_positions and recent_trades to return (default ${DEFAULT_LIMIT}).`,
+});
 
 export const refreshParamSchema = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
@@ -57,21 +57,10 @@ export const refreshParamSchema = z
       'A forced recompute starts at most once per REFRESH_MIN_INTERVAL_MS across all clients: inside that interval the request waits for the one already started (or answers what there is, cached true).',
   });
 
-/** `days` of the bot's performance endpoint (SPEC §11): digits only, 1..365. */
-export const daysParamSchema = z
-  .string()
-  .regex(/^[0-9]{1,6}$/, `must be a whole number from 1 to ${BOT_MAX_DAYS}`)
-  .transform(Number)
-  .pipe(
-    z
-      .number()
-      .int()
-      .min(1, `must be a whole number from 1 to ${BOT_MAX_DAYS}`)
-      .max(BOT_MAX_DAYS, `must be a whole number from 1 to ${BOT_MAX_DAYS}`),
-  )
-  .meta({
-    description: `Only system trades created from the start of the UTC hour holding now − days (1..${BOT_MAX_DAYS}); all when omitted.`,
-  });
+/** `days` of the bot's performance endpoint (SPEC §11). */
+export const daysParamSchema = wholeNumberParam(BOT_MAX_DAYS).meta({
+  description: `Only system trades created from the start of the UTC hour holding now − days (1..${BOT_MAX_DAYS}); all when omitted.`,
+});
 
 /** The list's filters: a value outside the column's values, or longer than 20 characters, is refused. */
 export const tradeFilterSchemas = {

@@ -17,6 +17,20 @@ const ms = (iso: string | null): number | null => (iso === null ? null : Date.pa
 const isClosed = (t: TradeRow) => t.status.startsWith('CLOSED');
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
+/** Newest first by `key`, missing last, ties by higher id. */
+function newestBy(trades: TradeRow[], key: (t: TradeRow) => string | null): TradeRow[] {
+  return [...trades].sort((a, b) => {
+    const ka = ms(key(a));
+    const kb = ms(key(b));
+    if (ka !== kb) {
+      if (ka === null) return 1;
+      if (kb === null) return -1;
+      return kb - ka;
+    }
+    return b.id - a.id;
+  });
+}
+
 export function expectedOverview(f: Fixture): SectionData['overview'] {
   const a = f.accounts;
   const rates = a.map((x) => x.win_rate).filter((x): x is number => x !== null);
@@ -35,18 +49,10 @@ export function expectedOverview(f: Fixture): SectionData['overview'] {
 
 export function expectedOpenPositions(f: Fixture, prices: Record<string, number>): SectionData['open_positions'] {
   const names = new Map(f.users.map((u) => [u.id, u.username]));
-  return f.trades
-    .filter((t) => t.status === 'OPEN')
-    .sort((a, b) => {
-      const ca = ms(a.created_at);
-      const cb = ms(b.created_at);
-      if (ca !== cb) {
-        if (ca === null) return 1;
-        if (cb === null) return -1;
-        return cb - ca;
-      }
-      return b.id - a.id;
-    })
+  return newestBy(
+    f.trades.filter((t) => t.status === 'OPEN'),
+    (t) => t.created_at,
+  )
     .slice(0, 100)
     .map((t) => {
       const p = prices[t.symbol];
@@ -287,20 +293,6 @@ export function expectedBotTrade(t: TradeRow): SectionData['bot_trades'][number]
     realized_pnl: pl,
     profit_loss_pct: pct,
   };
-}
-
-/** Newest first by `key`, missing last, ties by higher id. */
-function newestBy(trades: TradeRow[], key: (t: TradeRow) => string | null): TradeRow[] {
-  return [...trades].sort((a, b) => {
-    const ka = ms(key(a));
-    const kb = ms(key(b));
-    if (ka !== kb) {
-      if (ka === null) return 1;
-      if (kb === null) return -1;
-      return kb - ka;
-    }
-    return b.id - a.id;
-  });
 }
 
 const system = (f: Fixture) => f.trades.filter((t) => t.user_id === null);
