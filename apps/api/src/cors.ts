@@ -36,7 +36,9 @@ export function createCors(config: Pick<Config, 'corsOrigins'>): Cors {
   const simple: HeaderList = [['access-control-expose-headers', EXPOSED]];
   const preflight: HeaderList = [
     ['access-control-allow-methods', 'GET, HEAD, OPTIONS'],
-    ['access-control-allow-headers', 'If-None-Match, Content-Type'],
+    // The bot's frontend sends its login token with every call once signed in (its dashboard polls
+    // the performance endpoint so); public answers ignore it, but the browser must be let to send it.
+    ['access-control-allow-headers', 'If-None-Match, Content-Type, Authorization'],
     ['access-control-max-age', '600'],
   ];
   const answer = (origin: string | undefined, extra: HeaderList): HeaderList => {

@@ -312,6 +312,19 @@ describe('caching and CORS', () => {
     });
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    // Signed in, the bot's page sends its token: the preflight must let it.
+    const signedIn = await t.app.request(PERFORMANCE, {
+      method: 'OPTIONS',
+      headers: {
+        origin: ORIGIN,
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(signedIn.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('authorization');
+    const withToken = await get(PERFORMANCE, { origin: ORIGIN, authorization: 'Bearer some-user-token' });
+    expect(withToken.status).toBe(200);
+    expect(withToken.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     const other = await get(SUMMARY, { origin: 'https://evil.example' });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();

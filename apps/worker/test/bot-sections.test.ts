@@ -1,6 +1,6 @@
+import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import { performanceFromHours, type SectionData, sectionDataSchemas } from '@snapboard/shared';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PriceSource } from '../src/prices/index.ts';
 import { computeSection } from '../src/sections/index.ts';
@@ -29,7 +29,7 @@ import { differences } from './support/oracle.ts';
  */
 
 const env = useTestEnv();
-let db: pg.Pool;
+let db: ClosablePool;
 
 const NOW = new Date('2026-01-15T12:34:56.789Z');
 const at = (offsetMs: number) => new Date(NOW.getTime() + offsetMs).toISOString();
@@ -200,10 +200,11 @@ const same = (actual: unknown, expected: unknown, what: string) =>
   expect(differences(actual, expected), what).toEqual([]);
 
 beforeAll(async () => {
-  db = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
+  db = createClosablePool({ connectionString: env.databaseUrl, max: 4 });
 });
 afterAll(async () => {
-  await db.end();
+  // Closed for real before the database is dropped under it.
+  await db.close();
 });
 
 const USERS = [

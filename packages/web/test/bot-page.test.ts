@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { seed } from '@snapboard/db';
+import { type ClosablePool, createClosablePool, seed } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
-import pg from 'pg';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, type ServiceProcess, startApi, startWorker } from '../../../test/e2e/support/processes.ts';
@@ -86,7 +85,7 @@ const env = useTestEnv();
 let worker: ServiceProcess;
 let api: ApiProcess;
 let browser: Browser;
-let db: pg.Pool;
+let db: ClosablePool;
 let allowed: { server: Server; origin: string };
 let other: { server: Server; origin: string };
 
@@ -95,7 +94,7 @@ const money = (n: number) => `${n < 0 ? '-' : ''}$${Math.abs(n).toFixed(2)}`;
 describe.skipIf(!runnable)("the bot's own page, served from another origin", () => {
   beforeAll(async () => {
     await seed({ databaseUrl: env.databaseUrl, trades: 1500, seed: 20_261_202 });
-    db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
+    db = createClosablePool({ connectionString: env.databaseUrl, max: 2 });
     allowed = await servePage();
     other = await servePage();
     const serviceEnv = { DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, KEY_PREFIX: env.keyPrefix };
@@ -119,7 +118,7 @@ describe.skipIf(!runnable)("the bot's own page, served from another origin", () 
     await browser?.close();
     await api?.stop();
     await worker?.stop();
-    await db?.end();
+    await db?.close();
     allowed?.server.close();
     other?.server.close();
   }, 60_000);
