@@ -12,8 +12,8 @@ export interface Cors {
   readonly enabled: boolean;
   /** Headers to add to an actual (non-preflight) answer of a public endpoint. */
   headers(origin: string | undefined): HeaderList;
-  /** Headers for a preflight (OPTIONS) to a public endpoint. */
-  preflight(origin: string | undefined): HeaderList;
+  /** Headers for a preflight (OPTIONS) to a public endpoint that answers `methods` (default its reads). */
+  preflight(origin: string | undefined, methods?: string): HeaderList;
 }
 
 /**
@@ -34,8 +34,9 @@ export function createCors(config: Pick<Config, 'corsOrigins'>): Cors {
   const none: HeaderList = [];
   const varyOnly: HeaderList = [['vary', 'Origin']];
   const simple: HeaderList = [['access-control-expose-headers', EXPOSED]];
+  const READS = 'GET, HEAD, OPTIONS';
   const preflight: HeaderList = [
-    ['access-control-allow-methods', 'GET, HEAD, OPTIONS'],
+    ['access-control-allow-methods', READS],
     // The bot's frontend sends its login token with every call once signed in (its dashboard polls
     // the performance endpoint so); public answers ignore it, but the browser must be let to send it.
     ['access-control-allow-headers', 'If-None-Match, Content-Type, Authorization'],
@@ -50,6 +51,12 @@ export function createCors(config: Pick<Config, 'corsOrigins'>): Cors {
   return {
     enabled,
     headers: (origin) => answer(origin, simple),
-    preflight: (origin) => answer(origin, preflight),
+    preflight: (origin, methods = READS) =>
+      answer(
+        origin,
+        methods === READS
+          ? preflight
+          : preflight.map(([name, value]) => [name, name.endsWith('-methods') ? methods : value]),
+      ),
   };
 }

@@ -51,7 +51,11 @@ export function routeTable(app: Hono<ApiEnv>, cors: Cors): RouteTable {
         app.options(path, (c) => {
           c.set('route', path);
           const headers: Record<string, string> = { allow };
-          if (isPublic) for (const [name, value] of cors.preflight(c.req.header('origin'))) headers[name] = value;
+          // A public path that takes a POST (the bot's close, answered read_only) lets the browser send
+          // it, so the page reads the refusal rather than a network error.
+          const methods = set.has('POST') ? allow : undefined;
+          if (isPublic)
+            for (const [name, value] of cors.preflight(c.req.header('origin'), methods)) headers[name] = value;
           return c.body(null, 204, headers);
         });
         app.all(path, (c) => {

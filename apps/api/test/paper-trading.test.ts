@@ -263,6 +263,14 @@ describe('open positions, summary, close', () => {
       expect(body.error.message).toMatch(/bot's own API/);
       expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN);
     }
+    // The browser may send that POST cross-origin, so the bot's page reads the refusal itself.
+    const preflight = await t.app.request('/api/public/paper-trading/42/close/', {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
   });
 
   it('error: before the worker published, 503 warming_up with Retry-After', async () => {
