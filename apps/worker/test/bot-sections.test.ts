@@ -238,14 +238,19 @@ describe('bot sections against the SQL oracle', () => {
     same(allTime, performance, 'bot_performance');
     same(actual.bot_summary.performance, performance, 'bot_summary.performance');
     same(actual.bot_summary.recent_closed_trades, await oracleRecentClosed(db), 'recent_closed_trades');
+    // The bot_* figures are copies of the summary's own performance (checked against the oracle above).
+    const own = actual.bot_summary.performance;
     expect(actual.bot_summary).toMatchObject({
       open_trades_count: 5,
-      bot_total_pnl: performance.total_pnl,
-      bot_win_rate: performance.win_rate,
-      bot_total_trades: performance.total_trades,
-      bot_realized_pnl: performance.total_profit_loss,
-      bot_unrealized_pnl: performance.unrealized_pnl,
+      bot_total_pnl: own.total_pnl,
+      bot_win_rate: own.win_rate,
+      bot_total_trades: own.total_trades,
+      bot_realized_pnl: own.total_profit_loss,
+      bot_unrealized_pnl: own.unrealized_pnl,
     });
+    // Sums of 8-place amounts carry no float noise: 2.125 + 6.175 + 2.22 + 0 + 5.75, exactly.
+    expect(actual.bot_open_positions.total_unrealized_pnl).toBe(16.27);
+    expect(own.unrealized_pnl).toBe(16.27);
     expect(hours.length).toBeGreaterThan(5);
 
     // Spelled out, so a misreading shared by worker and oracle shows.

@@ -157,6 +157,15 @@ export function allTimePerformance(section: BotPerformanceSection): BotPerforman
 }
 
 /**
+ * Sums of amounts that have 8 decimal places (the bot's numeric(20,8) columns) are exact at 8 places:
+ * rounding there drops only the doubles' noise (0.1 + 0.2), never a digit of the data.
+ */
+export function amount8(value: number): number {
+  const rounded = Number(value.toFixed(8));
+  return Number.isFinite(rounded) && rounded !== 0 ? rounded : 0;
+}
+
+/**
  * Performance over the system trades created from `fromMs` on (the start of an hour), summed from the
  * hourly figures; `unrealized` is over all open system trades whatever the window (SPEC §11).
  */
@@ -217,6 +226,6 @@ export function performanceOf(t: BotTotals, unrealized: number): BotPerformance 
     profitable_trades: t.won,
     losing_trades: t.lost,
     unrealized_pnl: unrealized,
-    total_pnl: t.pnl + unrealized,
+    total_pnl: amount8(t.pnl + unrealized),
   };
 }

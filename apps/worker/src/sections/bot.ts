@@ -1,4 +1,4 @@
-import type { BotPosition, BotTotals, BotTrade } from '@snapboard/shared';
+import { amount8, type BotPosition, type BotTotals, type BotTrade } from '@snapboard/shared';
 import { type Numeric, round, toCount, toIso, toNumber, toNumberOr0 } from './convert.ts';
 import { type OpenPositionRow, build as priceOpenPositions } from './open_positions.ts';
 import type { SectionContext } from './types.ts';
@@ -197,7 +197,7 @@ export async function openSystemPositions({ db, prices }: SectionContext): Promi
 }
 
 export function unrealizedOf(positions: readonly BotPosition[]): number {
-  return positions.reduce((total, p) => total + p.unrealized_pnl, 0);
+  return amount8(positions.reduce((total, p) => total + p.unrealized_pnl, 0));
 }
 
 // ---- Performance totals ------------------------------------------------------------------------
