@@ -87,6 +87,8 @@ const KNOWN: TradeRow[] = [
     created_at: at(-HOUR),
   }),
   trade({ id: 5, symbol: 'BTCUSDT', direction: 'SHORT', entry_price: 110, stop_loss: 105, created_at: null }),
+  // Priced, but no entry price to measure from: shown with its price, no P&L.
+  trade({ id: 15, entry_price: null, position_size: 12.345, created_at: at(-50 * DAY) }),
   // Neither open nor closed.
   trade({ id: 6, status: 'PENDING', created_at: at(-3 * HOUR) }),
   trade({ id: 7, status: 'CANCELLED', signal_id: 1, created_at: at(-40 * DAY) }),
@@ -241,7 +243,7 @@ describe('bot sections against the SQL oracle', () => {
     // The bot_* figures are copies of the summary's own performance (checked against the oracle above).
     const own = actual.bot_summary.performance;
     expect(actual.bot_summary).toMatchObject({
-      open_trades_count: 5,
+      open_trades_count: 6,
       bot_total_pnl: own.total_pnl,
       bot_win_rate: own.win_rate,
       bot_total_trades: own.total_trades,
@@ -288,7 +290,14 @@ describe('bot sections against the SQL oracle', () => {
     expect(actual.bot_trades.find((t) => t.id === 6)?.is_open).toBe(true);
     expect(actual.bot_trades.map((t) => t.id)).not.toContain(20);
     const positions = actual.bot_open_positions.positions;
-    expect(positions.map((p) => p.trade_id)).toEqual([4, 1, 2, 3, 5]);
+    expect(positions.map((p) => p.trade_id)).toEqual([4, 1, 2, 3, 15, 5]);
+    expect(positions.find((p) => p.trade_id === 15)).toMatchObject({
+      current_price: 104.25,
+      current_value: 12.35,
+      unrealized_pnl: 0,
+      price_change: 0,
+      has_real_time_price: true,
+    });
     // SHORT FUTURES x10: (2000 − 1987.65) × 0.05 × 10.
     expect(positions.find((p) => p.trade_id === 2)).toMatchObject({ unrealized_pnl: 6.175, risk_reward_ratio: 2 });
     // FUTURES without leverage: no multiplier.

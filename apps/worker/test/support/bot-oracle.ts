@@ -71,13 +71,13 @@ function pricesTable(prices: Record<string, number>): string {
 export async function oracleBotOpenPositions(db: pg.Pool, prices: Record<string, number>): Promise<BotOpenPositions> {
   const { rows } = await db.query(
     `WITH priced AS (
-       SELECT t.*, CASE WHEN q.price > 0 AND t.entry_price IS NOT NULL THEN q.price END AS p,
+       SELECT t.*, CASE WHEN q.price > 0 THEN q.price END AS p,
               CASE t.direction WHEN 'LONG' THEN 1 WHEN 'SHORT' THEN -1 ELSE 0 END AS side,
               CASE WHEN t.market_type = 'FUTURES' AND t.leverage > 0 THEN t.leverage ELSE 1 END AS lev
        FROM paper_trades t LEFT JOIN ${pricesTable(prices)} ON q.symbol = t.symbol
        WHERE t.status = 'OPEN' AND t.user_id IS NULL
      ), pnl AS (
-       SELECT *, CASE WHEN p IS NULL THEN 0 ELSE round((p - entry_price) * coalesce(quantity, 0) * side * lev, 8) END AS u
+       SELECT *, coalesce(round((p - entry_price) * coalesce(quantity, 0) * side * lev, 8), 0) AS u
        FROM priced
      ), pct AS (
        SELECT *, CASE WHEN p IS NULL OR coalesce(position_size, 0) = 0 THEN 0 ELSE round(u / position_size * 100, 4) END AS u_pct

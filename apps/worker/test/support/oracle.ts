@@ -47,6 +47,26 @@ export function expectedOverview(f: Fixture): SectionData['overview'] {
   };
 }
 
+/** The bot's P&L of an open trade at a price (SPEC §2/§3); without a price p > 0, nothing is priced. */
+function pnlAt(t: TradeRow, prices: Record<string, number>) {
+  const quoted = prices[t.symbol];
+  const p = quoted ?? 0;
+  const priced = quoted !== undefined && quoted > 0;
+  let upnl = 0;
+  let upnlPct = 0;
+  let change: number | null = null;
+  let changePct: number | null = null;
+  if (priced && t.entry_price !== null) {
+    const side = t.direction === 'LONG' ? 1 : t.direction === 'SHORT' ? -1 : 0;
+    const lev = t.market_type === 'FUTURES' && t.leverage !== null && t.leverage > 0 ? t.leverage : 1;
+    upnl = fixed((p - t.entry_price) * (t.quantity ?? 0) * side * lev, 8);
+    upnlPct = t.position_size ? fixed((upnl / t.position_size) * 100, 4) : 0;
+    change = fixed(p - t.entry_price, 8);
+    changePct = t.entry_price !== 0 ? fixed((change / t.entry_price) * 100, 2) : null;
+  }
+  return { p, priced, upnl, upnlPct, change, changePct };
+}
+
 export function expectedOpenPositions(f: Fixture, prices: Record<string, number>): SectionData['open_positions'] {
   const names = new Map(f.users.map((u) => [u.id, u.username]));
   return newestBy(
@@ -55,20 +75,7 @@ export function expectedOpenPositions(f: Fixture, prices: Record<string, number>
   )
     .slice(0, 100)
     .map((t) => {
-      const p = prices[t.symbol];
-      const priced = p !== undefined && p > 0;
-      let upnl = 0;
-      let upnlPct = 0;
-      let change: number | null = null;
-      let changePct: number | null = null;
-      if (priced && t.entry_price !== null) {
-        const side = t.direction === 'LONG' ? 1 : t.direction === 'SHORT' ? -1 : 0;
-        const lev = t.market_type === 'FUTURES' && t.leverage !== null && t.leverage > 0 ? t.leverage : 1;
-        upnl = fixed((p - t.entry_price) * (t.quantity ?? 0) * side * lev, 8);
-        upnlPct = t.position_size ? fixed((upnl / t.position_size) * 100, 4) : 0;
-        change = fixed(p - t.entry_price, 8);
-        changePct = t.entry_price !== 0 ? fixed((change / t.entry_price) * 100, 2) : null;
-      }
+      const { p, priced, upnl, upnlPct, change, changePct } = pnlAt(t, prices);
       return {
         trade_id: t.id,
         user_id: t.user_id,
@@ -306,20 +313,10 @@ export function expectedBotOpenPositions(
     (t) => t.created_at,
   );
   const positions = open.map((t) => {
-    const p = prices[t.symbol];
-    const priced = p !== undefined && p > 0 && t.entry_price !== null;
-    let upnl = 0;
-    let upnlPct = 0;
-    let change = 0;
-    let changePct = 0;
-    if (priced && t.entry_price !== null) {
-      const side = t.direction === 'LONG' ? 1 : t.direction === 'SHORT' ? -1 : 0;
-      const lev = t.market_type === 'FUTURES' && t.leverage !== null && t.leverage > 0 ? t.leverage : 1;
-      upnl = fixed((p - t.entry_price) * (t.quantity ?? 0) * side * lev, 8);
-      upnlPct = t.position_size ? fixed((upnl / t.position_size) * 100, 4) : 0;
-      change = fixed(p - t.entry_price, 8);
-      changePct = t.entry_price !== 0 ? fixed((change / t.entry_price) * 100, 2) : 0;
-    }
+    const { p, priced, upnl, upnlPct, change: priceChange, changePct: priceChangePct } = pnlAt(t, prices);
+    // §11 shows zeros where §3 shows null.
+    const change = priceChange ?? 0;
+    const changePct = priceChangePct ?? 0;
     return {
       trade_id: t.id,
       user: 'System',
@@ -333,7 +330,7 @@ export function expectedBotOpenPositions(
       take_profit: t.take_profit,
       leverage: t.leverage,
       risk_reward_ratio: ratio(t),
-      current_price: priced ? (p as number) : null,
+      current_price: priced ? p : null,
       current_value:
         t.position_size === null ? null : priced ? fixed(t.position_size * (1 + upnlPct / 100), 2) : t.position_size,
       unrealized_pnl: upnl,
