@@ -170,31 +170,22 @@ export function amount8(value: number): number {
  * hourly figures; `unrealized` is over all open system trades whatever the window (SPEC §11).
  */
 export function performanceFromHours(hours: readonly BotHour[], fromMs: number, unrealized: number): BotPerformance {
-  let trades = 0;
-  let open = 0;
-  let closed = 0;
-  let won = 0;
-  let lost = 0;
-  let pnl = 0;
-  let best: number | null = null;
-  let worst: number | null = null;
-  let durationSeconds = 0;
-  let durationTrades = 0;
-  for (const hour of hours) {
-    if (Date.parse(hour.t) < fromMs) continue;
-    trades += hour.trades;
-    open += hour.open;
-    closed += hour.closed;
-    won += hour.won;
-    lost += hour.lost;
-    pnl += hour.pnl;
-    if (hour.best !== null && (best === null || hour.best > best)) best = hour.best;
-    if (hour.worst !== null && (worst === null || hour.worst < worst)) worst = hour.worst;
-    durationSeconds += hour.duration_seconds;
-    durationTrades += hour.duration_trades;
-  }
+  const inside = hours.filter((hour) => Date.parse(hour.t) >= fromMs);
   return performanceOf(
-    { trades, open, closed, won, lost, pnl, best, worst, durationSeconds, durationTrades },
+    addTotals(
+      inside.map((h) => ({
+        trades: h.trades,
+        open: h.open,
+        closed: h.closed,
+        won: h.won,
+        lost: h.lost,
+        pnl: h.pnl,
+        best: h.best,
+        worst: h.worst,
+        durationSeconds: h.duration_seconds,
+        durationTrades: h.duration_trades,
+      })),
+    ),
     unrealized,
   );
 }
@@ -228,4 +219,34 @@ export function performanceOf(t: BotTotals, unrealized: number): BotPerformance 
     unrealized_pnl: unrealized,
     total_pnl: amount8(t.pnl + unrealized),
   };
+}
+
+/** Totals of several groups as one: counts and sums add (money exact at 8 places), best/worst by max/min. */
+export function addTotals(parts: readonly BotTotals[]): BotTotals {
+  const total: BotTotals = {
+    trades: 0,
+    open: 0,
+    closed: 0,
+    won: 0,
+    lost: 0,
+    pnl: 0,
+    best: null,
+    worst: null,
+    durationSeconds: 0,
+    durationTrades: 0,
+  };
+  for (const t of parts) {
+    total.trades += t.trades;
+    total.open += t.open;
+    total.closed += t.closed;
+    total.won += t.won;
+    total.lost += t.lost;
+    total.pnl += t.pnl;
+    if (t.best !== null && (total.best === null || t.best > total.best)) total.best = t.best;
+    if (t.worst !== null && (total.worst === null || t.worst < total.worst)) total.worst = t.worst;
+    total.durationSeconds += t.durationSeconds;
+    total.durationTrades += t.durationTrades;
+  }
+  total.pnl = amount8(total.pnl);
+  return total;
 }

@@ -1,23 +1,22 @@
-import { BOT_MAX_DAYS, type BotHour, performanceOf } from '@snapboard/shared';
+import { addTotals, BOT_MAX_DAYS, type BotHour, performanceOf } from '@snapboard/shared';
 import { openSystemPositions, TOTALS_COLUMNS, type TotalsRow, totalsOf, unrealizedOf } from './bot.ts';
 import { floorHour, toIso } from './convert.ts';
 import type { SectionComputer } from './types.ts';
 
 /**
- * System trades by the UTC hour of created_at, plus the grand total (the grouping set `()`, hour
- * NULL, summed exactly in numeric). A trade without created_at falls in the '-infinity' hour: in the
- * all-time figures, outside every `days` window. See docs/decisions/0010.
+ * System trades by the UTC hour of created_at; a trade without created_at falls in the '-infinity'
+ * hour: in the all-time figures, outside every `days` window. A hash aggregate over the system trades
+ * (a grand-total grouping set would force a sort of them all); the all-time figures are the sum of
+ * the hours. See docs/decisions/0010.
  */
 export const SQL = `
-  SELECT snapboard_hour(created_at, '-infinity') AS hour, grouping(snapboard_hour(created_at, '-infinity')) AS is_total,
-         ${TOTALS_COLUMNS}
+  SELECT snapboard_hour(created_at, '-infinity') AS hour, ${TOTALS_COLUMNS}
   FROM paper_trades
   WHERE user_id IS NULL
-  GROUP BY GROUPING SETS ((snapboard_hour(created_at, '-infinity')), ())`;
+  GROUP BY 1`;
 
 export interface HourRow extends TotalsRow {
   hour: Date | number | null;
-  is_total: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -31,7 +30,6 @@ export function hoursOf(rows: readonly HourRow[], now: Date): BotHour[] {
   const from = oldestWindowStart(now);
   const hours: { at: number; hour: BotHour }[] = [];
   for (const row of rows) {
-    if (row.is_total) continue;
     const at = row.hour instanceof Date ? row.hour.getTime() : Number.NaN;
     if (!Number.isFinite(at) || at < from) continue;
     const t = totalsOf(row);
@@ -58,7 +56,7 @@ export function hoursOf(rows: readonly HourRow[], now: Date): BotHour[] {
 export const botPerformance: SectionComputer<'bot_performance'> = {
   async compute(ctx) {
     const [{ rows }, positions] = await Promise.all([ctx.db.query<HourRow>(SQL), openSystemPositions(ctx)]);
-    const total = rows.find((row) => row.is_total);
-    return { ...performanceOf(totalsOf(total), unrealizedOf(positions)), hours: hoursOf(rows, ctx.now) };
+    const total = addTotals(rows.map(totalsOf));
+    return { ...performanceOf(total, unrealizedOf(positions)), hours: hoursOf(rows, ctx.now) };
   },
 };
