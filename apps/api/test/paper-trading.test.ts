@@ -13,6 +13,7 @@ import {
   sampleData,
   until,
 } from './support/fixtures.ts';
+import { loadOpenApi } from './support/openapi.ts';
 import { httpGet, rawRequest } from './support/raw.ts';
 
 /**
@@ -336,6 +337,28 @@ describe('caching and CORS', () => {
     const other = await get(SUMMARY, { origin: 'https://evil.example' });
     expect(other.status).toBe(200);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('happy: every answer of the four endpoints and the close matches its documented schema', async () => {
+    const { conforms } = await loadOpenApi(t);
+    const cases: [string, string, string, RequestInit?][] = [
+      ['/api/public/paper-trading/', 'get', LIST],
+      ['/api/public/paper-trading/', 'get', `${LIST}?status=OPEN&symbol=btc`],
+      ['/api/public/paper-trading/', 'get', `${LIST}?status=nope`],
+      ['/api/public/paper-trading/performance/', 'get', PERFORMANCE],
+      ['/api/public/paper-trading/performance/', 'get', `${PERFORMANCE}?days=30`],
+      ['/api/public/paper-trading/performance/', 'get', `${PERFORMANCE}?days=0`],
+      ['/api/public/paper-trading/open-positions/', 'get', OPEN],
+      ['/api/public/paper-trading/summary/', 'get', SUMMARY],
+      ['/api/public/paper-trading/{id}/close/', 'post', '/api/public/paper-trading/7/close/', { method: 'POST' }],
+    ];
+    for (const [docPath, method, path, init] of cases) await conforms(docPath, method, await t.app.request(path, init));
+    for (const path of [LIST, PERFORMANCE, OPEN, SUMMARY]) {
+      const docPath = path === LIST ? '/api/public/paper-trading/' : path;
+      await conforms(docPath, 'get', await cold.app.request(path));
+    }
   });
 });
 
