@@ -1,4 +1,4 @@
-import { SECTION_NAMES } from '@snapboard/shared';
+import { PAGE_SECTIONS } from '@snapboard/shared';
 import { listenToAnnouncements } from '../lib/announcements.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { cpuSeconds, type Managed, rssBytes, sleep, spawnTs } from '../lib/procs.ts';
@@ -106,7 +106,8 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
   const { api } = await ctx.stack();
   // What one subscriber is sent per version of each section: the volume every fan-out multiplies.
   const frameBytes: Record<string, number> = {};
-  for (const section of SECTION_NAMES) {
+  // Subscribers are the dashboard page: they take the sections it shows.
+  for (const section of PAGE_SECTIONS) {
     const response = await fetch(`${api.baseUrl}/api/public/dashboard/sections/${section}/?limit=20`);
     frameBytes[section] = (await response.arrayBuffer()).byteLength;
   }
@@ -168,7 +169,7 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
           url,
           count: share(i),
           limit: 20,
-          sections: SECTION_NAMES,
+          sections: PAGE_SECTIONS,
           localAddress: nextLocalAddress(),
           concurrency: 100,
           patches,

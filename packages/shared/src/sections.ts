@@ -97,6 +97,12 @@ export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
   bot_summary: { name: 'bot_summary', defaultTtl: 10, limited: false, inV2: false, title: 'Bot summary' },
 };
 
+/**
+ * Sections the dashboard page shows (and subscribes to): every section but the bot's own API's, which
+ * serve the bot's frontend (SPEC §11) and would only add bytes to each page's socket.
+ */
+export const PAGE_SECTIONS: readonly SectionName[] = SECTION_NAMES.filter((name) => !name.startsWith('bot_'));
+
 /** Sections that make up the v2 body, in the order the old view emitted them. */
 export const V2_SECTIONS: readonly SectionName[] = SECTION_NAMES.filter((name) => SECTIONS[name].inV2);
 

@@ -1,5 +1,5 @@
 import { createDashboardClient } from '@snapboard/client';
-import { DEFAULT_LIMIT, MAX_LIMIT, SECTION_NAMES, type SectionName } from '@snapboard/shared/sections';
+import { DEFAULT_LIMIT, MAX_LIMIT, PAGE_SECTIONS, type SectionName } from '@snapboard/shared/sections';
 import { byId } from './dom.ts';
 import { count, money } from './format.ts';
 import { createPnlChart } from './panels/chart.ts';
@@ -23,7 +23,7 @@ function limitFromUrl(): number {
 }
 
 const limit = limitFromUrl();
-const client = createDashboardClient({ baseUrl: location.origin, sections: SECTION_NAMES, limit });
+const client = createDashboardClient({ baseUrl: location.origin, sections: PAGE_SECTIONS, limit });
 const status = createStatus(client);
 const positions = positionsTable(byId<HTMLTableElement>('positions'));
 const trades = tradesTable(byId<HTMLTableElement>('trades'));

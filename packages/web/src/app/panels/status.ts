@@ -1,5 +1,5 @@
 import type { ConnectionState, DashboardClient } from '@snapboard/client';
-import { SECTION_NAMES, SECTIONS, type SectionName } from '@snapboard/shared/sections';
+import { PAGE_SECTIONS, SECTIONS, type SectionName } from '@snapboard/shared/sections';
 import { byId } from '../dom.ts';
 import { clockTime, duration } from '../format.ts';
 
@@ -35,7 +35,7 @@ export function createStatus(client: DashboardClient) {
     const state = client.state;
     const connected = state === 'live' || state === 'polling';
     if (connected) lastLiveAt = Date.now();
-    const stale = connected ? SECTION_NAMES.filter((name) => client.status(name)?.stale) : [];
+    const stale = connected ? PAGE_SECTIONS.filter((name) => client.status(name)?.stale) : [];
     const staleTitles = stale.map((name) => SECTIONS[name].title).join(', ');
     const [text, detail] = LABELS[state];
 
@@ -75,7 +75,7 @@ export function createStatus(client: DashboardClient) {
   function tick(): void {
     const now = Date.now();
     clock.textContent = `${new Date(now).toISOString().slice(11, 19)} UTC`;
-    for (const section of SECTION_NAMES) renderAge(section);
+    for (const section of PAGE_SECTIONS) renderAge(section);
     for (const node of document.querySelectorAll<HTMLElement>('[data-since]')) {
       const since = Date.parse(node.dataset.since ?? '');
       node.textContent = Number.isFinite(since) ? `${duration(now - since)}${node.dataset.suffix ?? ''}` : '—';
