@@ -1,6 +1,5 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
 import type { BotHour, BotPerformanceSection, BotTrade, SectionData } from '@snapboard/shared';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startApi } from '../src/server.ts';
 import { buildTestApp, silent, type TestApp } from './support/app.ts';
@@ -365,10 +364,8 @@ describe('the OpenAPI document', () => {
 describe('the fast path', () => {
   let fast: RunningApi;
   let plain: RunningApi;
-  let redis: Redis;
 
   beforeAll(async () => {
-    redis = new Redis(env.redisUrl);
     const config = { ...env.config({ CORS_ORIGINS: ORIGIN }), port: 0 };
     const options = { config, logger: silent, page: false, websocket: false, now: () => COMPUTED + 1000 };
     fast = await startApi({ ...options, fastPath: true });
@@ -382,7 +379,6 @@ describe('the fast path', () => {
   afterAll(async () => {
     await fast?.close();
     await plain?.close();
-    redis?.disconnect();
   });
 
   it('happy: query-less GETs are served by it, byte-identical to Hono; queries are left to Hono', async () => {
