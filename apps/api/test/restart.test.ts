@@ -1,7 +1,6 @@
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
-import type { RedisClient } from '@snapboard/redis';
 import { keysFor, SECTION_NAMES, type Snapshot } from '@snapboard/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startApi } from '../src/server.ts';

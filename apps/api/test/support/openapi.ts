@@ -1,4 +1,4 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { expect } from 'vitest';
 import type { TestApp } from './app.ts';
 
@@ -13,6 +13,8 @@ export interface Conformance {
   doc: OpenApiDoc;
   /** Validate a real answer against the schema the document gives for (path, method, status). */
   conforms(docPath: string, method: string, res: Response): Promise<void>;
+  /** The validator of the schema at a JSON pointer into the document, e.g. ('components', 'schemas', 'X'). */
+  validator(...path: string[]): ValidateFunction;
 }
 
 const DOC_ID = 'https://snapboard.test/openapi.json';
@@ -24,16 +26,29 @@ export async function loadOpenApi(t: TestApp): Promise<Conformance> {
   const doc = (await res.json()) as OpenApiDoc;
   const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
   ajv.addSchema({ ...doc, $id: DOC_ID });
+  const validator = (...path: string[]): ValidateFunction => {
+    const ref = `${DOC_ID}#/${pointer(...path)}`;
+    return ajv.getSchema(ref) ?? ajv.compile({ $ref: ref });
+  };
   return {
     doc,
+    validator,
     async conforms(docPath, method, answer) {
       const operation = doc.paths[docPath]?.[method];
       expect(operation, `${method} ${docPath} documented`).toBeDefined();
       const status = String(answer.status);
       expect(Object.keys(operation?.responses ?? {}), `${method} ${docPath} documents ${status}`).toContain(status);
       if (answer.status === 304 || answer.status === 303) return;
-      const ref = `${DOC_ID}#/${pointer('paths', docPath, method, 'responses', status, 'content', 'application/json', 'schema')}`;
-      const validate = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref });
+      const validate = validator(
+        'paths',
+        docPath,
+        method,
+        'responses',
+        status,
+        'content',
+        'application/json',
+        'schema',
+      );
       const body = await answer.json();
       const ok = validate(body);
       expect(validate.errors ?? [], `${method} ${docPath} ${status}: ${JSON.stringify(body).slice(0, 200)}`).toEqual(
