@@ -1,6 +1,5 @@
 import type { PerformanceMetrics } from '@snapboard/shared';
 import { type Numeric, round, toCount, toNumber, toNumberOr0 } from './convert.ts';
-import { refreshRollups } from './rollups.ts';
 import type { SectionComputer } from './types.ts';
 
 /**
@@ -16,7 +15,7 @@ export const SQL = `
            greatest(0, coalesce(max(pnl_at_peak) OVER prior, 0)) AS peak_before
     FROM (
       SELECT *, coalesce(sum(pnl) OVER upto, 0) - pnl + peak AS pnl_at_peak
-      FROM snapboard_closed_hours
+      FROM snapboard_closed_hours_current()
       WINDOW upto AS (ORDER BY hour ROWS UNBOUNDED PRECEDING)
     ) h
     WINDOW prior AS (ORDER BY hour ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -72,7 +71,6 @@ export function build(row: PerformanceRow | undefined): PerformanceMetrics {
 
 export const performanceMetrics: SectionComputer<'performance_metrics'> = {
   async compute({ db }) {
-    await refreshRollups(db);
     const { rows } = await db.query<PerformanceRow>(SQL);
     return build(rows[0]);
   },

@@ -1,6 +1,5 @@
 import type { PnlPoint } from '@snapboard/shared';
 import { floorHour, HOUR_MS, type Numeric, toNumberOr0 } from './convert.ts';
-import { refreshRollups } from './rollups.ts';
 import type { SectionComputer } from './types.ts';
 
 export const PNL_POINTS = 720;
@@ -13,11 +12,11 @@ export const PNL_POINTS = 720;
  */
 export const SQL = `
   WITH base AS (
-    SELECT coalesce(sum(pnl), 0) AS pnl FROM snapboard_closed_hours WHERE hour < $1::timestamptz
+    SELECT coalesce(sum(pnl), 0) AS pnl FROM snapboard_closed_hours_current() WHERE hour < $1::timestamptz
   )
   SELECT h.hour, base.pnl + sum(h.pnl) OVER (ORDER BY h.hour) AS cumulative, base.pnl AS base
   FROM base
-  LEFT JOIN snapboard_closed_hours h ON h.hour >= $1::timestamptz AND h.hour <= $2::timestamptz
+  LEFT JOIN snapboard_closed_hours_current() h ON h.hour >= $1::timestamptz AND h.hour <= $2::timestamptz
   ORDER BY h.hour`;
 
 export interface PnlHistoryRow {
@@ -52,7 +51,6 @@ export function build(rows: readonly PnlHistoryRow[], now: Date): PnlPoint[] {
 
 export const pnlHistory: SectionComputer<'pnl_history'> = {
   async compute({ db, now }) {
-    await refreshRollups(db);
     const start = windowStart(now);
     const end = start + (PNL_POINTS - 1) * HOUR_MS;
     const { rows } = await db.query<PnlHistoryRow>(SQL, [new Date(start).toISOString(), new Date(end).toISOString()]);

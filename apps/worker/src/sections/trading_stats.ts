@@ -1,6 +1,5 @@
 import type { TradingStats } from '@snapboard/shared';
 import { ceilHour, type Numeric, toCount } from './convert.ts';
-import { refreshRollups } from './rollups.ts';
 import type { SectionComputer, SectionContext } from './types.ts';
 
 const DAY_MS = 24 * 3_600_000;
@@ -13,16 +12,16 @@ const DAY_MS = 24 * 3_600_000;
  */
 export const SQL = `
   SELECT 'all_time' AS window, sum(trades) AS total, sum(open_trades) AS open, sum(closed_trades) AS closed
-  FROM snapboard_created_hours
+  FROM snapboard_created_hours_current()
   UNION ALL
   SELECT 'today', sum(trades), sum(open_trades), sum(closed_trades)
-  FROM snapboard_created_hours WHERE hour >= $2::timestamptz
+  FROM snapboard_created_hours_current() WHERE hour >= $2::timestamptz
   UNION ALL
   SELECT 'today', count(*), count(*) FILTER (WHERE status = 'OPEN'), count(*) FILTER (WHERE status LIKE 'CLOSED%')
   FROM paper_trades WHERE created_at >= $1::timestamptz AND created_at < $2::timestamptz
   UNION ALL
   SELECT 'this_week', sum(trades), sum(open_trades), sum(closed_trades)
-  FROM snapboard_created_hours WHERE hour >= $4::timestamptz
+  FROM snapboard_created_hours_current() WHERE hour >= $4::timestamptz
   UNION ALL
   SELECT 'this_week', count(*), count(*) FILTER (WHERE status = 'OPEN'), count(*) FILTER (WHERE status LIKE 'CLOSED%')
   FROM paper_trades WHERE created_at >= $3::timestamptz AND created_at < $4::timestamptz`;
@@ -58,7 +57,6 @@ export function windowParams(now: Date): string[] {
 
 export const tradingStats: SectionComputer<'trading_stats'> = {
   async compute({ db, now }: SectionContext) {
-    await refreshRollups(db);
     const { rows } = await db.query<TradingStatsRow>(SQL, windowParams(now));
     return build(rows);
   },
