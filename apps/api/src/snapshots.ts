@@ -7,7 +7,9 @@ import {
   type Keys,
   SECTION_NAMES,
   type SectionName,
+  type SetAnnouncement,
   type Snapshot,
+  setAnnouncementSchema,
   snapshotSchema,
 } from '@snapboard/shared';
 import type { Logger } from 'pino';
@@ -27,14 +29,27 @@ export interface ReplicaEntry {
   readonly computedAtMs: number;
 }
 
+/** What one change set (SPEC §10) did to the replica: applied together, in one turn of the loop. */
+export interface AppliedSet {
+  change: string;
+  changes: Array<{ section: SectionName; kind: ChangeKind; entry: ReplicaEntry }>;
+}
+
 export interface SnapshotReplica {
   get<K extends SectionName>(section: K): (ReplicaEntry & { snapshot: Snapshot<K> }) | undefined;
   /** True once Redis answered and the replica was loaded (even if some sections are missing). */
   readonly loaded: boolean;
   /** Is Redis reachable right now (as far as the last command or event tells)? */
   readonly connected: boolean;
-  /** Called after every accepted change: 'version' when epoch/version moved, 'refresh' for computed_at only. */
-  onChange(listener: (section: SectionName, kind: ChangeKind, entry: ReplicaEntry) => void): () => void;
+  /**
+   * Called after every accepted change: 'version' when epoch/version moved, 'refresh' for computed_at
+   * only; `change` is the set's id when the change came with a set (onSet then follows once for it).
+   */
+  onChange(
+    listener: (section: SectionName, kind: ChangeKind, entry: ReplicaEntry, change: string | undefined) => void,
+  ): () => void;
+  /** Called once per change set, after all of its members were applied (nothing runs in between). */
+  onSet(listener: (set: AppliedSet) => void): () => void;
   /** Resolves true once `predicate` holds (checked now and after each change), false after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean>;
   /** Reload every snapshot from Redis now. */
@@ -91,9 +106,9 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
   let stopped = false;
   let subscription: AnnouncementSubscription | undefined;
 
-  function accept(snapshot: Snapshot): void {
+  function accept(snapshot: Snapshot, change?: string): AppliedSet['changes'][number] | undefined {
     const current = entries.get(snapshot.section)?.snapshot;
-    if (!isNewer(current, snapshot)) return;
+    if (!isNewer(current, snapshot)) return undefined;
     const sameVersion =
       current !== undefined && current.epoch === snapshot.epoch && current.version === snapshot.version;
     const kind: ChangeKind = sameVersion ? 'refresh' : 'version';
@@ -101,7 +116,8 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     const kept = sameVersion ? ({ ...snapshot, data: current.data } as Snapshot) : snapshot;
     const entry: ReplicaEntry = { snapshot: kept, computedAtMs: Date.parse(snapshot.computed_at) };
     entries.set(snapshot.section, entry);
-    events.emit('change', snapshot.section, kind, entry);
+    events.emit('change', snapshot.section, kind, entry, change);
+    return { section: snapshot.section, kind, entry };
   }
 
   function parseSnapshot(raw: string | null, source: string): Snapshot | undefined {
@@ -117,15 +133,24 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
   }
 
   function onAnnouncement(message: string): void {
-    let announcement: Announcement;
+    let json: unknown;
     try {
-      const parsed = announcementSchema.safeParse(JSON.parse(message));
-      if (!parsed.success) throw new Error('bad shape');
-      announcement = parsed.data as Announcement;
+      json = JSON.parse(message);
     } catch {
+      logger.warn('ignoring an announcement that is not JSON');
+      return;
+    }
+    const set = setAnnouncementSchema.safeParse(json);
+    if (set.success) {
+      applySet(set.data as SetAnnouncement);
+      return;
+    }
+    const single = announcementSchema.safeParse(json);
+    if (!single.success) {
       logger.warn('ignoring a malformed announcement');
       return;
     }
+    const announcement = single.data as Announcement;
     if (announcement.changed) {
       accept(announcement.snapshot);
       return;
@@ -137,6 +162,35 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
       // We missed the change this refresh follows (e.g. while reconnecting): fetch it.
       void resyncSections([announcement.section]);
     }
+  }
+
+  /**
+   * A set is applied whole in this one synchronous pass, so no request and no socket sees part of it.
+   * When a member only refreshes a version we never received (missed while reconnecting), the set's
+   * sections are read again together: Redis wrote them in one step, so one MGET reads them consistently.
+   */
+  function applySet(set: SetAnnouncement): void {
+    const missed = set.items.some((item) => {
+      if (item.changed) return false;
+      const current = entries.get(item.section)?.snapshot;
+      const same = current && current.epoch === item.epoch && current.version === item.version;
+      return !same && (!current || isNewer(current, item));
+    });
+    if (missed) {
+      void resyncSections(set.items.map((item) => (item.changed ? item.snapshot.section : item.section)));
+      return;
+    }
+    const changes: AppliedSet['changes'] = [];
+    for (const item of set.items) {
+      let applied: AppliedSet['changes'][number] | undefined;
+      if (item.changed) applied = accept(item.snapshot, set.change);
+      else {
+        const current = entries.get(item.section)?.snapshot;
+        if (current) applied = accept({ ...current, computed_at: item.computed_at }, set.change);
+      }
+      if (applied) changes.push(applied);
+    }
+    if (changes.length) events.emit('set', { change: set.change, changes } satisfies AppliedSet);
   }
 
   async function resyncSections(sections: readonly SectionName[]): Promise<void> {
@@ -184,6 +238,10 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     onChange(listener) {
       events.on('change', listener);
       return () => events.off('change', listener);
+    },
+    onSet(listener) {
+      events.on('set', listener);
+      return () => events.off('set', listener);
     },
     waitFor(predicate, timeoutMs) {
       if (predicate()) return Promise.resolve(true);

@@ -18,6 +18,7 @@ afterAll(async () => {
 });
 afterEach(async () => {
   await t.queue.obliterate({ force: true });
+  await t.redis.del(t.keys.pendingSections);
 });
 
 const post = (
@@ -103,9 +104,13 @@ describe('recompute requests', () => {
     expect(body.jobs.map((j: { section: string }) => j.section)).toEqual([...SECTION_NAMES]);
     for (const job of body.jobs) expect(job.job_id).toEqual(expect.any(String));
     expect(Date.parse(body.timestamp)).toBeGreaterThanOrEqual(before - 1);
-    expect(await t.queue.getWaitingCount()).toBe(SECTION_NAMES.length);
+    // One change set of every section (SPEC §10).
+    expect(await t.queue.getWaitingCount()).toBe(1);
     const waiting = await t.queue.getWaiting();
-    expect(new Set(waiting.map((j) => j.data.reason))).toEqual(new Set(['manual']));
+    expect(waiting.map((j) => j.data)).toEqual([
+      expect.objectContaining({ sections: [...SECTION_NAMES], reason: 'manual' }),
+    ]);
+    expect(new Set(body.jobs.map((j: { job_id: string }) => j.job_id))).toEqual(new Set([waiting[0]?.id]));
   });
 
   it('happy: clear-cache with named sections queues only those (snapshots are never deleted)', async () => {
@@ -118,7 +123,8 @@ describe('recompute requests', () => {
     const body = await res.json();
     expect(body.jobs.map((j: { section: string }) => j.section)).toEqual(['overview', 'lite']);
     expect(body.message).toMatch(/cache cleared/i);
-    expect(await t.queue.getWaitingCount()).toBe(2);
+    expect(await t.queue.getWaitingCount()).toBe(1);
+    expect(Object.keys(await t.redis.hgetall(t.keys.pendingSections)).sort()).toEqual(['lite', 'overview']);
     expect(await t.redis.get(t.keys.snapshot('overview'))).toBe('{"kept":true}');
     await t.redis.del(t.keys.snapshot('overview'));
   });
@@ -159,12 +165,12 @@ describe('recompute requests', () => {
     expect((await res.json()).error.code).toBe('payload_too_large');
   });
 
-  it('happy: a storm of clear-cache calls queues at most one job per section', async () => {
+  it('happy: a storm of clear-cache calls queues at most one set job', async () => {
     const answers = await Promise.all(
       Array.from({ length: 30 }, () => post(t, '/api/public/dashboard/clear-cache/', { token: TOKEN })),
     );
     expect(answers.map((r) => r.status)).toEqual(Array(30).fill(202));
-    expect(await t.queue.getWaitingCount()).toBe(SECTION_NAMES.length);
+    expect(await t.queue.getWaitingCount()).toBe(1);
     const ids = new Set<string>();
     for (const res of answers) {
       for (const job of (await res.json()).jobs) if (job.section === 'overview') ids.add(job.job_id);
@@ -172,15 +178,15 @@ describe('recompute requests', () => {
     expect(ids.size).toBe(1);
   });
 
-  it('happy: a storm of refresh=true reads queues at most one job per section', async () => {
+  it('happy: a storm of refresh=true reads queues at most one set job, of every section', async () => {
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => t.app.request('/api/public/dashboard/v2/?refresh=true')),
     );
     // No snapshots in this file: each answers warming_up after its bounded wait.
     expect(new Set(answers.map((r) => r.status))).toEqual(new Set([503]));
-    expect(await t.queue.getWaitingCount()).toBe(SECTION_NAMES.length);
+    expect(await t.queue.getWaitingCount()).toBe(1);
     const waiting = await t.queue.getWaiting();
-    expect(waiting.map((j) => j.data.section).sort()).toEqual([...SECTION_NAMES].sort());
+    expect(waiting.map((j) => j.data.sections.sort())).toEqual([[...SECTION_NAMES].sort()]);
     expect(new Set(waiting.map((j) => j.data.reason))).toEqual(new Set(['refresh']));
   });
 });

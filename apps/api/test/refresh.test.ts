@@ -37,12 +37,16 @@ describe('refresh=true', () => {
     expect(body.open_positions).toHaveLength(2);
     expect(body.sections.overview.version).toBe(1);
     expect(waited).toBeGreaterThanOrEqual(290);
-    expect(await hasty.queue.getWaitingCount()).toBe(SECTION_NAMES.length);
+    expect(await hasty.queue.getWaitingCount()).toBe(1);
+    expect(Object.keys(await hasty.redis.hgetall(hasty.keys.pendingSections)).sort()).toEqual(
+      [...SECTION_NAMES].sort(),
+    );
     await hasty.queue.obliterate({ force: true });
   });
 
   it('happy: with a worker it waits for computes that started after the request, then cached false', async () => {
-    // A stand-in for apps/worker: each job "computes" from its start time and publishes like publish.ts.
+    // A stand-in for apps/worker: each set job "computes" its sections from its start time and
+    // publishes them like publish.ts.
     const versions = new Map(published.map((s) => [s.section, s]));
     const handled: RecomputeJobData[] = [];
     const connection = createRedisClient(
@@ -55,15 +59,17 @@ describe('refresh=true', () => {
         const computedAtMs = Date.now();
         handled.push(job.data);
         await new Promise((r) => setTimeout(r, 20));
-        const previous = versions.get(job.data.section) as Snapshot;
-        const next = makeSnapshot(job.data.section, {
-          epoch,
-          version: previous.version + 1,
-          computedAtMs,
-          seed: previous.version + 10,
-        });
-        versions.set(next.section, next);
-        await publishSnapshot(patient.redis, patient.keys, next);
+        for (const section of job.data.sections) {
+          const previous = versions.get(section) as Snapshot;
+          const next = makeSnapshot(section, {
+            epoch,
+            version: previous.version + 1,
+            computedAtMs,
+            seed: previous.version + 10,
+          });
+          versions.set(next.section, next);
+          await publishSnapshot(patient.redis, patient.keys, next);
+        }
       },
       { connection, prefix: patient.keys.bullPrefix, concurrency: 3 },
     );
@@ -78,7 +84,7 @@ describe('refresh=true', () => {
         expect(body.sections[name].version, name).toBe(2);
       }
       expect(body.overview).toEqual(versions.get('overview')?.data);
-      expect(handled.map((j) => j.section).sort()).toEqual([...SECTION_NAMES].sort());
+      expect(handled.flatMap((j) => j.sections).sort()).toEqual([...SECTION_NAMES].sort());
       expect(new Set(handled.map((j) => j.reason))).toEqual(new Set(['refresh']));
 
       // The deprecated path refreshes the same way.

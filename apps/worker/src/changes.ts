@@ -5,8 +5,11 @@ import type { Logger } from 'pino';
 /**
  * Event-driven freshness (SPEC §5): migration 0003 NOTIFYs `snapboard_changes` with the table name
  * on every write statement. A dedicated connection LISTENs (a pooled one could be handed to a query
- * and miss notifications); bursts are folded by a short debounce with a bounded wait, so a closed
- * trade reaches its sections in tens of milliseconds even while the bot writes continuously.
+ * and miss notifications). There is no fixed debounce (SPEC §10): notifications read from the socket
+ * together are handed over together on the next turn of the event loop, and the first change after a
+ * quiet moment asks for a set at once. What arrives while a set computes joins the next set (the queue
+ * keeps one set waiting); which sections a set holds is decided inside its own database snapshot
+ * (changeset.ts), so a notification is only a wake-up call.
  * When the connection drops it reconnects with backoff, then asks for every section it covers:
  * changes made while it was away were not announced to anyone.
  */
@@ -97,7 +100,7 @@ export function createChangeListener(options: ChangeListenerOptions): ChangeList
     Promise.resolve(options.onChange(sections)).catch((error) =>
       logger.error({ err: error, sections }, 'recompute request after a change failed'),
     );
-  }, options.debounce ?? { waitMs: 20, maxWaitMs: 100 });
+  }, options.debounce ?? { waitMs: 0, maxWaitMs: 0 });
 
   let client: pg.Client | undefined;
   let closed = false;

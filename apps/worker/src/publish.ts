@@ -4,45 +4,72 @@ import type { Keys, SectionData, SectionName } from '@snapboard/shared';
 import { createFence } from './fence.ts';
 
 /**
- * Compare-and-publish (SPEC §4, decision 0001) in one Lua script, so that reading the meta,
- * deciding, writing the snapshot and announcing it happen atomically even with several workers:
- * - no meta yet: a new epoch (the candidate passed in), version 1;
- * - a compute that started before the stored one is refused: older data never overwrites newer;
- * - same content hash: only computed_at moves (snapshot rewritten, `changed:false` announced);
- * - new hash: version + 1, snapshot written, `changed:true` announced with the whole snapshot.
- * The snapshot and announcement JSON are assembled in the script because only it knows the
- * version; every piece spliced in is either JSON already or a string of safe characters.
- * ARGV[9] is PUBLISH, or SPUBLISH in Redis Cluster (sharded pub/sub, decision 0012).
+ * Compare-and-publish of a change set (SPEC §4 and §10, decisions 0001 and 0009) in one Lua script:
+ * reading the metas, deciding, writing every member's snapshot and announcing the set happen
+ * atomically even with several workers, so readers see all of a set or none of it.
+ * - a set whose database snapshot is older than the last published set's, or than any member's stored
+ *   computed_at, is refused whole: older data never overwrites newer, and never half of it;
+ * - per member: no meta yet: a new epoch (the candidate passed in), version 1; same content hash:
+ *   only computed_at moves; new hash: version + 1;
+ * - the set gets the next `change` id and is announced once, with every member: a changed one with
+ *   its whole snapshot, an unchanged one with its new computed_at only.
+ * The JSON is assembled in the script because only it knows the versions; every piece spliced in is
+ * either JSON already or a string of safe characters.
+ * KEYS: changes, then meta and snapshot per member. ARGV: at_ms, computed_at, pg snapshot ('' for a
+ * set that read no database), channel, PUBLISH or SPUBLISH (Redis Cluster's sharded pub/sub, decision
+ * 0012), then section, hash, ttl, data, candidate epoch per member.
  */
 const PUBLISH_SCRIPT = `
-local meta = redis.call('HMGET', KEYS[1], 'epoch', 'version', 'hash', 'computed_at_ms')
-local epoch = meta[1]
-local version = tonumber(meta[2])
-local at = tonumber(ARGV[4])
-if not epoch or not version then
-  epoch = ARGV[7]
-  version = 0
-else
-  local stored = tonumber(meta[4])
+local at = tonumber(ARGV[1])
+local last = tonumber(redis.call('HGET', KEYS[1], 'at_ms'))
+if last and at < last then
+  return {'rejected', '0'}
+end
+local members = (#KEYS - 1) / 2
+for i = 1, members do
+  local stored = tonumber(redis.call('HGET', KEYS[2 * i], 'computed_at_ms'))
   if stored and at < stored then
-    return {'rejected', epoch, version}
+    return {'rejected', '0'}
   end
 end
-local changed = version == 0 or meta[3] ~= ARGV[2]
-if changed then
-  version = version + 1
+local id = string.format('%d', redis.call('HINCRBY', KEYS[1], 'id', 1))
+redis.call('HSET', KEYS[1], 'at_ms', ARGV[1])
+if ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'snapshot', ARGV[3])
 end
-local v = string.format('%d', version)
-local head = '{"section":"' .. ARGV[1] .. '","epoch":"' .. epoch .. '","version":' .. v
-local snapshot = head .. ',"computed_at":"' .. ARGV[3] .. '","ttl":' .. ARGV[5] .. ',"data":' .. ARGV[6] .. '}'
-redis.call('SET', KEYS[2], snapshot)
-redis.call('HSET', KEYS[1], 'epoch', epoch, 'version', v, 'hash', ARGV[2], 'computed_at', ARGV[3], 'computed_at_ms', ARGV[4])
-if changed then
-  redis.call(ARGV[9], ARGV[8], '{"changed":true,"snapshot":' .. snapshot .. '}')
-  return {'changed', epoch, version}
+local items = {}
+local reply = {'published', id}
+for i = 1, members do
+  local base = 5 + (i - 1) * 5
+  local section, hash, ttl, data = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  local meta = redis.call('HMGET', KEYS[2 * i], 'epoch', 'version', 'hash')
+  local epoch = meta[1]
+  local version = tonumber(meta[2])
+  if not epoch or not version then
+    epoch = ARGV[base + 5]
+    version = 0
+  end
+  local changed = version == 0 or meta[3] ~= hash
+  if changed then
+    version = version + 1
+  end
+  local v = string.format('%d', version)
+  local head = '{"section":"' .. section .. '","epoch":"' .. epoch .. '","version":' .. v
+  local snapshot = head .. ',"computed_at":"' .. ARGV[2] .. '","ttl":' .. ttl .. ',"data":' .. data .. '}'
+  redis.call('SET', KEYS[2 * i + 1], snapshot)
+  redis.call('HSET', KEYS[2 * i], 'epoch', epoch, 'version', v, 'hash', hash, 'computed_at', ARGV[2], 'computed_at_ms', ARGV[1])
+  if changed then
+    items[i] = '{"changed":true,"snapshot":' .. snapshot .. '}'
+    table.insert(reply, 'changed')
+  else
+    items[i] = '{"changed":false,' .. string.sub(head, 2) .. ',"computed_at":"' .. ARGV[2] .. '"}'
+    table.insert(reply, 'unchanged')
+  end
+  table.insert(reply, epoch)
+  table.insert(reply, version)
 end
-redis.call(ARGV[9], ARGV[8], '{"changed":false,"section":"' .. ARGV[1] .. '","epoch":"' .. epoch .. '","version":' .. v .. ',"computed_at":"' .. ARGV[3] .. '"}')
-return {'unchanged', epoch, version}
+redis.call(ARGV[5], ARGV[4], '{"change":"' .. id .. '","items":[' .. table.concat(items, ',') .. ']}')
+return reply
 `;
 
 const SCRIPT_SHA = createHash('sha1').update(PUBLISH_SCRIPT).digest('hex');
@@ -84,7 +111,29 @@ export function newEpoch(): string {
   return randomBytes(8).toString('hex');
 }
 
+export interface SetMember<K extends SectionName = SectionName> {
+  section: K;
+  ttl: number;
+  data: SectionData[K];
+}
+
+export interface SetInput {
+  /** When the set's database snapshot was taken (SPEC §4's computed_at of every member). */
+  computedAt: Date;
+  /** That snapshot (pg_snapshot text), from which the next set finds what changed; none if no query ran. */
+  dbSnapshot?: string;
+  members: readonly SetMember[];
+}
+
+export interface SetResult {
+  /** The set's id, or undefined when the whole set was refused as older than what is published. */
+  change: string | undefined;
+  members: Map<SectionName, PublishResult>;
+}
+
 export interface Publisher {
+  publishSet(input: SetInput): Promise<SetResult>;
+  /** One section as a set of its own. */
   publish<K extends SectionName>(input: PublishInput<K>): Promise<PublishResult>;
 }
 
@@ -96,25 +145,46 @@ export function createPublisher(
   const publishCommand = announceCommand(redis);
   // Behind the fence: a publish that lands on a promoted primary starts new epochs (fence.ts).
   const fence = createFence(redis, keys, options.onNewPrimary);
-  const script = { source: PUBLISH_SCRIPT, sha: SCRIPT_SHA, numberOfKeys: 2 };
-  const run = (keysAndArgs: (string | number)[]) => fence.run(script, keysAndArgs);
+  const run = (keysAndArgs: (string | number)[], numberOfKeys: number) =>
+    fence.run({ source: PUBLISH_SCRIPT, sha: SCRIPT_SHA, numberOfKeys }, keysAndArgs);
+
+  async function publishSet({ computedAt, dbSnapshot, members }: SetInput): Promise<SetResult> {
+    const redisKeys = [keys.changes, ...members.flatMap((m) => [keys.meta(m.section), keys.snapshot(m.section)])];
+    const args = [
+      computedAt.getTime(),
+      computedAt.toISOString(),
+      dbSnapshot ?? '',
+      keys.announceChannel,
+      publishCommand,
+      ...members.flatMap((m) => [m.section, contentHash(m.data), m.ttl, JSON.stringify(m.data), newEpoch()]),
+    ];
+    const reply = (await run([...redisKeys, ...args], redisKeys.length)) as (string | number)[];
+    const results = new Map<SectionName, PublishResult>();
+    if (reply[0] === 'rejected') {
+      // Refused whole: report each member as it stands in Redis, for the logs.
+      const metas = await Promise.all(members.map((m) => redis.hmget(keys.meta(m.section), 'epoch', 'version')));
+      members.forEach((m, i) => {
+        const [epoch, version] = metas[i] ?? [];
+        results.set(m.section, { outcome: 'rejected', epoch: epoch ?? '', version: Number(version ?? 0) });
+      });
+      return { change: undefined, members: results };
+    }
+    members.forEach((m, i) => {
+      const at = 2 + i * 3;
+      results.set(m.section, {
+        outcome: reply[at] as PublishOutcome,
+        epoch: String(reply[at + 1]),
+        version: Number(reply[at + 2]),
+      });
+    });
+    return { change: String(reply[1]), members: results };
+  }
 
   return {
+    publishSet,
     async publish({ section, ttl, computedAt, data }) {
-      const reply = (await run([
-        keys.meta(section),
-        keys.snapshot(section),
-        section,
-        contentHash(data),
-        computedAt.toISOString(),
-        computedAt.getTime(),
-        ttl,
-        JSON.stringify(data),
-        newEpoch(),
-        keys.announceChannel,
-        publishCommand,
-      ])) as [PublishOutcome, string, number];
-      return { outcome: reply[0], epoch: reply[1], version: Number(reply[2]) };
+      const result = await publishSet({ computedAt, members: [{ section, ttl, data }] });
+      return result.members.get(section) as PublishResult;
     },
   };
 }

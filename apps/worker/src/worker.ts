@@ -5,6 +5,7 @@ import {
   RECOMPUTE_JOB_OPTIONS,
   type RecomputeJobData,
   type RecomputeQueue,
+  type RecomputeReason,
   requestRecompute,
 } from '@snapboard/queue';
 import { closeRedisClient, createRedisClient } from '@snapboard/redis';
@@ -15,12 +16,12 @@ import {
   keysForConfig,
   SECTION_NAMES,
   type SectionName,
-  sectionDataSchemas,
 } from '@snapboard/shared';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, WaitingError, Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type ChangeListener, createChangeListener, type DebounceOptions } from './changes.ts';
+import { createSetComputer, type SetMemberResult } from './changeset.ts';
 import { throttledErrors } from './log-throttle.ts';
 import { createPriceSource, type PriceSource } from './prices/index.ts';
 import { createPublisher, type PublishResult } from './publish.ts';
@@ -31,7 +32,6 @@ import {
   type TickData,
   upsertSchedules,
 } from './schedule.ts';
-import { computeSection } from './sections/index.ts';
 import { createStats, type WorkerStats } from './stats.ts';
 
 export interface WorkerOptions {
@@ -45,7 +45,7 @@ export interface WorkerOptions {
   schedule?: boolean;
   /** LISTEN for table changes and recompute the affected sections at once (default true). */
   listen?: boolean;
-  /** Sections computed at the same time (each section is still computed by one job at a time). */
+  /** BullMQ concurrency of the recompute worker (sets still run one at a time per deployment). */
   concurrency?: number;
   debounce?: DebounceOptions;
   /** How long close() lets running jobs finish before handing them back to the queue. */
@@ -59,7 +59,17 @@ export interface WorkerOptions {
 
 export interface RecomputeResult extends PublishResult {
   section: SectionName;
+  reason: RecomputeReason;
+  mode: SetMemberResult['mode'];
   durationMs: number;
+}
+
+export interface ChangeSetResult {
+  /** The set's id; undefined when the whole set was refused as older than what is published. */
+  change: string | undefined;
+  members: RecomputeResult[];
+  durationMs: number;
+  changedTables: string[];
 }
 
 export interface SnapboardWorker {
@@ -68,8 +78,8 @@ export interface SnapboardWorker {
   readonly pool: pg.Pool;
   readonly prices: PriceSource;
   start(): Promise<void>;
-  /** Compute one section and publish it: what every recompute job runs. */
-  recompute(section: SectionName): Promise<RecomputeResult>;
+  /** Compute a change set (these sections plus whatever changed since the last set) and publish it. */
+  runSet(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ChangeSetResult>;
   close(): Promise<void>;
 }
 
@@ -77,6 +87,9 @@ export interface SnapboardWorker {
 export function applicationName(role: 'worker' | 'listen', keyPrefix: string): string {
   return `snapboard-${role}:${keyPrefix}`.slice(0, 63);
 }
+
+/** HGETALL and DEL in one step: a request lands either in this set or in the next, never in neither. */
+const TAKE_PENDING = `local taken = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1]) return taken`;
 
 /** The worker's deadline for every query but a full rollup fold. */
 export const QUERY_DEADLINE_MS = { statement: 10_000, client: 15_000 } as const;
@@ -167,7 +180,15 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   let started = false;
   let closing: Promise<void> | undefined;
   /** Jobs running now, with the lock token needed to hand them back at shutdown. */
-  const active = new Map<string, { job: Job<RecomputeJobData>; token: string | undefined; done: Promise<unknown> }>();
+  const active = new Map<
+    string,
+    {
+      job: Job<RecomputeJobData>;
+      token: string | undefined;
+      done: Promise<unknown>;
+      taken: Map<SectionName, RecomputeReason>;
+    }
+  >();
 
   // Redis came back after a disconnect, possibly empty (restart without persistence, failover):
   // the job schedulers may be gone with it, and readers need snapshots again at once. Upserting is
@@ -183,70 +204,129 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     })().catch((error) => logger.error({ err: error }, 'could not restore schedules after reconnect'));
   });
 
-  async function recompute(section: SectionName): Promise<RecomputeResult> {
-    const computedAt = new Date();
+  const sets = createSetComputer({ pool, redis, keys, prices, logger });
+
+  async function runSet(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ChangeSetResult> {
     const startedAt = performance.now();
-    const data = await computeSection(section, { db: pool, now: computedAt, prices });
-    // A section that broke its contract must not reach readers; the last good snapshot stays.
-    const checked = sectionDataSchemas[section].safeParse(data);
-    if (!checked.success) {
-      throw new Error(`${section} does not match its schema: ${checked.error.issues[0]?.message ?? 'invalid'}`);
-    }
-    const result = await publisher.publish({ section, ttl: config.ttls[section], computedAt, data });
-    const durationMs = performance.now() - startedAt;
-    await stats.recordDuration(section, durationMs);
-    return { section, ...result, durationMs };
+    const computed = await sets.compute(requested);
+    const published = await publisher.publishSet({
+      computedAt: computed.computedAt,
+      dbSnapshot: computed.dbSnapshot,
+      members: computed.members.map((m) => ({ section: m.section, ttl: config.ttls[m.section], data: m.data })),
+    });
+    const members = computed.members.map((m): RecomputeResult => {
+      const result = published.members.get(m.section) as PublishResult;
+      return { section: m.section, reason: m.reason, mode: m.mode, durationMs: m.durationMs, ...result };
+    });
+    await Promise.all(members.map((m) => stats.recordDuration(m.section, m.durationMs)));
+    return {
+      change: published.change,
+      members,
+      durationMs: performance.now() - startedAt,
+      changedTables: computed.changedTables,
+    };
   }
 
-  async function processJob(job: Job<RecomputeJobData>): Promise<RecomputeResult> {
-    const { section, reason } = job.data;
-    if (!isSectionName(section)) {
-      // Retrying cannot fix a job for a section that does not exist (an older or newer deployment's).
-      logger.error({ section, reason, job_id: job.id, outcome: 'failed' }, 'recompute');
-      throw new UnrecoverableError(`unknown section ${JSON.stringify(section)}`);
+  /** Takes every pending section at once: requests made from now on wait for the next set. */
+  async function takePending(): Promise<Map<SectionName, RecomputeReason>> {
+    const flat = (await redis.eval(TAKE_PENDING, 1, keys.pendingSections)) as string[];
+    const taken = new Map<SectionName, RecomputeReason>();
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const section = flat[i];
+      if (isSectionName(section)) taken.set(section, flat[i + 1] as RecomputeReason);
+      else logger.error({ section, outcome: 'failed' }, 'recompute: unknown section requested; dropped');
     }
+    return taken;
+  }
+
+  /** A set that did not publish gives its sections back, behind any newer request for them. */
+  async function restorePending(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<void> {
+    if (!requested.size) return;
+    const pipeline = redis.pipeline();
+    for (const [section, reason] of requested) pipeline.hsetnx(keys.pendingSections, section, reason);
+    await pipeline.exec();
+  }
+
+  function requestedBy(job: Job<RecomputeJobData>, taken: Map<SectionName, RecomputeReason>) {
+    const requested = new Map(taken);
+    const sections: unknown = job.data.sections;
+    for (const section of Array.isArray(sections) ? sections : []) {
+      if (isSectionName(section) && !requested.has(section)) requested.set(section, job.data.reason);
+    }
+    return requested;
+  }
+
+  async function processJob(
+    job: Job<RecomputeJobData>,
+    requested: Map<SectionName, RecomputeReason>,
+  ): Promise<ChangeSetResult> {
     const startedAt = performance.now();
     const attempt = job.attemptsMade + 1;
     try {
-      const result = await recompute(section);
+      const result = await runSet(requested);
+      for (const m of result.members) {
+        logger.info(
+          {
+            section: m.section,
+            reason: m.reason,
+            job_id: job.id,
+            change: result.change,
+            attempt,
+            mode: m.mode,
+            duration_ms: Math.round(m.durationMs * 10) / 10,
+            changed: m.outcome === 'changed',
+            version: m.version,
+            outcome: m.outcome,
+          },
+          'recompute',
+        );
+      }
       logger.info(
         {
-          section,
-          reason,
+          change: result.change,
           job_id: job.id,
-          attempt,
+          sections: result.members.length,
+          changed: result.members.filter((m) => m.outcome === 'changed').length,
+          tables: result.changedTables,
           duration_ms: Math.round(result.durationMs * 10) / 10,
-          changed: result.outcome === 'changed',
-          version: result.version,
-          outcome: result.outcome,
+          outcome: result.change === undefined ? 'rejected' : 'published',
         },
-        'recompute',
+        'change set',
       );
       return result;
     } catch (error) {
-      await stats.recordFailure(section).catch(() => {});
+      await restorePending(requested).catch(() => {});
       const attempts = job.opts.attempts ?? RECOMPUTE_JOB_OPTIONS.attempts;
-      logger.error(
-        {
-          section,
-          reason,
-          job_id: job.id,
-          attempt,
-          duration_ms: Math.round((performance.now() - startedAt) * 10) / 10,
-          changed: false,
-          outcome: attempt < attempts ? 'retrying' : 'failed',
-          err: error,
-        },
-        'recompute',
-      );
+      for (const [section, reason] of requested) {
+        await stats.recordFailure(section).catch(() => {});
+        logger.error(
+          {
+            section,
+            reason,
+            job_id: job.id,
+            attempt,
+            duration_ms: Math.round((performance.now() - startedAt) * 10) / 10,
+            changed: false,
+            outcome: attempt < attempts ? 'retrying' : 'failed',
+            err: error,
+          },
+          'recompute',
+        );
+      }
       throw error;
     }
   }
 
   /** Back to the queue for another worker (or the next start), now rather than when its lock expires. */
-  function handBack(job: Job<RecomputeJobData>, token: string | undefined): Promise<void> {
+  async function handBack(
+    job: Job<RecomputeJobData>,
+    token: string | undefined,
+    taken?: ReadonlyMap<SectionName, RecomputeReason>,
+  ): Promise<void> {
+    // What the set took goes back to the hash, so the next set (the handed-back job) takes it again.
+    if (taken) await restorePending(taken).catch(() => {});
     return job.moveToWait(token).then(
-      () => logger.warn({ section: job.data.section, job_id: job.id, outcome: 'handed_back' }, 'recompute'),
+      () => logger.warn({ sections: job.data.sections, job_id: job.id, outcome: 'handed_back' }, 'recompute'),
       (error) => logger.warn({ err: error, job_id: job.id }, 'could not hand back a running job'),
     );
   }
@@ -256,7 +336,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     queue,
     pool,
     prices,
-    recompute,
+    runSet,
 
     async start() {
       if (started) return;
@@ -285,9 +365,16 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
           await handBack(job, token);
           throw new WaitingError();
         }
-        const run = processJob(job);
+        // Counted as running before its first await, so a close() that begins now waits for it (or
+        // hands it back) instead of missing it; `taken` is filled in as soon as the set takes its sections.
+        const entry = { job, token, done: Promise.resolve() as Promise<unknown>, taken: new Map() };
+        const run = takePending().then((taken) => {
+          entry.taken = requestedBy(job, taken);
+          return processJob(job, entry.taken);
+        });
+        entry.done = run;
         const id = String(job.id);
-        active.set(id, { job, token, done: run });
+        active.set(id, entry);
         try {
           return await run;
         } finally {
@@ -335,7 +422,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
             // A job that cannot finish (a lock, a dead database) must not hold the shutdown. Handing it
             // back puts it in the queue for another worker now rather than after its lock expires.
             abandoned = true;
-            for (const { job, token } of active.values()) await handBack(job, token);
+            for (const { job, token, taken } of active.values()) await handBack(job, token, taken);
           }
           await recomputeWorker.close(abandoned);
         }

@@ -1,6 +1,13 @@
 import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
 import type { RedisClient } from '@snapboard/redis';
-import { type Announcement, announcementSchema, keysFor, type SectionData, snapshotSchema } from '@snapboard/shared';
+import {
+  type Announcement,
+  keysFor,
+  type SectionData,
+  type SetAnnouncement,
+  setAnnouncementSchema,
+  snapshotSchema,
+} from '@snapboard/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash, createPublisher, stableStringify } from '../src/publish.ts';
 
@@ -18,7 +25,7 @@ beforeAll(async () => {
   const subscriber = connect();
   await subscriber.subscribe(keysFor(env.keyPrefix).announceChannel);
   subscriber.on('message', (_channel, message) => {
-    announcements.push(announcementSchema.parse(JSON.parse(message)) as Announcement);
+    announcements.push(...(setAnnouncementSchema.parse(JSON.parse(message)) as SetAnnouncement).items);
   });
 });
 afterAll(async () => {
@@ -40,7 +47,7 @@ describe('compare-and-publish', () => {
     const sub = connect();
     const heard: Announcement[] = [];
     await sub.subscribe(keys.announceChannel);
-    sub.on('message', (_c, m) => heard.push(JSON.parse(m)));
+    sub.on('message', (_c, m) => heard.push(...(JSON.parse(m) as SetAnnouncement).items));
     const publisher = createPublisher(redis, keys);
 
     const first = await publisher.publish({ section: 'lite', ttl: 2, computedAt: at(0), data: lite(10) });

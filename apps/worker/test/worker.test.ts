@@ -352,9 +352,11 @@ describe('shutdown with a job that cannot finish', () => {
       await requestRecompute(r.worker.queue, ['overview'], 'manual');
       await expect.poll(() => queue.getActiveCount(), { timeout: 5000 }).toBe(1);
       await r.worker.close();
-      expect(r.logs.find((l) => l.outcome === 'handed_back')).toMatchObject({ section: 'overview' });
+      expect(r.logs.find((l) => l.outcome === 'handed_back')).toMatchObject({ sections: ['overview'] });
       const waiting = await queue.getWaiting();
-      expect(waiting.map((j) => j.data)).toEqual([expect.objectContaining({ section: 'overview', reason: 'manual' })]);
+      expect(waiting.map((j) => j.data)).toEqual([
+        expect.objectContaining({ sections: ['overview'], reason: 'manual' }),
+      ]);
       await blocker.query('ROLLBACK');
 
       const successor = start(config, { schedule: false, listen: false });
@@ -402,10 +404,12 @@ describe('shutdown while BullMQ hands over a job', () => {
       await expect.poll(() => closing !== undefined, { timeout: 5000 }).toBe(true);
       await closing;
 
-      expect(r.logs.find((l) => l.outcome === 'handed_back')).toMatchObject({ section: 'overview' });
+      expect(r.logs.find((l) => l.outcome === 'handed_back')).toMatchObject({ sections: ['overview'] });
       expect(r.jobs('overview').filter((l) => l.reason === 'manual')).toEqual([]);
       const waiting = await queue.getWaiting();
-      expect(waiting.map((j) => j.data)).toEqual([expect.objectContaining({ section: 'overview', reason: 'manual' })]);
+      expect(waiting.map((j) => j.data)).toEqual([
+        expect.objectContaining({ sections: ['overview'], reason: 'manual' }),
+      ]);
       expect(await handoverReader.get('overview')).toEqual(before);
 
       // The next worker on the queue runs it.

@@ -18,18 +18,34 @@ describe('requestRecompute', () => {
     return q;
   }
 
-  it('happy: a storm of requests leaves one job waiting per section', async () => {
+  it('happy: a storm of requests leaves one set job waiting, with every section it asked for pending', async () => {
     const q = queue();
+    const keys = keysFor(env.keyPrefix);
     const answers = await Promise.all(Array.from({ length: 20 }, () => requestRecompute(q, ['overview', 'lite'])));
-    expect(await q.getWaitingCount()).toBe(2);
-    const ids = new Set(
-      answers
-        .flat()
-        .filter((j) => j.section === 'overview')
-        .map((j) => j.job_id),
-    );
+    await requestRecompute(q, ['pnl_history'], 'event');
+    expect(await q.getWaitingCount()).toBe(1);
+    const ids = new Set(answers.flat().map((j) => j.job_id));
     expect(ids.size).toBe(1);
     expect(answers[0]?.map((j) => j.section)).toEqual(['overview', 'lite']);
+    const redis = new Redis(env.redisUrl);
+    try {
+      expect(await redis.hgetall(keys.pendingSections)).toEqual({
+        overview: 'manual',
+        lite: 'manual',
+        pnl_history: 'event',
+      });
+      // A cadence tick never downgrades a pending request; it adds what was not pending.
+      await requestRecompute(q, ['lite', 'overview', 'trading_stats'], 'schedule');
+      expect(await redis.hgetall(keys.pendingSections)).toEqual({
+        overview: 'manual',
+        lite: 'manual',
+        pnl_history: 'event',
+        trading_stats: 'schedule',
+      });
+      await redis.del(keys.pendingSections);
+    } finally {
+      redis.disconnect();
+    }
     await q.obliterate({ force: true });
   });
 

@@ -43,6 +43,17 @@ export interface Keys {
   refreshGate: string;
   /** Replication id of the primary under which the current epochs were issued (apps/worker fence.ts). */
   primary: string;
+  /**
+   * Hash: section → reason, the sections asked for and not yet taken by a change set (SPEC §10).
+   * A set takes all of them at once, so requests made while a set computes join the next one.
+   */
+  pendingSections: string;
+  /**
+   * Hash of the last published change set: `id` (the increasing `change` counter), `at_ms` (when its
+   * database snapshot was taken; an older set is refused) and `snapshot` (that snapshot, pg_snapshot
+   * text, from which the next set finds what changed in between).
+   */
+  changes: string;
 }
 
 export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
@@ -62,6 +73,8 @@ export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
     durations: `${base}:stats:durations`,
     refreshGate: `${base}:refresh:gate`,
     primary: `${base}:primary`,
+    pendingSections: `${base}:set:pending`,
+    changes: `${base}:set:last`,
   };
 }
 

@@ -197,3 +197,17 @@ export function socketData(section: SectionName, data: unknown): unknown {
   }
   return data;
 }
+
+/**
+ * What the worker announces for a change set (SPEC §10): one message per set, its id `change`
+ * (increasing, decimal) and one item per member, in the shape of a single announcement.
+ */
+export const setAnnouncementSchema = z.object({
+  change: z.string().regex(/^\d+$/),
+  items: z.array(announcementSchema).min(1),
+});
+
+export interface SetAnnouncement {
+  change: string;
+  items: Announcement[];
+}

@@ -1,4 +1,5 @@
 import { MAX_LIMIT, type OpenPosition } from '@snapboard/shared';
+import type { PriceSource } from '../prices/index.ts';
 import { type Numeric, round, toIso, toNumber } from './convert.ts';
 import type { SectionComputer } from './types.ts';
 
@@ -83,14 +84,40 @@ export function build(rows: readonly OpenPositionRow[], prices: ReadonlyMap<stri
   });
 }
 
+/** A published position back as the row it was built from: what a price tick re-prices. */
+export function rowOf(position: OpenPosition): OpenPositionRow {
+  return {
+    id: position.trade_id,
+    user_id: position.user_id,
+    username: position.username,
+    symbol: position.symbol,
+    direction: position.direction,
+    market_type: position.market_type,
+    entry_price: position.entry_price,
+    entry_time: position.entry_time,
+    position_size: position.position_size,
+    quantity: position.quantity,
+    stop_loss: position.stop_loss,
+    take_profit: position.take_profit,
+    leverage: position.leverage,
+  };
+}
+
+async function priced(rows: readonly OpenPositionRow[], prices: PriceSource): Promise<OpenPosition[]> {
+  const symbols = [...new Set(rows.map((row) => row.symbol).filter((s): s is string => !!s))];
+  // Prices are a nicety: whatever happens to them, the positions are still published.
+  const quotes = symbols.length
+    ? await prices.getPrices(symbols).catch(() => new Map<string, number>())
+    : new Map<string, number>();
+  return build(rows, quotes);
+}
+
 export const openPositions: SectionComputer<'open_positions'> = {
   async compute({ db, prices }) {
     const { rows } = await db.query<OpenPositionRow>(SQL);
-    const symbols = [...new Set(rows.map((row) => row.symbol).filter((s): s is string => !!s))];
-    // Prices are a nicety: whatever happens to them, the positions are still published.
-    const quotes = symbols.length
-      ? await prices.getPrices(symbols).catch(() => new Map<string, number>())
-      : new Map<string, number>();
-    return build(rows, quotes);
+    return priced(rows, prices);
+  },
+  reprice(last, { prices }) {
+    return priced(last.map(rowOf), prices);
   },
 };

@@ -14,4 +14,10 @@ export type Queryable = Pick<pg.Pool, 'query'>;
 
 export interface SectionComputer<K extends SectionName> {
   compute(ctx: SectionContext): Promise<SectionData[K]>;
+  /**
+   * A cadence refresh that needs no query: the last published data brought up to date from another
+   * source (prices). Only used when the set's snapshot shows no change to the section's tables, so
+   * the result is never from a newer database state than its neighbours (SPEC §10).
+   */
+  reprice?(last: SectionData[K], ctx: Pick<SectionContext, 'prices' | 'now'>): Promise<SectionData[K]>;
 }

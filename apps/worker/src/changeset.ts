@@ -1,0 +1,167 @@
+import { performance } from 'node:perf_hooks';
+import type { RecomputeReason } from '@snapboard/queue';
+import type { RedisClient } from '@snapboard/redis';
+import { type Keys, type SectionData, type SectionName, sectionDataSchemas, snapshotSchema } from '@snapboard/shared';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { SECTIONS_BY_TABLE } from './changes.ts';
+import type { PriceSource } from './prices/index.ts';
+import { SECTION_COMPUTERS } from './sections/index.ts';
+import { refreshRollups } from './sections/rollups.ts';
+
+/**
+ * One change set (SPEC §10, docs/decisions/0009-change-sets.md): every section it holds is computed
+ * from one read-only REPEATABLE READ snapshot. Its members are what was asked for plus every section
+ * of a table that changed between the previous set's snapshot and this one, as the change log (migration
+ * 0006) shows *inside* this snapshot. NOTIFY and cadence ticks only wake the worker: however they race,
+ * a set never holds a section from a newer database state than a neighbour it leaves out, because a
+ * neighbour whose tables changed is in the set.
+ */
+
+/** A previous set older than this is not trusted to find changes from (the log keeps more). */
+export const CHANGE_LOG_HORIZON_MS = 5 * 60_000;
+/** Change log rows older than this are deleted (twice the horizon: a set never needs them). */
+const CHANGE_LOG_KEEP = '10 minutes';
+const TRIM_EVERY_MS = 60_000;
+
+const WATCHED_TABLES = Object.keys(SECTIONS_BY_TABLE);
+
+export interface SetMemberResult<K extends SectionName = SectionName> {
+  section: K;
+  reason: RecomputeReason;
+  data: SectionData[K];
+  /** Compute time of this member alone (inside the set). */
+  durationMs: number;
+  /** 'query': read from the set's snapshot; 'reprice': the last published data at new prices. */
+  mode: 'query' | 'reprice';
+}
+
+export interface ComputedSet {
+  /** Taken just before the snapshot: every member's computed_at and the set's order stamp. */
+  computedAt: Date;
+  dbSnapshot: string;
+  members: SetMemberResult[];
+  /** Tables the snapshot shows changed since the previous set ('*' when there was none to compare). */
+  changedTables: string[];
+}
+
+export interface SetComputerDeps {
+  pool: pg.Pool;
+  redis: RedisClient;
+  keys: Keys;
+  prices: PriceSource;
+  logger: Logger;
+}
+
+/** The sections a change to these tables affects. */
+export function sectionsOfTables(tables: readonly string[]): Set<SectionName> {
+  return new Set(tables.flatMap((table) => SECTIONS_BY_TABLE[table] ?? []));
+}
+
+export function createSetComputer(deps: SetComputerDeps) {
+  const { pool, redis, keys, prices, logger } = deps;
+  let lastTrim = 0;
+
+  /** The fold is its own write on the primary, before the snapshot; a failed fold only costs speed. */
+  async function fold(): Promise<void> {
+    try {
+      await refreshRollups(pool);
+      if (Date.now() - lastTrim > TRIM_EVERY_MS) {
+        lastTrim = Date.now();
+        await pool.query(`DELETE FROM snapboard_change_log WHERE at < now() - interval '${CHANGE_LOG_KEEP}'`);
+      }
+    } catch (error) {
+      // The set reads the rollups as of its own snapshot, unfolded hours included: still exact.
+      logger.warn({ err: error }, 'rollup fold failed; the set reads the unfolded hours from the trades');
+    }
+  }
+
+  async function previousSnapshot(): Promise<string | undefined> {
+    const [snapshot, atMs] = await redis.hmget(keys.changes, 'snapshot', 'at_ms');
+    if (!snapshot || !atMs || Date.now() - Number(atMs) > CHANGE_LOG_HORIZON_MS) return undefined;
+    return snapshot;
+  }
+
+  async function lastPublished<K extends SectionName>(section: K): Promise<SectionData[K] | undefined> {
+    const raw = await redis.get(keys.snapshot(section));
+    if (!raw) return undefined;
+    const parsed = snapshotSchema.safeParse(JSON.parse(raw));
+    if (!parsed.success) return undefined;
+    const data = sectionDataSchemas[section].safeParse(parsed.data.data);
+    return data.success ? (data.data as SectionData[K]) : undefined;
+  }
+
+  function checked<K extends SectionName>(section: K, data: unknown): SectionData[K] {
+    // A section that broke its contract must not reach readers; the last good snapshot stays.
+    const result = sectionDataSchemas[section].safeParse(data);
+    if (!result.success) {
+      throw new Error(`${section} does not match its schema: ${result.error.issues[0]?.message ?? 'invalid'}`);
+    }
+    return result.data as SectionData[K];
+  }
+
+  async function compute(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ComputedSet> {
+    const previous = await previousSnapshot();
+    await fold();
+    const client = await pool.connect();
+    let failed = false;
+    try {
+      const computedAt = new Date();
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await client.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+      const dbSnapshot = rows[0]?.snapshot ?? '';
+      let changedTables: string[];
+      if (previous === undefined) changedTables = ['*'];
+      else {
+        const changed = await client.query<{ tbl: string }>(
+          `SELECT DISTINCT tbl FROM snapboard_change_log
+           WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)`,
+          [previous],
+        );
+        changedTables = changed.rows.map((r) => r.tbl);
+      }
+      const affected = sectionsOfTables(changedTables[0] === '*' ? WATCHED_TABLES : changedTables);
+      const plan = new Map<SectionName, RecomputeReason>(requested);
+      for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
+
+      const members: SetMemberResult[] = [];
+      for (const [section, reason] of plan) {
+        const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+        const startedAt = performance.now();
+        let data: unknown;
+        let mode: SetMemberResult['mode'] = 'query';
+        const last =
+          computer.reprice && reason === 'schedule' && !affected.has(section) && (await lastPublished(section));
+        if (last && computer.reprice) {
+          data = await (computer.reprice as (l: unknown, c: object) => Promise<unknown>)(last, {
+            prices,
+            now: computedAt,
+          });
+          mode = 'reprice';
+        } else {
+          data = await computer.compute({ db: client, now: computedAt, prices });
+        }
+        members.push({
+          section,
+          reason,
+          data: checked(section, data),
+          durationMs: performance.now() - startedAt,
+          mode,
+        });
+      }
+      await client.query('COMMIT');
+      return { computedAt, dbSnapshot, members, changedTables };
+    } catch (error) {
+      failed = true;
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      // A client whose query failed may be in any state: the pool replaces it rather than reuse it.
+      client.release(failed);
+    }
+  }
+
+  return { compute };
+}
+
+export type SetComputer = ReturnType<typeof createSetComputer>;
