@@ -33,6 +33,11 @@ export const subscribeSchema = z.object({
    * sent them where they are smaller than the snapshot. Without it every change is a full snapshot.
    */
   patches: z.boolean().optional(),
+  /**
+   * SPEC §10: each change set comes as one `batch` frame whose items are the frames this subscriber
+   * would otherwise have been sent for it. The answer to this subscribe itself is never a batch.
+   */
+  batches: z.boolean().optional(),
 });
 
 export const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), sections: sectionList });
@@ -96,6 +101,14 @@ export type PatchMessage<K extends SectionName = SectionName> = {
       }
     : never;
 }[K];
+/** One change set (SPEC §10): `items` are exactly the snapshot and patch frames it brings this subscriber. */
+export interface BatchMessage {
+  type: 'batch';
+  /** The set's id: decimal, increasing over the deployment's lifetime. */
+  change: string;
+  items: Array<SnapshotMessage | PatchMessage>;
+}
+
 export interface ErrorMessage {
   type: 'error';
   code: WsErrorCode;
@@ -109,6 +122,7 @@ export type ServerMessage =
   | PongMessage
   | SnapshotMessage
   | PatchMessage
+  | BatchMessage
   | ErrorMessage;
 
 export const WS_ERROR_CODES = [

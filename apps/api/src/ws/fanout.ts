@@ -49,6 +49,8 @@ export interface DeliveryLimits {
 }
 
 const SEND_OPTIONS = { binary: false, compress: false } as const;
+const COMMA = Buffer.from(',');
+const CLOSE_BATCH = Buffer.from(']}');
 
 /** The longest a change waits for others announced with it (docs/decisions/0006). */
 const MAX_COALESCE_MS = 20;
@@ -72,6 +74,8 @@ export class Subscriber {
   readonly pending = new Set<SectionName>();
   /** Sections for which this subscriber applies patch frames. */
   readonly patches = new Set<SectionName>();
+  /** Sent each change set as one `batch` frame (SPEC §10) rather than its frames one by one. */
+  batches = false;
   behindSince: number | undefined;
   skips = 0;
   /** Snapshot and patch frames written to it. */
@@ -106,6 +110,7 @@ export interface Fanout {
     limit: number,
     versions: ResumeVersions,
     patches?: boolean,
+    batches?: boolean,
   ): void;
   unsubscribe(sub: Subscriber, sections: readonly SectionName[]): void;
   remove(sub: Subscriber): void;
@@ -237,16 +242,26 @@ export function createFanout(options: {
     }
   }
 
-  /** Send `entry` to `sub` if it is news to it and it is keeping up; what was written, if anything. */
-  function offer(sub: Subscriber, section: SectionName, entry: ReplicaEntry, now: number): FrameKind | undefined {
-    if (!sub.open) return undefined;
+  interface Picked {
+    section: SectionName;
+    entry: ReplicaEntry;
+    frame: Buffer;
+    kind: FrameKind;
+  }
+
+  /**
+   * The frame that brings `sub` to `entry`, if that is news to it. `behind` is decided once per
+   * subscriber per round, before anything is written: a round goes out whole or is withheld whole, so a
+   * subscriber that falls behind never holds half of a change set.
+   */
+  function pick(sub: Subscriber, section: SectionName, entry: ReplicaEntry, behind: boolean, now: number) {
     const { epoch, version } = entry.snapshot;
     const sent = sub.sent.get(section);
     if (sent && sent.epoch === epoch && version <= sent.version) {
       sub.pending.delete(section);
       return undefined;
     }
-    if (sub.ws.bufferedAmount > limits.softBufferBytes) {
+    if (behind) {
       // Already pending: the version withheld earlier will never be sent; this one replaces it.
       if (sub.pending.has(section)) {
         sub.skips++;
@@ -258,11 +273,57 @@ export function createFanout(options: {
     }
     const limit = sub.limits.get(section) ?? DEFAULT_LIMIT;
     const patch = sent && sub.patches.has(section) ? patchFor(section, entry, limit, sent) : undefined;
-    if (!write(sub, patch ?? frameFor(section, entry, limit))) return undefined;
+    const picked: Picked = {
+      section,
+      entry,
+      frame: patch ?? frameFor(section, entry, limit),
+      kind: patch ? 'patch' : 'snapshot',
+    };
+    return picked;
+  }
+
+  function delivered(sub: Subscriber, { section, entry }: Picked): void {
+    const { epoch, version } = entry.snapshot;
     sub.sent.set(section, { epoch, version, exact: true });
     sub.pending.delete(section);
     sub.updatesSent++;
-    return patch ? 'patch' : 'snapshot';
+  }
+
+  /** Send `entry` to `sub` if it is news to it and it is keeping up; what was written, if anything. */
+  function offer(sub: Subscriber, section: SectionName, entry: ReplicaEntry, behind: boolean, now: number) {
+    if (!sub.open) return undefined;
+    const picked = pick(sub, section, entry, behind, now);
+    if (!picked || !write(sub, picked.frame)) return undefined;
+    delivered(sub, picked);
+    return picked.kind;
+  }
+
+  const isBehind = (sub: Subscriber) => sub.ws.bufferedAmount > limits.softBufferBytes;
+
+  /** Batch frames of the current set, by the frames they hold (subscribers with the same view share one). */
+  const frameIds = new WeakMap<Buffer, number>();
+  let nextFrameId = 0;
+  function batchFrame(change: string, picked: readonly Picked[], cache: Map<string, Buffer>): Buffer {
+    const key = picked
+      .map((p) => {
+        let id = frameIds.get(p.frame);
+        if (id === undefined) frameIds.set(p.frame, (id = nextFrameId++));
+        return id;
+      })
+      .join(',');
+    let frame = cache.get(key);
+    if (!frame) {
+      const parts: Buffer[] = [Buffer.from(`{"type":"batch","change":"${change}","items":[`)];
+      picked.forEach((p, i) => {
+        if (i) parts.push(COMMA);
+        parts.push(p.frame);
+      });
+      parts.push(CLOSE_BATCH);
+      frame = Buffer.concat(parts);
+      cache.set(key, frame);
+      metrics.serialized();
+    }
+    return frame;
   }
 
   /** Frames written in one pass, counted once per kind: label lookups cost more than the writes. */
@@ -293,7 +354,7 @@ export function createFanout(options: {
     sub.socket.cork();
     for (const section of [...sub.pending]) {
       const entry = replica.get(section);
-      if (entry && sub.limits.has(section)) written.add(offer(sub, section, entry, now));
+      if (entry && sub.limits.has(section)) written.add(offer(sub, section, entry, false, now));
       else sub.pending.delete(section);
     }
     sub.socket.uncork();
@@ -346,17 +407,34 @@ export function createFanout(options: {
     lastDeliveryMs = performance.now() - started;
   }
 
-  function deliverRound(round: Map<SectionName, ReplicaEntry>): void {
+  function deliverRound(round: Map<SectionName, ReplicaEntry>, change?: string): void {
     const started = process.hrtime.bigint();
     const now = Date.now();
     const affected = new Set<Subscriber>();
     for (const section of round.keys()) for (const sub of bySection.get(section) ?? []) affected.add(sub);
     const written = tally();
+    const batches = new Map<string, Buffer>();
     for (const sub of affected) {
       if (!sub.open) continue;
+      const behind = isBehind(sub);
+      if (change !== undefined && sub.batches) {
+        const picked: Picked[] = [];
+        for (const [section, entry] of round) {
+          const p = sub.limits.has(section) ? pick(sub, section, entry, behind, now) : undefined;
+          if (p) picked.push(p);
+        }
+        if (picked.length && write(sub, batchFrame(change, picked, batches))) {
+          for (const p of picked) {
+            delivered(sub, p);
+            written.add(p.kind);
+          }
+          metrics.sent('batch');
+        }
+        continue;
+      }
       sub.socket.cork();
       for (const [section, entry] of round) {
-        if (sub.limits.has(section)) written.add(offer(sub, section, entry, now));
+        if (sub.limits.has(section)) written.add(offer(sub, section, entry, behind, now));
       }
       sub.socket.uncork();
     }
@@ -366,9 +444,30 @@ export function createFanout(options: {
 
   // Only a version change is news to a subscriber; a refresh of computed_at alone sends nothing
   // (new subscribers still get the fresh computed_at, as frames are cached per replica entry).
-  const unlisten = replica.onChange((section, kind, entry) => {
-    if (kind === 'version') onChange(section, entry);
+  // A change that came with a set is delivered by the set's own round (below), at once: the set is
+  // already the whole burst, so there is nothing to wait for.
+  const unlistenChanges = replica.onChange((section, kind, entry, change) => {
+    if (kind === 'version' && change === undefined) onChange(section, entry);
   });
+  const unlistenSets = replica.onSet((set) => {
+    const round = new Map<SectionName, ReplicaEntry>();
+    for (const { section, kind, entry } of set.changes) {
+      if (kind === 'version' && bySection.get(section)?.size) round.set(section, entry);
+    }
+    if (!round.size) return;
+    // Changes announced one by one before this set go out first, in order.
+    if (scheduled) {
+      scheduled();
+      deliverQueued();
+    }
+    const started = performance.now();
+    deliverRound(round, set.change);
+    lastDeliveryMs = performance.now() - started;
+  });
+  const unlisten = () => {
+    unlistenChanges();
+    unlistenSets();
+  };
 
   function drop(sub: Subscriber, section: SectionName): void {
     bySection.get(section)?.delete(sub);
@@ -398,7 +497,8 @@ export function createFanout(options: {
       }
       return size;
     },
-    subscribe(sub, sections, limit, versions, patches = false) {
+    subscribe(sub, sections, limit, versions, patches = false, batches = false) {
+      sub.batches = batches;
       for (const section of sections) {
         bySection.get(section)?.add(sub);
         sub.limits.set(section, limit);
@@ -418,7 +518,7 @@ export function createFanout(options: {
       for (const section of sections) {
         const entry = replica.get(section);
         // No snapshot yet: it is pushed when the worker first publishes one.
-        if (entry) written.add(offer(sub, section, entry, now));
+        if (entry) written.add(offer(sub, section, entry, isBehind(sub), now));
       }
       sub.socket.uncork();
       written.done();

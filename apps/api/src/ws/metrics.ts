@@ -8,7 +8,7 @@ import type { LimitKind } from './limits.ts';
  * `stats()`, which tests and logs read synchronously.
  */
 
-export type SentType = 'welcome' | 'subscribed' | 'unsubscribed' | 'pong' | 'snapshot' | 'patch' | 'error';
+export type SentType = 'welcome' | 'subscribed' | 'unsubscribed' | 'pong' | 'snapshot' | 'patch' | 'batch' | 'error';
 export type DisconnectReason = 'slow_reader' | 'dead_peer' | 'error_flood' | 'rate_limit' | 'too_big' | 'shutdown';
 export type RejectReason = 'not_found' | 'origin' | 'per_ip_limit' | 'total_limit' | 'shutting_down';
 

@@ -16,7 +16,14 @@ import {
  */
 
 export type ClientRequest =
-  | { type: 'subscribe'; sections: SectionName[]; limit: number; versions: ResumeVersions; patches: boolean }
+  | {
+      type: 'subscribe';
+      sections: SectionName[];
+      limit: number;
+      versions: ResumeVersions;
+      patches: boolean;
+      batches: boolean;
+    }
   | { type: 'unsubscribe'; sections: SectionName[] }
   | { type: 'ping'; id: unknown };
 
@@ -85,6 +92,7 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): ParseResult {
       limit: message.limit ?? DEFAULT_LIMIT,
       versions,
       patches: message.patches ?? false,
+      batches: message.batches ?? false,
     },
   };
 }

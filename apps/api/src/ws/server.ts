@@ -342,7 +342,7 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
   function handle(sub: Subscriber, request: ClientRequest): void {
     switch (request.type) {
       case 'subscribe':
-        fanout.subscribe(sub, request.sections, request.limit, request.versions, request.patches);
+        fanout.subscribe(sub, request.sections, request.limit, request.versions, request.patches, request.batches);
         break;
       case 'unsubscribe':
         fanout.unsubscribe(sub, request.sections);
