@@ -116,7 +116,8 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     const kept = sameVersion ? ({ ...snapshot, data: current.data } as Snapshot) : snapshot;
     const entry: ReplicaEntry = { snapshot: kept, computedAtMs: Date.parse(snapshot.computed_at) };
     entries.set(snapshot.section, entry);
-    events.emit('change', snapshot.section, kind, entry, change);
+    // A set's members are announced after all of them are in (applySet), so no listener sees half.
+    if (change === undefined) events.emit('change', snapshot.section, kind, entry, change);
     return { section: snapshot.section, kind, entry };
   }
 
@@ -190,6 +191,7 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
       }
       if (applied) changes.push(applied);
     }
+    for (const { section, kind, entry } of changes) events.emit('change', section, kind, entry, set.change);
     if (changes.length) events.emit('set', { change: set.change, changes } satisfies AppliedSet);
   }
 

@@ -87,6 +87,13 @@ export class Publisher {
       .publish(this.keys.announceChannel, JSON.stringify(announcement))
       .exec();
   }
+  /** A change set as the worker's publish script writes it: every member, then one announcement. */
+  async publishSet(change: number, snapshots: readonly Snapshot[]): Promise<void> {
+    const multi = this.redis.multi();
+    for (const s of snapshots) multi.set(this.keys.snapshot(s.section), JSON.stringify(s));
+    const items: Announcement[] = snapshots.map((snapshot) => ({ changed: true, snapshot }));
+    await multi.publish(this.keys.announceChannel, JSON.stringify({ change: String(change), items })).exec();
+  }
   async refresh(snapshot: Snapshot, computedAt: string): Promise<void> {
     const announcement: Announcement = {
       changed: false,

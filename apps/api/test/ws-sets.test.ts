@@ -1,0 +1,87 @@
+import { useTestEnv } from '@snapboard/devenv/testing';
+import type { BatchMessage, ServerMessage } from '@snapboard/shared';
+import { describe, expect, it } from 'vitest';
+import { snapshot, useWsServer } from './ws-harness.ts';
+
+// Change sets over real sockets (SPEC §10): one round per set, the batch frame, and what is not a set.
+
+const env = useTestEnv({ database: false });
+const api = useWsServer(env);
+const { ready } = api;
+
+const rounds = async () =>
+  Number(/^snapboard_ws_fanout_seconds_count (\d+)/m.exec(await api.instance.registry.metrics())?.[1] ?? Number.NaN);
+const isBatch = (m: ServerMessage): m is BatchMessage => m.type === 'batch';
+
+describe('change sets', () => {
+  it('happy: a "batches" subscriber gets each set as one batch frame holding exactly its frames', async () => {
+    const batched = await ready();
+    const plain = await ready();
+    batched.send({ type: 'subscribe', sections: ['overview', 'lite', 'open_positions'], limit: 5, batches: true });
+    plain.send({ type: 'subscribe', sections: ['overview', 'lite', 'open_positions'], limit: 5 });
+    await batched.drain();
+    await plain.drain();
+    const before = await rounds();
+    const set = [snapshot('overview', 1), snapshot('lite', 1), snapshot('open_positions', 1, { size: 8 })];
+    await api.publisher.publishSet(41, set);
+    const [batch] = (await batched.until(isBatch)).filter(isBatch);
+    const frames = await plain.until((m) => m.type === 'snapshot' && m.section === 'open_positions');
+    expect(batch?.change).toBe('41');
+    // Exactly the frames the plain subscriber got, in the set's order, cut to the subscriber's limit.
+    expect(batch?.items).toEqual(frames);
+    expect(batch?.items.map((m) => m.section)).toEqual(['overview', 'lite', 'open_positions']);
+    expect(batch?.items[2]).toMatchObject({ type: 'snapshot', data: expect.any(Array) });
+    expect((batch?.items[2] as { data: unknown[] }).data).toHaveLength(5);
+    expect((await rounds()) - before).toBe(1);
+
+    // The next set carries only what changed for this subscriber, under the next id.
+    await api.publisher.publishSet(42, [snapshot('lite', 2), snapshot('recent_trades', 1)]);
+    const [next] = (await batched.until(isBatch)).filter(isBatch);
+    expect(next).toMatchObject({ change: '42', items: [{ type: 'snapshot', section: 'lite', version: 2 }] });
+    expect((await rounds()) - before).toBe(2);
+  });
+
+  it('happy: sets published back to back arrive one by one, in order, none merged or skipped', async () => {
+    const client = await ready();
+    client.send({ type: 'subscribe', sections: ['overview', 'lite'], batches: true });
+    await client.drain();
+    for (let v = 1; v <= 20; v++)
+      await api.publisher.publishSet(100 + v, [snapshot('overview', v), snapshot('lite', v)]);
+    const batches = (await client.until((m) => isBatch(m) && m.change === '120')).filter(isBatch);
+    expect(batches.map((b) => b.change)).toEqual(Array.from({ length: 20 }, (_, i) => String(101 + i)));
+    for (const b of batches) {
+      const [overview, lite] = b.items;
+      expect(overview?.version).toBe(lite?.version);
+    }
+  });
+
+  it('edge: the answer to a subscribe is not a set: plain snapshot frames, no change id', async () => {
+    await api.publisher.publishSet(7, [snapshot('overview', 3), snapshot('lite', 3)]);
+    await api.waitForVersion('lite', 3);
+    const client = await ready();
+    client.send({ type: 'subscribe', sections: ['overview', 'lite'], batches: true });
+    const answer = await client.until((m) => m.type === 'snapshot' && m.section === 'lite');
+    expect(answer.map((m) => m.type)).toEqual(['subscribed', 'snapshot', 'snapshot']);
+    expect(answer.some((m) => 'change' in m)).toBe(false);
+  });
+
+  it('edge: the replica applies a set whole: a reader between two sets never sees half of one', async () => {
+    const seen: Array<[number, number]> = [];
+    const off = api.instance.replica.onChange(() => {
+      // Every change event of a set fires after the whole set is in the replica.
+      seen.push([
+        api.instance.replica.get('overview')?.snapshot.version ?? 0,
+        api.instance.replica.get('lite')?.snapshot.version ?? 0,
+      ]);
+    });
+    try {
+      for (let v = 1; v <= 10; v++)
+        await api.publisher.publishSet(200 + v, [snapshot('overview', v), snapshot('lite', v)]);
+      await api.waitForVersion('lite', 10);
+    } finally {
+      off();
+    }
+    expect(seen.length).toBeGreaterThan(0);
+    for (const [overview, lite] of seen) expect(overview).toBe(lite);
+  });
+});
