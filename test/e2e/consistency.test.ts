@@ -1,0 +1,192 @@
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { everySectionPublished, useE2E } from './support/fixture.ts';
+import { http } from './support/http.ts';
+import { recordObservation } from './support/report.ts';
+import { sleep, waitUntil } from './support/wait.ts';
+import type { Message, WsClient } from './support/ws-client.ts';
+
+/**
+ * Change sets (SPEC §10), end to end: a writer commits well over 20 changes a second (opens, and
+ * closes with the account update in the same transaction) while readers poll v2 and hold sockets.
+ * No answer and no socket state may mix sets. Invariants that hold in every consistent state and break
+ * in a mixed one: open trades counted by trading_stats, lite and open_positions (kept under its cap
+ * of 100, so the list is exact); closed trades counted by trading_stats and performance_metrics;
+ * performance_metrics' total P&L and the last point of pnl_history.
+ */
+
+const RUN_MS = Number(process.env.CONSISTENCY_RUN_MS ?? 12_000);
+const MAX_OPEN = 60;
+const COMMITS_PER_S = 30;
+const WATCHED = ['open_positions', 'trading_stats', 'lite', 'performance_metrics', 'pnl_history'] as const;
+
+type State = Partial<Record<(typeof WATCHED)[number], unknown>>;
+interface Stats {
+  all_time: { open_trades: number; closed_trades: number };
+}
+interface Perf {
+  total_closed_trades: number;
+  total_profit: number;
+  total_loss: number;
+}
+
+/** Why a state is mixed, or undefined when every invariant it can check holds. */
+function mixed(state: State): string | undefined {
+  const stats = state.trading_stats as Stats | undefined;
+  const positions = state.open_positions as unknown[] | undefined;
+  const lite = state.lite as { active_trades: number } | undefined;
+  const perf = state.performance_metrics as Perf | undefined;
+  const pnl = state.pnl_history as Array<{ pnl: number }> | undefined;
+  if (stats && positions && positions.length !== stats.all_time.open_trades) {
+    return `open_positions ${positions.length} vs trading_stats ${stats.all_time.open_trades}`;
+  }
+  if (stats && lite && lite.active_trades !== stats.all_time.open_trades) {
+    return `lite ${lite.active_trades} vs trading_stats ${stats.all_time.open_trades}`;
+  }
+  if (stats && perf && perf.total_closed_trades !== stats.all_time.closed_trades) {
+    return `performance_metrics ${perf.total_closed_trades} vs trading_stats ${stats.all_time.closed_trades}`;
+  }
+  const last = pnl?.at(-1)?.pnl;
+  if (perf && last !== undefined && Math.abs(perf.total_profit + perf.total_loss - last) > 1e-6) {
+    return `performance_metrics P&L ${perf.total_profit + perf.total_loss} vs pnl_history ${last}`;
+  }
+  return undefined;
+}
+
+/** A socket's view, applied the way the SDK applies it: a batch whole, then checked. */
+function watch(client: WsClient, failures: string[]): { states: number; batches: string[] } {
+  const state: State = {};
+  const seen = { states: 0, batches: [] as string[] };
+  const apply = (frame: Message) => {
+    if (frame.type === 'snapshot') state[frame.section as keyof State] = frame.data;
+  };
+  const check = (where: string) => {
+    if (!WATCHED.every((s) => s in state)) return;
+    seen.states++;
+    const why = mixed(state);
+    if (why) failures.push(`${where}: ${why}`);
+  };
+  let subscribed = false;
+  client.socket.on('message', () => {
+    const message = client.messages.at(-1);
+    if (!message) return;
+    if (message.type === 'batch') {
+      for (const item of message.items as Message[]) apply(item);
+      seen.batches.push(String(message.change));
+      check(`batch ${String(message.change)}`);
+    } else if (message.type === 'snapshot') {
+      apply(message);
+      // The subscribe answer is one replica state: checked once it is complete.
+      if (subscribed && WATCHED.every((s) => s in state) && seen.states === 0) check('subscribe answer');
+    } else if (message.type === 'subscribed') subscribed = true;
+  });
+  return seen;
+}
+
+describe('change sets under a busy writer', () => {
+  const e2e = useE2E();
+
+  it('happy: no v2 answer and no socket state mixes two sets while the bot commits 20+ changes a second', async () => {
+    const db = e2e.botDb();
+    const users = [await db.addUser('ada'), await db.addUser('bo')];
+    for (let i = 0; i < 10; i++) await db.openTrade(users[i % 2] as number, 'BTCUSDT', 64_000 + i);
+    const env = { PRICE_SOURCE: 'simulated', TTL_LITE: '1', TTL_OPEN_POSITIONS: '1', TTL_TRADING_STATS: '2' };
+    const worker = e2e.worker(env);
+    const api = await e2e.api(env);
+    await everySectionPublished(e2e.reader(), [worker, api]);
+
+    const failures: string[] = [];
+    const sockets = await Promise.all([0, 1, 2].map(() => e2e.ws(api.wsUrl)));
+    const views = sockets.map((client) => watch(client, failures));
+    for (const client of sockets) {
+      client.send({ type: 'subscribe', sections: WATCHED, limit: 100, batches: true });
+    }
+    await waitUntil('every socket holds every section', () => views.every((v) => v.states > 0));
+
+    let stop = false;
+    let commits = 0;
+    const writer = (async () => {
+      const client = await db.pool.connect();
+      try {
+        const open: number[] = (
+          await client.query<{ id: string }>(`SELECT id FROM paper_trades WHERE status = 'OPEN'`)
+        ).rows.map((r) => Number(r.id));
+        let n = 0;
+        const writerStart = performance.now();
+        while (!stop) {
+          n++;
+          const user = users[n % 2] as number;
+          await client.query('BEGIN');
+          if (open.length < 5 || (open.length < MAX_OPEN && n % 2 === 0)) {
+            const { rows } = await client.query<{ id: string }>(
+              `INSERT INTO paper_trades (user_id, symbol, direction, market_type, entry_price, entry_time,
+                                         position_size, quantity, status, created_at)
+               VALUES ($1, 'ETHUSDT', 'LONG', 'SPOT', 3000, now(), 100, 100 / 3000.0, 'OPEN', now()) RETURNING id`,
+              [user],
+            );
+            open.push(Number(rows[0]?.id));
+          } else {
+            const id = open.splice(n % open.length, 1)[0];
+            const pnl = ((n * 37) % 21) - 10 + 0.125;
+            await client.query(
+              `UPDATE paper_trades SET status = 'CLOSED_MANUAL', exit_price = 3000, exit_time = now(),
+                      profit_loss = $2, profit_loss_percentage = $2 WHERE id = $1`,
+              [id, pnl],
+            );
+            await client.query(
+              `UPDATE signals_paperaccount SET total_trades = total_trades + 1, realized_pnl = realized_pnl + $2,
+                      total_pnl = total_pnl + $2, balance = balance + $2, equity = equity + $2 WHERE user_id = $1`,
+              [user, pnl],
+            );
+          }
+          await client.query('COMMIT');
+          commits++;
+          // Paced at COMMITS_PER_S, catching up when a commit was slow.
+          await sleep(Math.max(0, writerStart + (commits * 1000) / COMMITS_PER_S - performance.now()));
+        }
+      } finally {
+        client.release();
+      }
+    })();
+
+    let answers = 0;
+    const poll = async () => {
+      while (!stop) {
+        const res = await http<Record<string, unknown>>(`${api.baseUrl}/api/public/dashboard/v2/?limit=100`);
+        if (res.status !== 200) continue;
+        answers++;
+        const why = mixed(res.body as State);
+        if (why) failures.push(`v2 answer: ${why}`);
+        // Readers poll hard but leave the writer and the worker their share of two cores.
+        await sleep(2);
+      }
+    };
+    const started = performance.now();
+    const pollers = [poll(), poll()];
+    await sleep(RUN_MS);
+    stop = true;
+    await writer;
+    await Promise.all(pollers);
+    const seconds = (performance.now() - started) / 1000;
+
+    // The writer's last change reaches every socket, and then every socket is consistent too.
+    await sleep(1500);
+    const rate = commits / seconds;
+    await recordObservation('consistency', {
+      commits_per_s: Math.round(rate * 10) / 10,
+      v2_answers: answers,
+      socket_states: views.map((v) => v.states),
+      mixed: failures.length,
+    });
+    expect(failures.slice(0, 5)).toEqual([]);
+    expect(rate).toBeGreaterThanOrEqual(20);
+    // Enough observations that a mixed state would have shown.
+    expect(answers).toBeGreaterThan(100);
+    for (const view of views) {
+      expect(view.states).toBeGreaterThan(50);
+      // Sets arrive in order, each once.
+      const ids = view.batches.map(Number);
+      expect(ids).toEqual([...new Set(ids)].sort((a, b) => a - b));
+    }
+  }, 90_000);
+});
