@@ -75,6 +75,12 @@ export interface DashboardClientOptions {
    * rather than the whole list (default true). Turn off for a server that must see plain SPEC §7.
    */
   patches?: boolean;
+  /**
+   * Ask for each change set as one `batch` frame (SPEC §10, default true): its sections are applied
+   * together and listeners are called after all of them are held, so no listener ever reads a mix of
+   * two database states. Turn off for a server that must see plain SPEC §7.
+   */
+  batches?: boolean;
   /** Defaults to the global WebSocket; pass the `ws` package's in Node 20; `null` means polling only. */
   WebSocket?: WebSocketConstructor | null;
   fetch?: typeof fetch;
@@ -99,6 +105,11 @@ export interface DashboardClientOptions {
 
 export type SectionListener<K extends SectionName> = (snapshot: SectionSnapshot<K>) => void;
 export type StateListener = (state: ConnectionState, previous: ConnectionState) => void;
+/** One update: a change set's sections (with its id), or a single section that came on its own. */
+export interface DashboardUpdate {
+  change: string | undefined;
+  snapshots: SectionSnapshot[];
+}
 export interface ClientError {
   code: string;
   message: string;
@@ -109,6 +120,11 @@ export interface DashboardClient {
   /** Called with the current snapshot at once when there is one, then on every data change. */
   on<K extends SectionName>(section: K, listener: SectionListener<K>): () => void;
   onSnapshot(listener: (snapshot: SectionSnapshot) => void): () => void;
+  /**
+   * Called once per update after every section of it is held (and after the per-section listeners):
+   * a change set is one update, so an application that renders here renders a set as one.
+   */
+  onUpdate(listener: (update: DashboardUpdate) => void): () => void;
   onState(listener: StateListener): () => void;
   /** Error frames from the server and failures the SDK recovers from by itself. */
   onError(listener: (error: ClientError) => void): () => void;
@@ -130,6 +146,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
   for (const name of sections) if (!isSectionName(name)) throw new TypeError(`unknown section: ${String(name)}`);
   const limit = options.limit ?? DEFAULT_LIMIT;
   const patches = options.patches ?? true;
+  const batches = options.batches ?? true;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new TypeError(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
   }
@@ -161,6 +178,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
   const etags = new Map<string, string>();
   const sectionListeners = new Map<SectionName, Set<(snapshot: SectionSnapshot) => void>>();
   const anyListeners = new Set<(snapshot: SectionSnapshot) => void>();
+  const updateListeners = new Set<(update: DashboardUpdate) => void>();
   const stateListeners = new Set<StateListener>();
   const errorListeners = new Set<(error: ClientError) => void>();
 
@@ -217,7 +235,11 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     return later ? 'change' : 'older';
   }
 
-  function apply(next: SectionSnapshot): void {
+  /**
+   * Hold `next` if it is news. With `batch`, listeners are not called yet: the caller collects a whole
+   * set and calls `notify` once all of it is held.
+   */
+  function apply(next: SectionSnapshot, batch?: SectionSnapshot[]): void {
     if (!sections.includes(next.section)) return;
     const current = held.get(next.section);
     const verdict = classify(current, next);
@@ -229,8 +251,18 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
       return;
     }
     held.set(next.section, next);
-    for (const listener of [...(sectionListeners.get(next.section) ?? [])]) listener(next);
-    for (const listener of [...anyListeners]) listener(next);
+    if (batch) batch.push(next);
+    else notify([next], undefined);
+  }
+
+  function notify(changed: readonly SectionSnapshot[], change: string | undefined): void {
+    if (changed.length === 0) return;
+    for (const next of changed) {
+      for (const listener of [...(sectionListeners.get(next.section) ?? [])]) listener(next);
+      for (const listener of [...anyListeners]) listener(next);
+    }
+    const update: DashboardUpdate = { change, snapshots: [...changed] };
+    for (const listener of [...updateListeners]) listener(update);
   }
 
   /** A 304 says the server still has the state last seen on that path, which is what we hold. */
@@ -243,6 +275,7 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     const message: SubscribeMessage = { type: 'subscribe', sections: [...names], limit };
     if (Object.keys(versions).length > 0) message.versions = versions;
     if (patches) message.patches = true;
+    if (batches) message.batches = true;
     return message;
   }
 
@@ -337,6 +370,59 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     };
     socketTimer = setTimeout(drop, timeoutMs);
 
+    /** A snapshot or patch frame, alone or as an item of a batch (then collected in `batch`). */
+    const onFrame = (message: ServerMessage, batch?: SectionSnapshot[]): void => {
+      if (message.type === 'snapshot') {
+        if (isSectionName(message.section) && typeof message.version === 'number') {
+          resyncing.delete(message.section);
+          const next = {
+            section: message.section,
+            epoch: String(message.epoch),
+            version: message.version,
+            computed_at: String(message.computed_at),
+            data: message.data,
+          } as SectionSnapshot;
+          apply(next, batch);
+        }
+        return;
+      }
+      if (message.type !== 'patch') return;
+      const patch = parsePatch(message);
+      if (!patch) {
+        report('invalid_frame', 'the server sent a malformed patch frame');
+        // Whatever it carried is missed: take the section whole again rather than wait for the
+        // next patch to miss its base.
+        const named: unknown = (message as { section?: unknown }).section;
+        if (isSectionName(named) && sections.includes(named)) resync(named);
+        return;
+      }
+      if (!sections.includes(patch.section)) return;
+      const current = held.get(patch.section);
+      // Already holding that version (it came by HTTP meanwhile) or a newer one: nothing to do, and
+      // what the server now thinks we hold is true or will show itself on its next patch.
+      if (current && current.epoch === patch.epoch && current.version >= patch.version) return;
+      const data =
+        current &&
+        current.epoch === patch.epoch &&
+        current.version === patch.base_version &&
+        Array.isArray(current.data)
+          ? applyListPatch(current.data as readonly unknown[], patch)
+          : undefined;
+      if (!data) {
+        // Not its base (a newer version came by HTTP, or the two sides diverged): ask for the snapshot.
+        report('patch_resync', `a ${patch.section} patch did not fit the version held; resubscribing`);
+        resync(patch.section);
+        return;
+      }
+      const next = {
+        section: patch.section,
+        epoch: patch.epoch,
+        version: patch.version,
+        computed_at: patch.computed_at,
+        data,
+      } as SectionSnapshot;
+      apply(next, batch);
+    };
     ws.onopen = () => send(ws, subscribeMessage(sections, resumeVersions()));
     ws.onclose = drop;
     ws.onerror = drop;
@@ -368,52 +454,18 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
           goLive();
           break;
         case 'snapshot':
-          if (isSectionName(message.section) && typeof message.version === 'number') {
-            resyncing.delete(message.section);
-            apply({
-              section: message.section,
-              epoch: String(message.epoch),
-              version: message.version,
-              computed_at: String(message.computed_at),
-              data: message.data,
-            } as SectionSnapshot);
-          }
+        case 'patch':
+          onFrame(message);
           break;
-        case 'patch': {
-          const patch = parsePatch(message);
-          if (!patch) {
-            report('invalid_frame', 'the server sent a malformed patch frame');
-            // Whatever it carried is missed: take the section whole again rather than wait for the
-            // next patch to miss its base.
-            const named: unknown = (message as { section?: unknown }).section;
-            if (isSectionName(named) && sections.includes(named)) resync(named);
+        case 'batch': {
+          const items: unknown = (message as { items?: unknown }).items;
+          if (!Array.isArray(items)) {
+            report('invalid_frame', 'the server sent a malformed batch frame');
             break;
           }
-          if (!sections.includes(patch.section)) break;
-          const current = held.get(patch.section);
-          // Already holding that version (it came by HTTP meanwhile) or a newer one: nothing to do, and
-          // what the server now thinks we hold is true or will show itself on its next patch.
-          if (current && current.epoch === patch.epoch && current.version >= patch.version) break;
-          const data =
-            current &&
-            current.epoch === patch.epoch &&
-            current.version === patch.base_version &&
-            Array.isArray(current.data)
-              ? applyListPatch(current.data as readonly unknown[], patch)
-              : undefined;
-          if (!data) {
-            // Not its base (a newer version came by HTTP, or the two sides diverged): ask for the snapshot.
-            report('patch_resync', `a ${patch.section} patch did not fit the version held; resubscribing`);
-            resync(patch.section);
-            break;
-          }
-          apply({
-            section: patch.section,
-            epoch: patch.epoch,
-            version: patch.version,
-            computed_at: patch.computed_at,
-            data,
-          } as SectionSnapshot);
+          const changed: SectionSnapshot[] = [];
+          for (const item of items) if (isRecord(item)) onFrame(item as unknown as ServerMessage, changed);
+          notify(changed, String(message.change));
           break;
         }
         case 'error':
@@ -649,6 +701,10 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
     onSnapshot(listener) {
       anyListeners.add(listener);
       return () => anyListeners.delete(listener);
+    },
+    onUpdate(listener) {
+      updateListeners.add(listener);
+      return () => updateListeners.delete(listener);
     },
     onState(listener) {
       stateListeners.add(listener);

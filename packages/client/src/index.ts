@@ -6,6 +6,7 @@ export {
   createDashboardClient,
   type DashboardClient,
   type DashboardClientOptions,
+  type DashboardUpdate,
   type SectionListener,
   type SectionSnapshot,
   type SectionStatus,

@@ -195,8 +195,8 @@ describe('patches', () => {
       await eventually('both hold v1', () => client.get('recent_trades') && plain.get('recent_trades'));
       expect(subscribes()).toEqual(
         expect.arrayContaining([
-          { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true },
-          { type: 'subscribe', sections: ['recent_trades'], limit: 5 },
+          { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, batches: true },
+          { type: 'subscribe', sections: ['recent_trades'], limit: 5, batches: true },
         ]),
       );
 
@@ -259,7 +259,9 @@ describe('patches', () => {
 
       await eventually('the full snapshot', () => client.get('recent_trades')?.version === current.version);
       expect(client.get('recent_trades')?.data).toEqual(trades(4));
-      expect(resubscribes()).toEqual([{ type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true }]);
+      expect(resubscribes()).toEqual([
+        { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, batches: true },
+      ]);
       expect(seen.map((s) => `${s.section}@${s.version}`)).toEqual(['lite@1', 'recent_trades@1', 'recent_trades@2']);
       expect(errors).toEqual(['patch_resync', 'patch_resync']);
       // The answer to the resubscribe did not disturb the connection.
@@ -356,7 +358,9 @@ describe('patches', () => {
     expect(seen).toHaveLength(1);
     expect(states).toEqual(['live']);
     // The frames naming recent_trades say a version was missed: it is asked for again, once.
-    expect(resubscribes()).toEqual([{ type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true }]);
+    expect(resubscribes()).toEqual([
+      { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, batches: true },
+    ]);
 
     peer.publish('recent_trades', trades(4));
     await eventually('v2', () => client.get('recent_trades')?.version === 2);
@@ -438,5 +442,45 @@ describe('fullJitter', () => {
     expect(fullJitter(3, 100, 1000, () => 0.999)).toBe(799);
     expect(fullJitter(4, 100, 1000, () => 0.999)).toBe(999);
     expect(fullJitter(500, 100, 1000, () => 0.5)).toBe(500);
+  });
+});
+
+describe('happy: change sets', () => {
+  it('asks for batches, holds a whole set before any listener runs, and reports it as one update', async () => {
+    peer.publish('lite', lite(10));
+    peer.publish('recent_trades', trades(3));
+    const { client, seen } = connect();
+    await eventually('both sections', () => client.get('lite') && client.get('recent_trades'));
+    expect(subscribes()[0]).toMatchObject({ batches: true });
+
+    const updates: Array<{ change: string | undefined; sections: string[] }> = [];
+    client.onUpdate((u) => updates.push({ change: u.change, sections: u.snapshots.map((s) => s.section) }));
+    // What a listener of one section reads of the other: the set's state, never the one before.
+    const liteSeenByTrades: number[] = [];
+    client.on('recent_trades', () => liteSeenByTrades.push(client.get('lite')?.data.total_pnl ?? -1));
+    liteSeenByTrades.length = 0;
+    const before = seen.length;
+    // The peer's state moves without pushing; the set goes out as the server would send it.
+    const frame = (section: SectionName, data: unknown) => {
+      const held = peer.publish(section, data, { push: false });
+      return {
+        type: 'snapshot',
+        section,
+        epoch: held.epoch,
+        version: held.version,
+        computed_at: held.computed_at,
+        data,
+      };
+    };
+    peer.push({ type: 'batch', change: '17', items: [frame('recent_trades', trades(4)), frame('lite', lite(11))] });
+    await eventually('the set', () => client.get('lite')?.version === 2);
+    expect(liteSeenByTrades).toEqual([11]);
+    expect(updates).toEqual([{ change: '17', sections: ['recent_trades', 'lite'] }]);
+    expect(seen.slice(before).map((s) => `${s.section}@${s.version}`)).toEqual(['recent_trades@2', 'lite@2']);
+
+    // A section that comes on its own is an update of its own, without a change id.
+    peer.publish('lite', lite(12));
+    await eventually('lite 3', () => client.get('lite')?.version === 3);
+    expect(updates.at(-1)).toEqual({ change: undefined, sections: ['lite'] });
   });
 });
