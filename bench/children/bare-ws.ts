@@ -76,11 +76,19 @@ function accept(s: Stored): Current | undefined {
 }
 
 const subscription = subscribeAnnouncements(subscriber, keys.announceChannel, (message) => {
-  const announcement = JSON.parse(message) as { changed: boolean; snapshot?: Stored };
-  if (!announcement.changed || !announcement.snapshot) return;
-  const current = accept(announcement.snapshot);
-  if (!current) return;
-  for (const socket of subscribers) socket.send(patching.has(socket) ? current.patch : current.frame, TEXT);
+  type Item = { changed: boolean; snapshot?: Stored };
+  const announcement = JSON.parse(message) as Item & { items?: Item[] };
+  // A change set's members go out back to back, with nothing in between.
+  const changed: Current[] = [];
+  for (const item of announcement.items ?? [announcement]) {
+    const current = item.changed && item.snapshot ? accept(item.snapshot) : undefined;
+    if (current) changed.push(current);
+  }
+  if (!changed.length) return;
+  for (const socket of subscribers) {
+    const patches = patching.has(socket);
+    for (const current of changed) socket.send(patches ? current.patch : current.frame, TEXT);
+  }
 });
 
 await subscription.ready;

@@ -9,6 +9,8 @@ import { wallMs } from './procs.ts';
  */
 
 export interface Announced {
+  /** The change set it came with (SPEC §10), when it came with one. */
+  change?: string;
   section: string;
   version: number;
   changed: boolean;
@@ -39,23 +41,29 @@ export async function listenToAnnouncements(redisUrl: string, keyPrefix: string)
   const subscription = subscribeAnnouncements(subscriber, channel, (message) => {
     const at = wallMs();
     try {
-      const parsed = JSON.parse(message) as {
+      type Item = {
         changed: boolean;
         section?: string;
         version?: number;
         snapshot?: { section: string; version: number; data: unknown };
       };
-      const entry: Announced = parsed.changed
-        ? {
-            section: parsed.snapshot!.section,
-            version: parsed.snapshot!.version,
-            changed: true,
-            at,
-            data: parsed.snapshot!.data,
-          }
-        : { section: parsed.section!, version: parsed.version!, changed: false, at };
-      entries.push(entry);
-      for (const listener of listeners) listener(entry);
+      const parsed = JSON.parse(message) as Item & { change?: string; items?: Item[] };
+      // A change set announces its members together; a single announcement is a set of one.
+      const items = parsed.items ?? [parsed];
+      for (const item of items) {
+        const entry: Announced = item.changed
+          ? {
+              change: parsed.change,
+              section: item.snapshot!.section,
+              version: item.snapshot!.version,
+              changed: true,
+              at,
+              data: item.snapshot!.data,
+            }
+          : { change: parsed.change, section: item.section!, version: item.version!, changed: false, at };
+        entries.push(entry);
+        for (const listener of listeners) listener(entry);
+      }
     } catch {
       // Not ours to judge here; the API's own tests cover malformed announcements.
     }
