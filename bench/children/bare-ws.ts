@@ -11,7 +11,16 @@
  * Env: REDIS_URL, KEY_PREFIX. IPC: answers `{type:'listening', port}`.
  */
 import { createRedisClient, subscribeAnnouncements } from '@snapboard/redis';
-import { encodePatch, keysForConfig, loadConfig, SECTION_NAMES, SECTIONS, type SectionName } from '@snapboard/shared';
+import {
+  diffFields,
+  encodeFieldPatch,
+  encodePatch,
+  keysForConfig,
+  loadConfig,
+  SECTION_NAMES,
+  SECTIONS,
+  type SectionName,
+} from '@snapboard/shared';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 const LIMIT = 20;
@@ -39,10 +48,13 @@ interface Current {
   frame: Buffer;
   /** This version against the one before, for subscribers that apply patches (else the snapshot). */
   patch: Buffer;
+  /** The same for subscribers that also apply field updates: the smaller of both forms. */
+  fieldPatch: Buffer;
 }
 const frames = new Map<SectionName, Current>();
 const subscribers = new Set<WebSocket>();
 const patching = new Set<WebSocket>();
+const fielding = new Set<WebSocket>();
 
 const cut = (s: Stored) => (SECTIONS[s.section].limited && Array.isArray(s.data) ? s.data.slice(0, LIMIT) : s.data);
 
@@ -51,16 +63,18 @@ function frameOf(s: Stored): Buffer {
   return Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut(s) }));
 }
 
-function patchOf(base: Stored, s: Stored, frame: Buffer): Buffer {
+function patchOf(base: Stored, s: Stored, frame: Buffer, fields: boolean): Buffer {
   const next = cut(s);
   const previous = cut(base);
   if (base.epoch !== s.epoch || !Array.isArray(next) || !Array.isArray(previous)) return frame;
   const { section, epoch, version, computed_at } = s;
-  const text = encodePatch(
-    { section, epoch, version, base_version: base.version, computed_at },
-    previous.map((item) => JSON.stringify(item)),
-    next.map((item) => JSON.stringify(item)),
-  );
+  const head = { section, epoch, version, base_version: base.version, computed_at };
+  const previousTexts = previous.map((item) => JSON.stringify(item));
+  const nextTexts = next.map((item) => JSON.stringify(item));
+  let text = encodePatch(head, previousTexts, nextTexts);
+  const update = fields ? diffFields(previous, next, previousTexts, nextTexts) : undefined;
+  const byFields = update && encodeFieldPatch(head, next.length, update);
+  if (byFields !== undefined && (text === undefined || byFields.length < text.length)) text = byFields;
   if (text === undefined) return frame;
   const patch = Buffer.from(text);
   return patch.length < frame.length ? patch : frame;
@@ -70,7 +84,12 @@ function accept(s: Stored): Current | undefined {
   const current = frames.get(s.section);
   if (current && current.stored.version >= s.version) return undefined;
   const frame = frameOf(s);
-  const next = { stored: s, frame, patch: current ? patchOf(current.stored, s, frame) : frame };
+  const next = {
+    stored: s,
+    frame,
+    patch: current ? patchOf(current.stored, s, frame, false) : frame,
+    fieldPatch: current ? patchOf(current.stored, s, frame, true) : frame,
+  };
   frames.set(s.section, next);
   return next;
 }
@@ -87,7 +106,10 @@ const subscription = subscribeAnnouncements(subscriber, keys.announceChannel, (m
   if (!changed.length) return;
   for (const socket of subscribers) {
     const patches = patching.has(socket);
-    for (const current of changed) socket.send(patches ? current.patch : current.frame, TEXT);
+    const fields = fielding.has(socket);
+    for (const current of changed) {
+      socket.send(fields ? current.fieldPatch : patches ? current.patch : current.frame, TEXT);
+    }
   }
 });
 
@@ -99,7 +121,7 @@ const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDefla
 server.on('connection', (socket) => {
   socket.send(JSON.stringify({ type: 'welcome', sections: SECTION_NAMES, server_time: new Date().toISOString() }));
   socket.on('message', (data) => {
-    let message: { type?: string; sections?: SectionName[]; patches?: boolean };
+    let message: { type?: string; sections?: SectionName[]; patches?: boolean; fields?: boolean };
     try {
       message = JSON.parse(String(data));
     } catch {
@@ -113,10 +135,12 @@ server.on('connection', (socket) => {
     }
     subscribers.add(socket);
     if (message.patches === true) patching.add(socket);
+    if (message.patches === true && message.fields === true) fielding.add(socket);
   });
   socket.on('close', () => {
     subscribers.delete(socket);
     patching.delete(socket);
+    fielding.delete(socket);
   });
 });
 server.on('listening', () => {

@@ -8,7 +8,7 @@ import {
   type SnapshotMessage,
 } from '@snapboard/shared';
 import { describe, expect, it } from 'vitest';
-import { snapshot, useWsServer } from './ws-harness.ts';
+import { position, snapshot, useWsServer } from './ws-harness.ts';
 
 // The opt-in patch frames and the batched delivery of docs/decisions/0006-websocket-patch-frames.md,
 // over real sockets.
@@ -38,7 +38,7 @@ class Holder {
     expect(held).toMatchObject({ epoch: m.epoch, version: m.base_version });
     const next = applyListPatch(
       held?.data ?? [],
-      m as { keep: [number, number]; prepend: unknown[]; append: unknown[] },
+      m as { keep: [number, number]; prepend: unknown[]; append: unknown[]; update?: unknown },
     );
     expect(next).toBeDefined();
     this.data.set(m.section, { epoch: m.epoch, version: m.version, data: next ?? [] });
@@ -260,5 +260,90 @@ describe('batched delivery', () => {
     await closedEarly;
     expect((await client.closed).code).toBe(1001);
     expect(client.messages.filter(isFrame).map((m) => m.version)).toEqual([1]);
+  });
+});
+
+describe('field updates (a price tick)', () => {
+  /** 100 open positions at `price`, priced the way the worker prices them (SPEC §3). */
+  function positions(price: number): SectionData['open_positions'] {
+    return Array.from({ length: 100 }, (_, i) => {
+      const p = position(5000 - i);
+      const entry = 64_000 + i * 3.25;
+      const current = price + i * 0.5;
+      const pnl = Math.round((current - entry) * p.quantity! * 1e8) / 1e8;
+      return {
+        ...p,
+        entry_price: entry,
+        current_price: current,
+        unrealized_pnl: pnl,
+        unrealized_pnl_pct: Math.round((pnl / 100) * 100 * 1e4) / 1e4,
+        price_change: Math.round((current - entry) * 1e8) / 1e8,
+        price_change_pct: Math.round(((current - entry) / entry) * 100 * 100) / 100,
+      };
+    });
+  }
+  const bytes = (m: ServerMessage) => Buffer.byteLength(JSON.stringify(m));
+
+  it('happy: a tick that moves every position reaches a "fields" subscriber as the moved fields only, ≥3× smaller, rebuilt exactly', async () => {
+    await published({ ...snapshot('open_positions', 1), data: positions(64_100) });
+    const fields = await ready();
+    const patchesOnly = await ready();
+    fields.send({ type: 'subscribe', sections: ['open_positions'], limit: 100, patches: true, fields: true });
+    patchesOnly.send({ type: 'subscribe', sections: ['open_positions'], limit: 100, patches: true });
+    const holder = new Holder();
+    for (const m of (await fields.drain()).filter(isFrame)) holder.take(m);
+    await patchesOnly.drain();
+
+    const ticked = positions(64_180.5);
+    await published({ ...snapshot('open_positions', 2), data: ticked });
+    const [update] = (await fields.until((m) => isFrame(m) && m.version === 2)).filter(isFrame);
+    const [full] = (await patchesOnly.until((m) => isFrame(m) && m.version === 2)).filter(isFrame);
+    expect(update).toMatchObject({ type: 'patch', base_version: 1, keep: [0, 100], prepend: [], append: [] });
+    expect([...((update as PatchMessage<'open_positions'>).update?.fields ?? [])].sort()).toEqual(
+      ['current_price', 'price_change', 'price_change_pct', 'unrealized_pnl', 'unrealized_pnl_pct'].sort(),
+    );
+    // Without "fields" nothing of the list survives a tick: the whole snapshot, as before.
+    expect(full?.type).toBe('snapshot');
+    holder.take(update as PatchMessage);
+    expect(JSON.stringify(holder.data.get('open_positions')?.data)).toBe(JSON.stringify(ticked));
+    const ratio = bytes(full as ServerMessage) / bytes(update as ServerMessage);
+    expect(
+      ratio,
+      `${bytes(full as ServerMessage)} B snapshot vs ${bytes(update as ServerMessage)} B update`,
+    ).toBeGreaterThanOrEqual(3);
+  });
+
+  it('error: an update that does not fit the list held is refused whole, never applied in part', () => {
+    const list = [
+      { a: 1, b: 2 },
+      { a: 3, b: 4 },
+    ];
+    expect(
+      applyListPatch(list, {
+        keep: [0, 2],
+        prepend: [],
+        append: [],
+        update: {
+          fields: ['b'],
+          items: [
+            [0, 9],
+            [2, 9],
+          ],
+        },
+      }),
+    ).toBeUndefined();
+    expect(
+      applyListPatch(list, { keep: [0, 2], prepend: [], append: [], update: { fields: ['c'], items: [[0, 9]] } }),
+    ).toBeUndefined();
+    expect(
+      applyListPatch(list, { keep: [0, 2], prepend: [], append: [], update: { fields: ['b'], items: [[0]] } }),
+    ).toBeUndefined();
+    expect(
+      applyListPatch(list, { keep: [0, 2], prepend: [], append: [], update: { fields: ['b'], items: [[1, 9]] } }),
+    ).toEqual([
+      { a: 1, b: 2 },
+      { a: 3, b: 9 },
+    ]);
+    expect(list[1]).toEqual({ a: 3, b: 4 });
   });
 });

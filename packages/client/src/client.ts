@@ -274,7 +274,10 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
   function subscribeMessage(names: readonly SectionName[], versions: ResumeVersions = {}): SubscribeMessage {
     const message: SubscribeMessage = { type: 'subscribe', sections: [...names], limit };
     if (Object.keys(versions).length > 0) message.versions = versions;
-    if (patches) message.patches = true;
+    if (patches) {
+      message.patches = true;
+      message.fields = true;
+    }
     if (batches) message.batches = true;
     return message;
   }
@@ -757,11 +760,12 @@ interface ListPatch {
   keep: [number, number];
   prepend: unknown[];
   append: unknown[];
+  update?: unknown;
 }
 
 /** A patch frame's fields when they have the right types; whether it fits is applyListPatch's call. */
 function parsePatch(message: object): ListPatch | undefined {
-  const { section, epoch, version, base_version, computed_at, keep, prepend, append } = message as Record<
+  const { section, epoch, version, base_version, computed_at, keep, prepend, append, update } = message as Record<
     string,
     unknown
   >;
@@ -771,7 +775,8 @@ function parsePatch(message: object): ListPatch | undefined {
   const [start, end] = keep as unknown[];
   if (typeof start !== 'number' || typeof end !== 'number') return undefined;
   if (!Array.isArray(prepend) || !Array.isArray(append)) return undefined;
-  return { section, epoch, version, base_version, computed_at, keep: [start, end], prepend, append };
+  // `update` is checked where it is applied (applyListPatch): one that does not fit is a resync.
+  return { section, epoch, version, base_version, computed_at, keep: [start, end], prepend, append, update };
 }
 
 function isVersion(value: unknown): value is number {

@@ -195,7 +195,7 @@ describe('patches', () => {
       await eventually('both hold v1', () => client.get('recent_trades') && plain.get('recent_trades'));
       expect(subscribes()).toEqual(
         expect.arrayContaining([
-          { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, batches: true },
+          { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, fields: true, batches: true },
           { type: 'subscribe', sections: ['recent_trades'], limit: 5, batches: true },
         ]),
       );
@@ -260,7 +260,7 @@ describe('patches', () => {
       await eventually('the full snapshot', () => client.get('recent_trades')?.version === current.version);
       expect(client.get('recent_trades')?.data).toEqual(trades(4));
       expect(resubscribes()).toEqual([
-        { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, batches: true },
+        { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, fields: true, batches: true },
       ]);
       expect(seen.map((s) => `${s.section}@${s.version}`)).toEqual(['lite@1', 'recent_trades@1', 'recent_trades@2']);
       expect(errors).toEqual(['patch_resync', 'patch_resync']);
@@ -359,7 +359,7 @@ describe('patches', () => {
     expect(states).toEqual(['live']);
     // The frames naming recent_trades say a version was missed: it is asked for again, once.
     expect(resubscribes()).toEqual([
-      { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, batches: true },
+      { type: 'subscribe', sections: ['recent_trades'], limit: 5, patches: true, fields: true, batches: true },
     ]);
 
     peer.publish('recent_trades', trades(4));

@@ -55,13 +55,14 @@ export function diffLists(base: readonly string[], next: readonly string[]): Lis
  */
 export function applyListPatch<T>(
   base: readonly T[],
-  patch: { keep: readonly [number, number]; prepend: readonly T[]; append: readonly T[] },
+  patch: { keep: readonly [number, number]; prepend: readonly T[]; append: readonly T[]; update?: unknown },
 ): T[] | undefined {
   const [start, end] = patch.keep;
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > base.length) {
     return undefined;
   }
-  return [...patch.prepend, ...base.slice(start, end), ...patch.append];
+  const spliced = [...patch.prepend, ...base.slice(start, end), ...patch.append];
+  return patch.update === undefined ? spliced : applyFieldUpdate(spliced, patch.update);
 }
 
 /**
@@ -91,4 +92,96 @@ export function encodePatch(
   const prepend = next.slice(0, splice.prepend).join(',');
   const append = next.slice(splice.prepend + end - start).join(',');
   return `${fields.slice(0, -1)},"prepend":[${prepend}],"append":[${append}]}`;
+}
+
+/**
+ * Field updates (an opt-in beyond patches, `"fields": true` in subscribe): items that stayed where
+ * they were, with the same keys, but whose values moved — a price tick moves five fields of every open
+ * position and nothing else. Columnar, so field names are sent once per frame, not once per item:
+ * `fields` names the fields that moved in any item, and each row of `items` is the item's index
+ * followed by the new value of every named field.
+ */
+export interface FieldUpdate {
+  fields: string[];
+  items: unknown[][];
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The field update that turns `base` into `next` (both lists of objects; their items' JSON text given
+ * alongside), or undefined when the lists differ in anything but field values: other lengths, or an
+ * item at some index with other keys or keys in another order.
+ */
+export function diffFields(
+  base: readonly unknown[],
+  next: readonly unknown[],
+  baseTexts: readonly string[],
+  nextTexts: readonly string[],
+): FieldUpdate | undefined {
+  if (base.length !== next.length || base.length === 0) return undefined;
+  const moved = new Set<string>();
+  const changed: number[] = [];
+  for (let i = 0; i < next.length; i++) {
+    if (baseTexts[i] === nextTexts[i]) continue;
+    const b = base[i];
+    const n = next[i];
+    if (!isPlainObject(b) || !isPlainObject(n)) return undefined;
+    const keys = Object.keys(n);
+    const baseKeys = Object.keys(b);
+    if (keys.length !== baseKeys.length || keys.some((key, k) => baseKeys[k] !== key)) return undefined;
+    for (const key of keys) if (JSON.stringify(b[key]) !== JSON.stringify(n[key])) moved.add(key);
+    changed.push(i);
+  }
+  const fields = [...moved];
+  return { fields, items: changed.map((i) => [i, ...fields.map((f) => (next[i] as Record<string, unknown>)[f])]) };
+}
+
+/** The JSON text of a `patch` frame that keeps the whole list and carries `update`. */
+export function encodeFieldPatch(
+  head: { section: string; epoch: string; version: number; base_version: number; computed_at: string },
+  length: number,
+  update: FieldUpdate,
+): string {
+  const { section, epoch, version, base_version, computed_at } = head;
+  return JSON.stringify({
+    type: 'patch',
+    section,
+    epoch,
+    version,
+    base_version,
+    computed_at,
+    keep: [0, length],
+    prepend: [],
+    append: [],
+    update,
+  });
+}
+
+/**
+ * `list` with a field update applied (items copied, never changed in place), or undefined when the
+ * update does not fit it: an index out of range, a row of the wrong length, a field the item lacks.
+ */
+export function applyFieldUpdate<T>(list: readonly T[], update: unknown): T[] | undefined {
+  if (!isPlainObject(update) || !Array.isArray(update.fields) || !Array.isArray(update.items)) return undefined;
+  const fields = update.fields as unknown[];
+  if (!fields.every((f): f is string => typeof f === 'string')) return undefined;
+  const out = [...list];
+  for (const row of update.items as unknown[]) {
+    if (!Array.isArray(row) || row.length !== fields.length + 1) return undefined;
+    const index = row[0];
+    if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= out.length) return undefined;
+    const item = out[index as number];
+    if (!isPlainObject(item)) return undefined;
+    const copy: Record<string, unknown> = { ...item };
+    for (let k = 0; k < fields.length; k++) {
+      const field = fields[k] as string;
+      if (!(field in copy)) return undefined;
+      copy[field] = row[k + 1];
+    }
+    out[index as number] = copy as T;
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_LIMIT, SECTION_NAMES, type SectionName } from './sections.ts';
+import type { FieldUpdate } from './patch.ts';
 import type { SectionData } from './snapshot.ts';
 
 /** The WebSocket protocol of SPEC §7, defined once for the server, the SDK and the tests. */
@@ -38,6 +39,11 @@ export const subscribeSchema = z.object({
    * would otherwise have been sent for it. The answer to this subscribe itself is never a batch.
    */
   batches: z.boolean().optional(),
+  /**
+   * With patches: the subscriber also applies a patch's `update` (patch.ts `FieldUpdate`), the moved
+   * fields of items that stayed in place, which is what a price tick sends for open_positions.
+   */
+  fields: z.boolean().optional(),
 });
 
 export const unsubscribeSchema = z.object({ type: z.literal('unsubscribe'), sections: sectionList });
@@ -98,6 +104,8 @@ export type PatchMessage<K extends SectionName = SectionName> = {
         keep: [number, number];
         prepend: Item[];
         append: Item[];
+        /** Applied after the splice, to subscribers that asked for `fields` only. */
+        update?: FieldUpdate;
       }
     : never;
 }[K];

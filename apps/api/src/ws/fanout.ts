@@ -1,6 +1,8 @@
 import type { Duplex } from 'node:stream';
 import {
   DEFAULT_LIMIT,
+  diffFields,
+  encodeFieldPatch,
   encodePatch,
   type ResumeVersions,
   SECTION_NAMES,
@@ -76,6 +78,8 @@ export class Subscriber {
   readonly patches = new Set<SectionName>();
   /** Sent each change set as one `batch` frame (SPEC §10) rather than its frames one by one. */
   batches = false;
+  /** Applies a patch's field update (patch.ts `FieldUpdate`): sent those where they are smallest. */
+  fields = false;
   behindSince: number | undefined;
   skips = 0;
   /** Snapshot and patch frames written to it. */
@@ -109,8 +113,7 @@ export interface Fanout {
     sections: readonly SectionName[],
     limit: number,
     versions: ResumeVersions,
-    patches?: boolean,
-    batches?: boolean,
+    options?: { patches?: boolean; batches?: boolean; fields?: boolean },
   ): void;
   unsubscribe(sub: Subscriber, sections: readonly SectionName[]): void;
   remove(sub: Subscriber): void;
@@ -181,7 +184,13 @@ export function createFanout(options: {
   }
 
   /** The patch from what `sent` says the subscriber holds to `entry`, when there is one worth sending. */
-  function patchFor(section: SectionName, entry: ReplicaEntry, limit: number, sent: Position): Buffer | undefined {
+  function patchFor(
+    section: SectionName,
+    entry: ReplicaEntry,
+    limit: number,
+    sent: Position,
+    fields: boolean,
+  ): Buffer | undefined {
     const cached = framesOf(section, entry);
     const base = cached.base;
     if (!base || !sent.exact || sent.epoch !== base.snapshot.epoch || sent.version !== base.snapshot.version) {
@@ -192,10 +201,10 @@ export function createFanout(options: {
     if (!Array.isArray(nextData) || !Array.isArray(baseData)) return undefined;
     const nextLength = cutLength(section, nextData, limit);
     const baseLength = cutLength(section, baseData, limit);
-    const key = `${nextLength}:${baseLength}`;
+    const key = `${fields ? 'f' : ''}${nextLength}:${baseLength}`;
     let frame = cached.patches.get(key);
     if (frame === undefined) {
-      frame = buildPatch(section, entry, base, nextLength, baseLength, limit) ?? null;
+      frame = buildPatch(section, entry, base, nextLength, baseLength, limit, fields) ?? null;
       cached.patches.set(key, frame);
     }
     return frame ?? undefined;
@@ -208,13 +217,23 @@ export function createFanout(options: {
     nextLength: number,
     baseLength: number,
     limit: number,
+    fields: boolean,
   ): Buffer | undefined {
     const { epoch, version, computed_at } = entry.snapshot;
-    const text = encodePatch(
-      { section, epoch, version, base_version: base.snapshot.version, computed_at },
-      textsOf(base).slice(0, baseLength),
-      textsOf(entry).slice(0, nextLength),
-    );
+    const head = { section, epoch, version, base_version: base.snapshot.version, computed_at };
+    const baseTexts = textsOf(base).slice(0, baseLength);
+    const nextTexts = textsOf(entry).slice(0, nextLength);
+    let text = encodePatch(head, baseTexts, nextTexts);
+    if (fields) {
+      const update = diffFields(
+        (base.snapshot.data as unknown[]).slice(0, baseLength),
+        (entry.snapshot.data as unknown[]).slice(0, nextLength),
+        baseTexts,
+        nextTexts,
+      );
+      const byFields = update && encodeFieldPatch(head, nextLength, update);
+      if (byFields !== undefined && (text === undefined || byFields.length < text.length)) text = byFields;
+    }
     if (text === undefined) return undefined;
     const frame = Buffer.from(text);
     if (frame.length >= frameFor(section, entry, limit).length) return undefined;
@@ -272,7 +291,7 @@ export function createFanout(options: {
       return undefined;
     }
     const limit = sub.limits.get(section) ?? DEFAULT_LIMIT;
-    const patch = sent && sub.patches.has(section) ? patchFor(section, entry, limit, sent) : undefined;
+    const patch = sent && sub.patches.has(section) ? patchFor(section, entry, limit, sent, sub.fields) : undefined;
     const picked: Picked = {
       section,
       entry,
@@ -497,8 +516,9 @@ export function createFanout(options: {
       }
       return size;
     },
-    subscribe(sub, sections, limit, versions, patches = false, batches = false) {
+    subscribe(sub, sections, limit, versions, { patches = false, batches = false, fields = false } = {}) {
       sub.batches = batches;
+      sub.fields = fields;
       for (const section of sections) {
         bySection.get(section)?.add(sub);
         sub.limits.set(section, limit);

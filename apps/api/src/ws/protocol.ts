@@ -23,6 +23,7 @@ export type ClientRequest =
       versions: ResumeVersions;
       patches: boolean;
       batches: boolean;
+      fields: boolean;
     }
   | { type: 'unsubscribe'; sections: SectionName[] }
   | { type: 'ping'; id: unknown };
@@ -93,6 +94,7 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): ParseResult {
       versions,
       patches: message.patches ?? false,
       batches: message.batches ?? false,
+      fields: message.fields ?? false,
     },
   };
 }

@@ -342,7 +342,11 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
   function handle(sub: Subscriber, request: ClientRequest): void {
     switch (request.type) {
       case 'subscribe':
-        fanout.subscribe(sub, request.sections, request.limit, request.versions, request.patches, request.batches);
+        fanout.subscribe(sub, request.sections, request.limit, request.versions, {
+          patches: request.patches,
+          batches: request.batches,
+          fields: request.fields,
+        });
         break;
       case 'unsubscribe':
         fanout.unsubscribe(sub, request.sections);
