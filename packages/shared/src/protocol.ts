@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { MAX_LIMIT, SECTION_NAMES, type SectionName } from './sections.ts';
 import type { FieldUpdate } from './patch.ts';
+import { MAX_LIMIT, SECTION_NAMES, type SectionName } from './sections.ts';
 import type { SectionData } from './snapshot.ts';
 
 /** The WebSocket protocol of SPEC §7, defined once for the server, the SDK and the tests. */

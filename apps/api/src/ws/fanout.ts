@@ -326,7 +326,10 @@ export function createFanout(options: {
     const key = picked
       .map((p) => {
         let id = frameIds.get(p.frame);
-        if (id === undefined) frameIds.set(p.frame, (id = nextFrameId++));
+        if (id === undefined) {
+          id = nextFrameId++;
+          frameIds.set(p.frame, id);
+        }
         return id;
       })
       .join(',');
