@@ -27,6 +27,7 @@ import { API_MAIN, built, startApi, startWorker, WORKER_MAIN, waitForSnapshots }
 import { topUpOpenTrades } from './lib/trades.ts';
 import { abuseSuite } from './suites/abuse.ts';
 import { dbLoadSuite } from './suites/dbload.ts';
+import { floorSuite } from './suites/floor.ts';
 import { freshnessSuite } from './suites/freshness.ts';
 import { httpSuite } from './suites/http.ts';
 import { workerSuite } from './suites/worker.ts';
@@ -44,6 +45,7 @@ const SUITES: Record<string, Suite> = {
   ws: wsSuite,
   fresh: freshnessSuite,
   abuse: abuseSuite,
+  floor: floorSuite,
 };
 
 const USAGE = `usage: npm run bench [-- --only ${Object.keys(SUITES).join(',')}] [--quick]

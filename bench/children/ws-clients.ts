@@ -35,10 +35,16 @@ let closing = false;
 const bytes = { snapshot: 0, patch: 0, other: 0 };
 
 const HEAD = /"section":"([a-z_]+)"[\s\S]*?"version":(\d+)/;
+/** Every item's head in a batch frame: items are frames, whose JSON starts with type, section, epoch, version. */
+const ITEM = /"type":"(?:snapshot|patch)","section":"([a-z_]+)","epoch":"[^"]*","version":(\d+)/g;
 
 /** A frame's type from its head, and for snapshots and patches the "section:version" it delivers. */
-function readFrame(data: Buffer): { type: keyof typeof bytes; key?: string } {
+function readFrame(data: Buffer): { type: keyof typeof bytes; key?: string; keys?: string[] } {
   const head = data.toString('latin1', 0, Math.min(data.length, 512));
+  if (head.startsWith('{"type":"batch"')) {
+    const keys = [...data.toString('utf8').matchAll(ITEM)].map((m) => `${m[1]}:${m[2]}`);
+    return { type: 'snapshot', keys };
+  }
   const type = head.includes('"type":"snapshot"') ? 'snapshot' : head.includes('"type":"patch"') ? 'patch' : 'other';
   if (type === 'other') return { type };
   const match = HEAD.exec(head);
@@ -57,6 +63,7 @@ function openOne(
   sections: string[],
   localAddress: string | undefined,
   patches: boolean,
+  fields: boolean,
 ): Promise<Client | string> {
   return new Promise((resolve) => {
     const socket = new WebSocket(url, {
@@ -77,14 +84,15 @@ function openOne(
       done('timed out waiting for the initial snapshots');
       socket.terminate();
     }, 60_000);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', sections, limit, patches })));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', sections, limit, patches, fields })));
     socket.on('message', (data: Buffer) => {
       const at = wallMs();
-      const { type, key } = readFrame(data);
+      const { type, key, keys } = readFrame(data);
       bytes[type] += data.length;
-      if (!key) return;
-      client.got.set(key, at);
-      client.sections.add(key.slice(0, key.indexOf(':')));
+      for (const k of keys ?? (key ? [key] : [])) {
+        client.got.set(k, at);
+        client.sections.add(k.slice(0, k.indexOf(':')));
+      }
       if (!settled && client.sections.size >= sections.length) done(client);
     });
     socket.on('error', (error) => done(error.message));
@@ -108,6 +116,7 @@ interface ConnectRequest {
   localAddress?: string;
   concurrency?: number;
   patches?: boolean;
+  fields?: boolean;
 }
 
 async function connect(request: ConnectRequest): Promise<void> {
@@ -126,6 +135,7 @@ async function connect(request: ConnectRequest): Promise<void> {
         request.sections,
         request.localAddress,
         request.patches ?? true,
+        request.fields ?? false,
       );
       if (typeof result === 'string') {
         failed++;

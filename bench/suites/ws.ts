@@ -1,11 +1,11 @@
 import { PAGE_SECTIONS } from '@snapboard/shared';
-import { listenToAnnouncements } from '../lib/announcements.ts';
+import { type AnnouncementLog, listenToAnnouncements } from '../lib/announcements.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { cpuSeconds, type Managed, rssBytes, sleep, spawnTs } from '../lib/procs.ts';
 import { type Figure, figure } from '../lib/report.ts';
 import { startApi } from '../lib/stack.ts';
 import { percentile } from '../lib/stats.ts';
-import { createCloser } from '../lib/trades.ts';
+import { type Closer, createCloser } from '../lib/trades.ts';
 
 /**
  * 2. WebSocket fan-out: N subscribers to every section (limit 20) on one API process, the load from
@@ -34,7 +34,7 @@ interface Report {
   bytes: { snapshot: number; patch: number; other: number };
 }
 
-interface Measured {
+export interface Measured {
   lastMs: number[];
   /** Per version, the time to the first subscriber: what precedes the fan-out itself. */
   firstMs: number[];
@@ -44,7 +44,7 @@ interface Measured {
   /** Frame bytes received per subscriber per trade close (everything in the window ÷ closes). */
   bytesPerClose: number;
   /** CPU seconds per trade close spent by the server and by all subscriber processes together. */
-  cpuPerClose: { server: number | null; clients: number | null };
+  cpuPerClose: { server: number | null; clients: number | null; worker?: number | null };
   /** snapboard only: fan-out rounds per trade close. */
   roundsPerClose: number | null;
   missing: number;
@@ -102,6 +102,226 @@ function bytesFigure(n: number, s: Measured, baseline: Measured, baselineLabel: 
   });
 }
 
+export async function measureFanout(
+  ctx: BenchContext,
+  deps: { announcements: AnnouncementLog; closer: Closer },
+  server: FanoutServer,
+  n: number,
+  patches: boolean,
+  options: MeasureOptions,
+): Promise<Measured> {
+  const { announcements, closer } = deps;
+  const { closes } = options;
+  const owned: Managed[] = [];
+  try {
+    let url: string;
+    let serverPid: number;
+    if (server === 'floor') {
+      const floor = spawnTs(`ws-floor-${n}`, 'bench/children/floor-ws.ts', {
+        ipc: true,
+        env: { DATABASE_URL: ctx.databaseUrl },
+        args: [String(Math.round(options.frameBytes ?? 1024))],
+      });
+      owned.push(floor);
+      const { port } = await floor.next<{ type: string; port: number }>(
+        (m) => m.type === 'listening',
+        20_000,
+        'listening',
+      );
+      url = `ws://127.0.0.1:${port}/ws`;
+      serverPid = floor.pid;
+    } else if (server === 'bare') {
+      const bare = spawnTs(`ws-bare-${n}`, 'bench/children/bare-ws.ts', {
+        ipc: true,
+        env: { REDIS_URL: ctx.redisUrl, KEY_PREFIX: ctx.keyPrefix },
+      });
+      owned.push(bare);
+      const { port } = await bare.next<{ type: string; port: number }>(
+        (m) => m.type === 'listening',
+        20_000,
+        'listening',
+      );
+      url = `ws://127.0.0.1:${port}/ws`;
+      serverPid = bare.pid;
+    } else {
+      const api = await startApi(
+        { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, keyPrefix: ctx.keyPrefix },
+        `ws-api-${n}`,
+      );
+      owned.push(api.process);
+      url = api.wsUrl;
+      serverPid = api.process.pid;
+    }
+    await sleep(1500);
+    const rssBefore = rssBytes(serverPid);
+    const heapBefore = server === 'snapboard' ? await heapUsed(url) : null;
+
+    const processes = Math.ceil(n / SOCKETS_PER_CLIENT_PROCESS);
+    const clients: Managed[] = [];
+    for (let i = 0; i < processes; i++) {
+      const name = `ws-clients-${server}-${n}${patches ? '' : '-snapshots'}-${i}`;
+      const child = spawnTs(name, 'bench/children/ws-clients.ts', {
+        ipc: true,
+        nodeArgs: ['--max-old-space-size=4096'],
+      });
+      owned.push(child);
+      clients.push(child);
+    }
+    const share = (i: number) => Math.floor(n / processes) + (i < n % processes ? 1 : 0);
+    clients.forEach((child, i) => {
+      child.send({
+        type: 'connect',
+        url,
+        count: share(i),
+        limit: 20,
+        sections: PAGE_SECTIONS,
+        localAddress: nextLocalAddress(),
+        concurrency: 100,
+        patches,
+        fields: options.fields ?? false,
+      });
+    });
+    const connected = await Promise.all(
+      clients.map((c) =>
+        c.next<{ type: string; ok: number; failed: number; ms: number; errors: Record<string, number> }>(
+          (m) => m.type === 'connected',
+          180_000,
+          'all subscribers connected',
+        ),
+      ),
+    );
+    const failed = connected.reduce((s, c) => s + c.failed, 0);
+    const connectMs = Math.max(...connected.map((c) => c.ms));
+    if (failed) ctx.log(`ws: ${failed} of ${n} subscribers failed to connect: ${JSON.stringify(connected[0]?.errors)}`);
+    await sleep(2000);
+    const rssAfter = rssBytes(serverPid);
+    const heapAfter = server === 'snapboard' ? await heapUsed(url) : null;
+
+    for (const c of clients) c.send({ type: 'reset' });
+    await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'reset-done', 30_000, 'reset')));
+    const workerPid = options.workerPid;
+    const cpuOf = () =>
+      [serverPid, ...clients.map((c) => c.pid), workerPid].map((pid) => (pid ? cpuSeconds(pid) : null));
+    const cpuBefore = cpuOf();
+    const roundsBefore = server === 'snapboard' ? await rounds(url) : null;
+    announcements.start();
+    // Each close changes most sections at once (≈55 KB of frames per subscriber, pnl_history alone
+    // 36 KB): spaced so that a server able to fan out at all has drained one burst before the next.
+    const intervalMs = n >= 10_000 ? 5000 : n >= 5000 ? 3000 : 2000;
+    const commits: number[] = [];
+    for (let i = 0; i < closes; i++) {
+      const close = await closer.closeOne();
+      if (close) commits.push(close.commitAt);
+      await sleep(intervalMs);
+    }
+    const announced =
+      options.timeBase === 'commit' ? commitKeys(server, commits, announcements) : announcements.changedTimes();
+    // A frame still on its way is late, not missed: wait while deliveries make progress, and only
+    // call missing what stopped arriving (no progress for 6 s) or had not come after a minute.
+    const settleUntil = Date.now() + 60_000;
+    let lastMissing = Number.POSITIVE_INFINITY;
+    let stalled = 0;
+    while (Date.now() < settleUntil) {
+      await sleep(2000);
+      for (const c of clients) c.send({ type: 'count', announced });
+      const counts = await Promise.all(
+        clients.map((c) => c.next<{ type: string; missing: number }>((m) => m.type === 'count', 60_000, 'count')),
+      );
+      const missingNow = counts.reduce((sum, c) => sum + c.missing, 0);
+      if (missingNow === 0) break;
+      stalled = missingNow < lastMissing ? 0 : stalled + 1;
+      if (stalled >= 3) break;
+      lastMissing = missingNow;
+    }
+    const cpuAfter = cpuOf();
+    const roundsAfter = server === 'snapboard' ? await rounds(url) : null;
+    const spent = cpuAfter.map((after, i) => (after == null || cpuBefore[i] == null ? null : after - cpuBefore[i]!));
+    const clientCpu = spent.slice(1, 1 + clients.length);
+    const workerCpu = workerPid ? spent.at(-1) : null;
+    for (const c of clients) c.send({ type: 'report', announced });
+    const reports = await Promise.all(clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')));
+    const lastMs: number[] = [];
+    const firstMs: number[] = [];
+    for (const key of Object.keys(announced)) {
+      const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
+      if (lasts.length) lastMs.push(Math.max(...lasts));
+      const firsts = reports.map((r) => r.perKey[key]?.firstMs).filter((v): v is number => v != null);
+      if (firsts.length) firstMs.push(Math.min(...firsts));
+    }
+    const deliveries = reports.flatMap((r) => r.deliveries);
+    const sockets = reports.reduce((sum, r) => sum + r.sockets, 0);
+    const received = reports.reduce((sum, r) => sum + r.bytes.snapshot + r.bytes.patch, 0);
+    for (const c of clients) c.send({ type: 'close' });
+    await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'closed', 60_000, 'closed')));
+    const result: Measured = {
+      lastMs,
+      firstMs,
+      deliveries,
+      announced: Object.keys(announced).length,
+      closes,
+      bytesPerClose: sockets ? received / sockets / closes : 0,
+      roundsPerClose: roundsBefore != null && roundsAfter != null ? (roundsAfter - roundsBefore) / closes : null,
+      cpuPerClose: {
+        server: spent[0] == null ? null : spent[0] / closes,
+        worker: workerCpu == null ? null : workerCpu / closes,
+        clients: clientCpu.some((v) => v == null) ? null : clientCpu.reduce((a, v) => a! + v!, 0)! / closes,
+      },
+      missing: reports.reduce((s, r) => s + r.missing, 0),
+      socketsMissing: reports.reduce((s, r) => s + r.socketsMissing, 0),
+      closed: reports.reduce((s, r) => s + r.closed, 0),
+      connectFailed: failed,
+      connectMs,
+      rssBefore,
+      rssAfter,
+      memPerConnBytes: rssBefore != null && rssAfter != null ? (rssAfter - rssBefore) / n : null,
+      heapPerConnBytes: heapBefore != null && heapAfter != null ? (heapAfter - heapBefore) / n : null,
+    };
+    ctx.log(
+      `ws: ${server.padEnd(9)} n=${n}${patches ? '' : ' snapshots only'} announced=${result.announced} first p50 ${percentile(firstMs, 50)?.toFixed(1)} ms, last p50 ${percentile(lastMs, 50)?.toFixed(1)} ms ` +
+        `p99 ${percentile(lastMs, 99)?.toFixed(1)} ms, missing ${result.missing}, closed ${result.closed}, ` +
+        `mem/conn ${result.memPerConnBytes == null ? '?' : (result.memPerConnBytes / KiB).toFixed(1)} KiB, ` +
+        `${(result.bytesPerClose / KiB).toFixed(1)} KiB per subscriber per close, ` +
+        `CPU per close: server ${result.cpuPerClose.server?.toFixed(2)} s, subscribers ${result.cpuPerClose.clients?.toFixed(2)} s, ` +
+        `${result.roundsPerClose == null ? '' : `${result.roundsPerClose.toFixed(1)} fan-out rounds per close, `}` +
+        `connect ${Math.round(connectMs)} ms`,
+    );
+    return result;
+  } finally {
+    await Promise.all(owned.map((m) => m.stop()));
+  }
+}
+
+export type FanoutServer = 'bare' | 'snapboard' | 'floor';
+
+export interface MeasureOptions {
+  closes: number;
+  /** 'announce' (default): from the worker's announcement; 'commit': from each close's commit. */
+  timeBase?: 'announce' | 'commit';
+  /** floor only: the bytes of the one prepared frame it writes per commit. */
+  frameBytes?: number;
+  /** Subscribers also ask for field updates (as the SDK does). */
+  fields?: boolean;
+  /** The worker's pid, to count its CPU per close too. */
+  workerPid?: number;
+}
+
+/**
+ * "key → commit time" for a commit-based measurement: for snapboard, the first lite version announced
+ * after each commit (every close moves lite's active_trades, and it comes in the close's change set);
+ * for the floor, its k-th frame is the k-th commit's.
+ */
+function commitKeys(server: FanoutServer, commits: readonly number[], announcements: AnnouncementLog) {
+  const keys: Record<string, number> = {};
+  commits.forEach((commitAt, i) => {
+    if (server === 'floor') keys[`floor:${i + 1}`] = commitAt;
+    else {
+      const next = announcements.entries.find((e) => e.changed && e.section === 'lite' && e.at >= commitAt);
+      if (next) keys[`lite:${next.version}`] ??= commitAt;
+    }
+  });
+  return keys;
+}
+
 export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
   const { api } = await ctx.stack();
   // What one subscriber is sent per version of each section: the volume every fan-out multiplies.
@@ -119,167 +339,8 @@ export async function wsSuite(ctx: BenchContext): Promise<Figure[]> {
   const closer = await createCloser(ctx.databaseUrl);
   const figures: Figure[] = [];
   const detail: Record<string, unknown> = {};
-
-  const measure = async (server: 'bare' | 'snapboard', n: number, patches: boolean): Promise<Measured> => {
-    const owned: Managed[] = [];
-    try {
-      let url: string;
-      let serverPid: number;
-      if (server === 'bare') {
-        const bare = spawnTs(`ws-bare-${n}`, 'bench/children/bare-ws.ts', {
-          ipc: true,
-          env: { REDIS_URL: ctx.redisUrl, KEY_PREFIX: ctx.keyPrefix },
-        });
-        owned.push(bare);
-        const { port } = await bare.next<{ type: string; port: number }>(
-          (m) => m.type === 'listening',
-          20_000,
-          'listening',
-        );
-        url = `ws://127.0.0.1:${port}/ws`;
-        serverPid = bare.pid;
-      } else {
-        const api = await startApi(
-          { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, keyPrefix: ctx.keyPrefix },
-          `ws-api-${n}`,
-        );
-        owned.push(api.process);
-        url = api.wsUrl;
-        serverPid = api.process.pid;
-      }
-      await sleep(1500);
-      const rssBefore = rssBytes(serverPid);
-      const heapBefore = server === 'snapboard' ? await heapUsed(url) : null;
-
-      const processes = Math.ceil(n / SOCKETS_PER_CLIENT_PROCESS);
-      const clients: Managed[] = [];
-      for (let i = 0; i < processes; i++) {
-        const name = `ws-clients-${server}-${n}${patches ? '' : '-snapshots'}-${i}`;
-        const child = spawnTs(name, 'bench/children/ws-clients.ts', {
-          ipc: true,
-          nodeArgs: ['--max-old-space-size=4096'],
-        });
-        owned.push(child);
-        clients.push(child);
-      }
-      const share = (i: number) => Math.floor(n / processes) + (i < n % processes ? 1 : 0);
-      clients.forEach((child, i) => {
-        child.send({
-          type: 'connect',
-          url,
-          count: share(i),
-          limit: 20,
-          sections: PAGE_SECTIONS,
-          localAddress: nextLocalAddress(),
-          concurrency: 100,
-          patches,
-        });
-      });
-      const connected = await Promise.all(
-        clients.map((c) =>
-          c.next<{ type: string; ok: number; failed: number; ms: number; errors: Record<string, number> }>(
-            (m) => m.type === 'connected',
-            180_000,
-            'all subscribers connected',
-          ),
-        ),
-      );
-      const failed = connected.reduce((s, c) => s + c.failed, 0);
-      const connectMs = Math.max(...connected.map((c) => c.ms));
-      if (failed)
-        ctx.log(`ws: ${failed} of ${n} subscribers failed to connect: ${JSON.stringify(connected[0]?.errors)}`);
-      await sleep(2000);
-      const rssAfter = rssBytes(serverPid);
-      const heapAfter = server === 'snapboard' ? await heapUsed(url) : null;
-
-      for (const c of clients) c.send({ type: 'reset' });
-      await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'reset-done', 30_000, 'reset')));
-      const cpuOf = () => [serverPid, ...clients.map((c) => c.pid)].map(cpuSeconds);
-      const cpuBefore = cpuOf();
-      const roundsBefore = server === 'snapboard' ? await rounds(url) : null;
-      announcements.start();
-      // Each close changes most sections at once (≈55 KB of frames per subscriber, pnl_history alone
-      // 36 KB): spaced so that a server able to fan out at all has drained one burst before the next.
-      const intervalMs = n >= 10_000 ? 5000 : n >= 5000 ? 3000 : 2000;
-      for (let i = 0; i < closes; i++) {
-        await closer.closeOne();
-        await sleep(intervalMs);
-      }
-      const announced = announcements.changedTimes();
-      // A frame still on its way is late, not missed: wait while deliveries make progress, and only
-      // call missing what stopped arriving (no progress for 6 s) or had not come after a minute.
-      const settleUntil = Date.now() + 60_000;
-      let lastMissing = Number.POSITIVE_INFINITY;
-      let stalled = 0;
-      while (Date.now() < settleUntil) {
-        await sleep(2000);
-        for (const c of clients) c.send({ type: 'count', announced });
-        const counts = await Promise.all(
-          clients.map((c) => c.next<{ type: string; missing: number }>((m) => m.type === 'count', 60_000, 'count')),
-        );
-        const missingNow = counts.reduce((sum, c) => sum + c.missing, 0);
-        if (missingNow === 0) break;
-        stalled = missingNow < lastMissing ? 0 : stalled + 1;
-        if (stalled >= 3) break;
-        lastMissing = missingNow;
-      }
-      const cpuAfter = cpuOf();
-      const roundsAfter = server === 'snapboard' ? await rounds(url) : null;
-      const spent = cpuAfter.map((after, i) => (after == null || cpuBefore[i] == null ? null : after - cpuBefore[i]!));
-      const clientCpu = spent.slice(1);
-      for (const c of clients) c.send({ type: 'report', announced });
-      const reports = await Promise.all(
-        clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')),
-      );
-      const lastMs: number[] = [];
-      const firstMs: number[] = [];
-      for (const key of Object.keys(announced)) {
-        const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
-        if (lasts.length) lastMs.push(Math.max(...lasts));
-        const firsts = reports.map((r) => r.perKey[key]?.firstMs).filter((v): v is number => v != null);
-        if (firsts.length) firstMs.push(Math.min(...firsts));
-      }
-      const deliveries = reports.flatMap((r) => r.deliveries);
-      const sockets = reports.reduce((sum, r) => sum + r.sockets, 0);
-      const received = reports.reduce((sum, r) => sum + r.bytes.snapshot + r.bytes.patch, 0);
-      for (const c of clients) c.send({ type: 'close' });
-      await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'closed', 60_000, 'closed')));
-      const result: Measured = {
-        lastMs,
-        firstMs,
-        deliveries,
-        announced: Object.keys(announced).length,
-        closes,
-        bytesPerClose: sockets ? received / sockets / closes : 0,
-        roundsPerClose: roundsBefore != null && roundsAfter != null ? (roundsAfter - roundsBefore) / closes : null,
-        cpuPerClose: {
-          server: spent[0] == null ? null : spent[0] / closes,
-          clients: clientCpu.some((v) => v == null) ? null : clientCpu.reduce((a, v) => a! + v!, 0)! / closes,
-        },
-        missing: reports.reduce((s, r) => s + r.missing, 0),
-        socketsMissing: reports.reduce((s, r) => s + r.socketsMissing, 0),
-        closed: reports.reduce((s, r) => s + r.closed, 0),
-        connectFailed: failed,
-        connectMs,
-        rssBefore,
-        rssAfter,
-        memPerConnBytes: rssBefore != null && rssAfter != null ? (rssAfter - rssBefore) / n : null,
-        heapPerConnBytes: heapBefore != null && heapAfter != null ? (heapAfter - heapBefore) / n : null,
-      };
-      ctx.log(
-        `ws: ${server.padEnd(9)} n=${n}${patches ? '' : ' snapshots only'} announced=${result.announced} first p50 ${percentile(firstMs, 50)?.toFixed(1)} ms, last p50 ${percentile(lastMs, 50)?.toFixed(1)} ms ` +
-          `p99 ${percentile(lastMs, 99)?.toFixed(1)} ms, missing ${result.missing}, closed ${result.closed}, ` +
-          `mem/conn ${result.memPerConnBytes == null ? '?' : (result.memPerConnBytes / KiB).toFixed(1)} KiB, ` +
-          `${(result.bytesPerClose / KiB).toFixed(1)} KiB per subscriber per close, ` +
-          `CPU per close: server ${result.cpuPerClose.server?.toFixed(2)} s, subscribers ${result.cpuPerClose.clients?.toFixed(2)} s, ` +
-          `${result.roundsPerClose == null ? '' : `${result.roundsPerClose.toFixed(1)} fan-out rounds per close, `}` +
-          `connect ${Math.round(connectMs)} ms`,
-      );
-      return result;
-    } finally {
-      await Promise.all(owned.map((m) => m.stop()));
-    }
-  };
+  const measure = (server: FanoutServer, n: number, patches: boolean) =>
+    measureFanout(ctx, { announcements, closer }, server, n, patches, { closes });
 
   try {
     for (const [i, n] of sizes.entries()) {

@@ -1,0 +1,110 @@
+import { PAGE_SECTIONS } from '@snapboard/shared';
+import { listenToAnnouncements } from '../lib/announcements.ts';
+import type { BenchContext } from '../lib/context.ts';
+import { type Figure, figure } from '../lib/report.ts';
+import { percentile } from '../lib/stats.ts';
+import { createCloser } from '../lib/trades.ts';
+import { type Measured, measureFanout } from './ws.ts';
+
+/**
+ * Change sets against the floor (issue 11): from the commit of a trade close to every subscriber
+ * holding it, at 1,000 / 5,000 / 10,000 subscribers of every section (limit 20, patches and field
+ * updates as the SDK asks). snapboard: the commit's lite version, which comes in the close's change
+ * set. The floor (bench/children/floor-ws.ts): a process that LISTENs for the same commit and writes
+ * one prepared frame of the bytes snapboard sent per close to every socket. Per size, snapboard runs
+ * first (its bytes size the floor's frame), then the floor, on fresh processes. Also: fan-out rounds
+ * per close, and CPU per close of the API and of the worker.
+ */
+
+export async function floorSuite(ctx: BenchContext): Promise<Figure[]> {
+  const stack = await ctx.stack();
+  const sizes = ctx.quick ? [1000, 5000] : [1000, 5000, 10_000];
+  const closes = ctx.quick ? 4 : 6;
+  const announcements = await listenToAnnouncements(ctx.redisUrl, ctx.keyPrefix);
+  const closer = await createCloser(ctx.databaseUrl);
+  const figures: Figure[] = [];
+  const detail: Record<string, unknown> = {};
+  const ms = (v: number | null | undefined) => (v == null ? '?' : v.toFixed(1));
+  try {
+    for (const n of sizes) {
+      const s: Measured = await measureFanout(ctx, { announcements, closer }, 'snapboard', n, true, {
+        closes,
+        timeBase: 'commit',
+        fields: true,
+        workerPid: stack.worker.pid,
+      });
+      const f: Measured = await measureFanout(ctx, { announcements, closer }, 'floor', n, true, {
+        closes,
+        timeBase: 'commit',
+        frameBytes: s.bytesPerClose,
+      });
+      const label = n.toLocaleString('en');
+      detail[n] = { snapboard: { ...s, deliveries: undefined }, floor: { ...f, deliveries: undefined } };
+      ctx.log(
+        `floor: n=${n} commit→last p99 snapboard ${ms(percentile(s.lastMs, 99))} ms vs floor ${ms(percentile(f.lastMs, 99))} ms; ` +
+          `commit→first p50 ${ms(percentile(s.firstMs, 50))} vs ${ms(percentile(f.firstMs, 50))} ms; ` +
+          `rounds/close ${ms(s.roundsPerClose)}; CPU/close API ${s.cpuPerClose.server?.toFixed(3)} s, worker ${s.cpuPerClose.worker?.toFixed(3)} s`,
+      );
+      const floorP99 = percentile(f.lastMs, 99);
+      figures.push(
+        figure({
+          id: `floor.${n}.last_p99`,
+          suite: 'floor',
+          label: `${label} subs: commit → last subscriber, p99`,
+          value: percentile(s.lastMs, 99),
+          unit: 'ms',
+          baseline: { label: 'floor (LISTEN + one frame)', value: floorP99 },
+          target:
+            n >= 5000 || floorP99 == null
+              ? { on: 'ratio', op: '<=', limit: 1.2 }
+              : { on: 'value', op: '<=', limit: floorP99 + 30 },
+          note: `${s.lastMs.length} of ${closes} closes measured; ${s.missing} versions missed`,
+        }),
+        figure({
+          id: `floor.${n}.first_p50`,
+          suite: 'floor',
+          label: `${label} subs: commit → first subscriber, p50`,
+          value: percentile(s.firstMs, 50),
+          unit: 'ms',
+          baseline: { label: 'floor (LISTEN + one frame)', value: percentile(f.firstMs, 50) },
+          ...(n === 1000 && percentile(f.firstMs, 50) != null
+            ? { target: { on: 'value' as const, op: '<=' as const, limit: (percentile(f.firstMs, 50) as number) + 25 } }
+            : {}),
+        }),
+        figure({
+          id: `floor.${n}.rounds_per_close`,
+          suite: 'floor',
+          label: `${label} subs: fan-out rounds per close`,
+          value: s.roundsPerClose,
+          unit: '',
+          baseline: { label: 'one set per close', value: 1 },
+          note: 'open_positions price ticks in the window are sets of their own',
+        }),
+        figure({
+          id: `floor.${n}.cpu_per_close`,
+          suite: 'floor',
+          label: `${label} subs: API CPU per close`,
+          value: s.cpuPerClose.server == null ? null : s.cpuPerClose.server * 1000,
+          unit: 'ms',
+          baseline: {
+            label: 'floor process',
+            value: f.cpuPerClose.server == null ? null : f.cpuPerClose.server * 1000,
+          },
+        }),
+        figure({
+          id: `floor.${n}.worker_cpu_per_close`,
+          suite: 'floor',
+          label: `${label} subs: worker CPU per close`,
+          value: s.cpuPerClose.worker == null ? null : s.cpuPerClose.worker * 1000,
+          unit: 'ms',
+          baseline: { label: 'floor (no worker)', value: 0 },
+        }),
+      );
+    }
+  } finally {
+    ctx.facts.floor = { sections: PAGE_SECTIONS, ...detail };
+    await announcements.close();
+    await closer.end();
+  }
+  return figures;
+}
