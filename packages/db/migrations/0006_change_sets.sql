@@ -26,30 +26,46 @@ $$;
 -- 2. The rollups as of the reader's own snapshot: the folded hours, except those a marker visible in
 --    that snapshot says changed, which are recomputed from the trades of the same snapshot. Read-only,
 --    so it runs inside a set's READ ONLY transaction (and on a replica); folding stays a separate write.
+--    PL/pgSQL so that the usual case (no marker: the fold ran just before) is a plain read of the
+--    rollup, without planning the recompute (planning it each call cost ~10 ms).
 CREATE OR REPLACE FUNCTION snapboard_closed_hours_current() RETURNS SETOF snapboard_closed_hours
-LANGUAGE sql STABLE AS $$
-  WITH m AS (SELECT hour FROM snapboard_dirty_hours WHERE rollup = 'closed'),
-  f AS (
-    SELECT EXISTS (SELECT 1 FROM m WHERE hour IS NULL) AS all_hours,
-           ARRAY(SELECT DISTINCT hour FROM m WHERE hour IS NOT NULL) AS hours
-  )
-  SELECT r.* FROM snapboard_closed_hours r, f WHERE NOT f.all_hours AND r.hour <> ALL (f.hours)
-  UNION ALL
-  SELECT s.* FROM f CROSS JOIN LATERAL snapboard_closed_hour_stats(CASE WHEN f.all_hours THEN NULL ELSE f.hours END) s
-  WHERE f.all_hours OR cardinality(f.hours) > 0
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  all_hours boolean;
+  hours timestamptz[];
+BEGIN
+  SELECT coalesce(bool_or(hour IS NULL), false), array_agg(DISTINCT hour) FILTER (WHERE hour IS NOT NULL)
+    INTO all_hours, hours
+    FROM snapboard_dirty_hours WHERE rollup = 'closed';
+  IF all_hours THEN
+    RETURN QUERY SELECT * FROM snapboard_closed_hour_stats(NULL);
+  ELSIF hours IS NULL THEN
+    RETURN QUERY SELECT * FROM snapboard_closed_hours;
+  ELSE
+    RETURN QUERY SELECT * FROM snapboard_closed_hours WHERE hour <> ALL (hours)
+      UNION ALL SELECT * FROM snapboard_closed_hour_stats(hours);
+  END IF;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION snapboard_created_hours_current() RETURNS SETOF snapboard_created_hours
-LANGUAGE sql STABLE AS $$
-  WITH m AS (SELECT hour FROM snapboard_dirty_hours WHERE rollup = 'created'),
-  f AS (
-    SELECT EXISTS (SELECT 1 FROM m WHERE hour IS NULL) AS all_hours,
-           ARRAY(SELECT DISTINCT hour FROM m WHERE hour IS NOT NULL) AS hours
-  )
-  SELECT r.* FROM snapboard_created_hours r, f WHERE NOT f.all_hours AND r.hour <> ALL (f.hours)
-  UNION ALL
-  SELECT s.* FROM f CROSS JOIN LATERAL snapboard_created_hour_stats(CASE WHEN f.all_hours THEN NULL ELSE f.hours END) s
-  WHERE f.all_hours OR cardinality(f.hours) > 0
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  all_hours boolean;
+  hours timestamptz[];
+BEGIN
+  SELECT coalesce(bool_or(hour IS NULL), false), array_agg(DISTINCT hour) FILTER (WHERE hour IS NOT NULL)
+    INTO all_hours, hours
+    FROM snapboard_dirty_hours WHERE rollup = 'created';
+  IF all_hours THEN
+    RETURN QUERY SELECT * FROM snapboard_created_hour_stats(NULL);
+  ELSIF hours IS NULL THEN
+    RETURN QUERY SELECT * FROM snapboard_created_hours;
+  ELSE
+    RETURN QUERY SELECT * FROM snapboard_created_hours WHERE hour <> ALL (hours)
+      UNION ALL SELECT * FROM snapboard_created_hour_stats(hours);
+  END IF;
+END;
 $$;
 
 ALTER FUNCTION snapboard_closed_hours_current() SET jit = off;
