@@ -4,6 +4,7 @@ import { keysFor, SECTION_NAMES } from '@snapboard/shared';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPublisher } from '../src/publish.ts';
 import { startFakeBinance } from './support/fake-binance.ts';
 import { insertFixture, trade } from './support/fixtures.ts';
 import { type RunningWorker, SnapshotReader, startWorker } from './support/harness.ts';
@@ -497,6 +498,91 @@ describe('prices in open_positions', () => {
       await r.worker.close();
       await priceReader.close();
       await fake.close();
+    }
+  });
+});
+
+describe('change sets', () => {
+  it('happy: a set finds in its own snapshot what changed since the last one, whatever it was asked for; a price tick alone re-prices', async () => {
+    const prefix = `${env.keyPrefix}:sets`;
+    // No listener: nothing tells this worker about the commit below except its own snapshot.
+    const r = start(env.config({ ...LONG_TTLS, KEY_PREFIX: prefix, PRICE_SOURCE: 'simulated' }), {
+      schedule: false,
+      listen: false,
+    });
+    await r.worker.start();
+    const setsReader = new SnapshotReader(env, prefix);
+    try {
+      await waitFor(() => allPublished(setsReader), 15_000);
+      const before = await setsReader.get('open_positions');
+
+      // Nothing changed: a cadence tick of open_positions re-prices the list it published, no query.
+      const tick = await r.worker.runSet(new Map([['open_positions', 'schedule']]));
+      expect(tick.changedTables).toEqual([]);
+      expect(tick.members.map((m) => [m.section, m.mode])).toEqual([['open_positions', 'reprice']]);
+
+      await db.query(
+        `INSERT INTO paper_trades (id, user_id, symbol, direction, market_type, entry_price, quantity, position_size, status, created_at)
+         VALUES (700, 1, 'BTCUSDT', 'LONG', 'SPOT', 100, 1, 100, 'OPEN', now())`,
+      );
+      // Asked only for overview: the snapshot shows paper_trades changed, so every section of that
+      // table comes along, from the same snapshot, and open_positions is read (not re-priced).
+      const set = await r.worker.runSet(new Map([['overview', 'schedule']]));
+      expect(set.changedTables).toEqual(['paper_trades']);
+      const members = new Map(set.members.map((m) => [m.section, m]));
+      expect([...members.keys()].sort()).toEqual(
+        [
+          'overview',
+          'open_positions',
+          'recent_trades',
+          'performance_metrics',
+          'trading_stats',
+          'lite',
+          'pnl_history',
+        ].sort(),
+      );
+      expect(members.get('open_positions')).toMatchObject({ mode: 'query', reason: 'event', outcome: 'changed' });
+      expect(members.get('overview')).toMatchObject({ reason: 'schedule', outcome: 'unchanged' });
+      expect(Number(set.change)).toBeGreaterThan(Number(tick.change));
+      // One set, one computed_at for all of its members.
+      const stamps = await Promise.all([...members.keys()].map(async (s) => (await setsReader.get(s))?.computed_at));
+      expect(new Set(stamps).size).toBe(1);
+      expect((await setsReader.data('open_positions'))?.map((p) => p.trade_id)).toContain(700);
+      expect((await setsReader.get('open_positions'))?.version).toBeGreaterThan(before?.version ?? 0);
+      expect((await setsReader.data('lite'))?.active_trades).toBe((await setsReader.data('open_positions'))?.length);
+
+      // The next set has nothing new to find.
+      const quiet = await r.worker.runSet(new Map([['overview', 'manual']]));
+      expect(quiet.changedTables).toEqual([]);
+      expect(quiet.members.map((m) => m.section)).toEqual(['overview']);
+    } finally {
+      await db.query('DELETE FROM paper_trades WHERE id = 700');
+      await setsReader.close();
+    }
+  });
+
+  it('error: a set older than the last published one is refused whole', async () => {
+    const prefix = `${env.keyPrefix}:stale-set`;
+    const r = start(env.config({ ...LONG_TTLS, KEY_PREFIX: prefix }), { schedule: false, listen: false });
+    await r.worker.start();
+    const staleReader = new SnapshotReader(env, prefix);
+    try {
+      await waitFor(() => allPublished(staleReader), 15_000);
+      const keys = keysFor(prefix);
+      const publisher = createPublisher(staleReader.redis, keys);
+      const before = await staleReader.get('lite');
+      const result = await publisher.publishSet({
+        computedAt: new Date(Date.now() - 60_000),
+        members: [
+          { section: 'lite', ttl: 2, data: { total_pnl: -1, win_rate: 0, active_trades: 0, daily_pnl: 0 } },
+          { section: 'overview', ttl: 5, data: (await staleReader.data('overview')) as never },
+        ],
+      });
+      expect(result.change).toBeUndefined();
+      expect([...result.members.values()].map((m) => m.outcome)).toEqual(['rejected', 'rejected']);
+      expect(await staleReader.get('lite')).toEqual(before);
+    } finally {
+      await staleReader.close();
     }
   });
 });
