@@ -25,6 +25,8 @@ const CHANGE_LOG_KEEP = '10 minutes';
 const TRIM_EVERY_MS = 60_000;
 
 const WATCHED_TABLES = Object.keys(SECTIONS_BY_TABLE);
+/** Connections a set's queries are spread over (the worker's pool holds 4: one stays free). */
+const SET_LANES = 3;
 
 export interface SetMemberResult<K extends SectionName = SectionName> {
   section: K;
@@ -104,11 +106,14 @@ export function createSetComputer(deps: SetComputerDeps) {
     const previous = await previousSnapshot();
     await fold();
     const client = await pool.connect();
+    const helpers: pg.PoolClient[] = [];
     let failed = false;
     try {
       const computedAt = new Date();
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows } = await client.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+      const { rows } = await client.query<{ snapshot: string; exported: string }>(
+        'SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported',
+      );
       const dbSnapshot = rows[0]?.snapshot ?? '';
       let changedTables: string[];
       if (previous === undefined) changedTables = ['*'];
@@ -124,40 +129,56 @@ export function createSetComputer(deps: SetComputerDeps) {
       const plan = new Map<SectionName, RecomputeReason>(requested);
       for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
 
-      const members: SetMemberResult[] = [];
-      for (const [section, reason] of plan) {
-        const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
-        const startedAt = performance.now();
-        let data: unknown;
-        let mode: SetMemberResult['mode'] = 'query';
-        const last =
-          computer.reprice && reason === 'schedule' && !affected.has(section) && (await lastPublished(section));
-        if (last && computer.reprice) {
-          data = await (computer.reprice as (l: unknown, c: object) => Promise<unknown>)(last, {
-            prices,
-            now: computedAt,
-          });
-          mode = 'reprice';
-        } else {
-          data = await computer.compute({ db: client, now: computedAt, prices });
-        }
-        members.push({
-          section,
-          reason,
-          data: checked(section, data),
-          durationMs: performance.now() - startedAt,
-          mode,
-        });
+      const entries = [...plan];
+      const repricing = await Promise.all(
+        entries.map(async ([section, reason]) => {
+          const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+          if (!computer.reprice || reason !== 'schedule' || affected.has(section)) return undefined;
+          return lastPublished(section);
+        }),
+      );
+      // Queries run on a few connections that share the set's snapshot (SPEC §10 allows an exported
+      // one): a set is as slow as its slowest lane, not the sum of its sections.
+      const querying = entries.filter((_, i) => repricing[i] === undefined).length;
+      const exported = rows[0]?.exported;
+      while (exported && helpers.length < Math.min(SET_LANES, querying) - 1) {
+        const helper = await pool.connect();
+        helpers.push(helper);
+        await helper.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        await helper.query(`SET TRANSACTION SNAPSHOT '${exported.replace(/'/g, '')}'`);
       }
-      await client.query('COMMIT');
+      const lanes = [client, ...helpers];
+      let next = 0;
+      const members = await Promise.all(
+        entries.map(async ([section, reason], i): Promise<SetMemberResult> => {
+          const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+          const last = repricing[i];
+          const lane = last === undefined ? (lanes[next++ % lanes.length] as pg.PoolClient) : undefined;
+          const startedAt = performance.now();
+          const data = lane
+            ? await computer.compute({ db: lane, now: computedAt, prices })
+            : await (computer.reprice as (l: unknown, c: object) => Promise<unknown>)(last, {
+                prices,
+                now: computedAt,
+              });
+          return {
+            section,
+            reason,
+            data: checked(section, data),
+            durationMs: performance.now() - startedAt,
+            mode: lane ? 'query' : 'reprice',
+          };
+        }),
+      );
+      await Promise.all(lanes.map((lane) => lane.query('COMMIT')));
       return { computedAt, dbSnapshot, members, changedTables };
     } catch (error) {
       failed = true;
-      await client.query('ROLLBACK').catch(() => {});
+      await Promise.all([client, ...helpers].map((c) => c.query('ROLLBACK').catch(() => {})));
       throw error;
     } finally {
       // A client whose query failed may be in any state: the pool replaces it rather than reuse it.
-      client.release(failed);
+      for (const c of [client, ...helpers]) c.release(failed);
     }
   }
 
