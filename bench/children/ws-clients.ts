@@ -5,7 +5,9 @@
  * this process spends its time receiving, not in JSON.parse, and times stay close to the wire.
  *
  * Subscribers ask for patch frames (docs/decisions/0006) unless told `patches: false`; a patch
- * counts as receipt of its version like a snapshot does.
+ * counts as receipt of its version like a snapshot does. Told `fields` / `batches`, they also ask for
+ * field updates and for change sets as batch frames (decision 0009), as the SDK does; every item of
+ * a batch counts as receipt of its version.
  *
  * IPC:
  *  {type:'connect', url, count, limit, sections, localAddress, concurrency, patches}
@@ -64,6 +66,7 @@ function openOne(
   localAddress: string | undefined,
   patches: boolean,
   fields: boolean,
+  batches: boolean,
 ): Promise<Client | string> {
   return new Promise((resolve) => {
     const socket = new WebSocket(url, {
@@ -84,7 +87,9 @@ function openOne(
       done('timed out waiting for the initial snapshots');
       socket.terminate();
     }, 60_000);
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'subscribe', sections, limit, patches, fields })));
+    socket.on('open', () =>
+      socket.send(JSON.stringify({ type: 'subscribe', sections, limit, patches, fields, batches })),
+    );
     socket.on('message', (data: Buffer) => {
       const at = wallMs();
       const { type, key, keys } = readFrame(data);
@@ -117,6 +122,7 @@ interface ConnectRequest {
   concurrency?: number;
   patches?: boolean;
   fields?: boolean;
+  batches?: boolean;
 }
 
 async function connect(request: ConnectRequest): Promise<void> {
@@ -136,6 +142,7 @@ async function connect(request: ConnectRequest): Promise<void> {
         request.localAddress,
         request.patches ?? true,
         request.fields ?? false,
+        request.batches ?? false,
       );
       if (typeof result === 'string') {
         failed++;

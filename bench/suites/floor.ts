@@ -8,8 +8,8 @@ import { type Measured, measureFanout } from './ws.ts';
 
 /**
  * Change sets against the floor (issue 11): from the commit of a trade close to every subscriber
- * holding it, at 1,000 / 5,000 / 10,000 subscribers of every section (limit 20, patches and field
- * updates as the SDK asks). snapboard: the commit's lite version, which comes in the close's change
+ * holding it, at 1,000 / 5,000 / 10,000 subscribers of every section (limit 20, patches, field
+ * updates and batch frames, as the SDK asks). snapboard: the commit's lite version, which comes in the close's change
  * set. The floor (bench/children/floor-ws.ts): a process that LISTENs for the same commit and writes
  * one prepared frame of the bytes snapboard sent per close to every socket. Per size, snapboard runs
  * first (its bytes size the floor's frame), then the floor, on fresh processes. Also: fan-out rounds
@@ -31,6 +31,7 @@ export async function floorSuite(ctx: BenchContext): Promise<Figure[]> {
         closes,
         timeBase: 'commit',
         fields: true,
+        batches: true,
         workerPid: stack.worker.pid,
       });
       const f: Measured = await measureFanout(ctx, { announcements, closer }, 'floor', n, true, {

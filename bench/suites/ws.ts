@@ -179,6 +179,7 @@ export async function measureFanout(
         concurrency: 100,
         patches,
         fields: options.fields ?? false,
+        batches: options.batches ?? false,
       });
     });
     const connected = await Promise.all(
@@ -299,8 +300,9 @@ export interface MeasureOptions {
   timeBase?: 'announce' | 'commit';
   /** floor only: the bytes of the one prepared frame it writes per commit. */
   frameBytes?: number;
-  /** Subscribers also ask for field updates (as the SDK does). */
+  /** Subscribers also ask for field updates and batch frames (as the SDK does). */
   fields?: boolean;
+  batches?: boolean;
   /** The worker's pid, to count its CPU per close too. */
   workerPid?: number;
 }
