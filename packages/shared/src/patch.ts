@@ -79,19 +79,18 @@ export function encodePatch(
   const splice = diffLists(base, next);
   if (!splice) return undefined;
   const [start, end] = splice.keep;
-  const { section, epoch, version, base_version, computed_at } = head;
-  const fields = JSON.stringify({
-    type: 'patch',
-    section,
-    epoch,
-    version,
-    base_version,
-    computed_at,
-    keep: [start, end],
-  });
+  const fields = patchHead(head, [start, end]);
   const prepend = next.slice(0, splice.prepend).join(',');
   const append = next.slice(splice.prepend + end - start).join(',');
   return `${fields.slice(0, -1)},"prepend":[${prepend}],"append":[${append}]}`;
+}
+
+type PatchHead = { section: string; epoch: string; version: number; base_version: number; computed_at: string };
+
+/** A patch frame's fixed fields as JSON text, in the order the protocol documents them. */
+function patchHead(head: PatchHead, keep: [number, number]): string {
+  const { section, epoch, version, base_version, computed_at } = head;
+  return JSON.stringify({ type: 'patch', section, epoch, version, base_version, computed_at, keep });
 }
 
 /**
@@ -140,24 +139,8 @@ export function diffFields(
 }
 
 /** The JSON text of a `patch` frame that keeps the whole list and carries `update`. */
-export function encodeFieldPatch(
-  head: { section: string; epoch: string; version: number; base_version: number; computed_at: string },
-  length: number,
-  update: FieldUpdate,
-): string {
-  const { section, epoch, version, base_version, computed_at } = head;
-  return JSON.stringify({
-    type: 'patch',
-    section,
-    epoch,
-    version,
-    base_version,
-    computed_at,
-    keep: [0, length],
-    prepend: [],
-    append: [],
-    update,
-  });
+export function encodeFieldPatch(head: PatchHead, length: number, update: FieldUpdate): string {
+  return `${patchHead(head, [0, length]).slice(0, -1)},"prepend":[],"append":[],"update":${JSON.stringify(update)}}`;
 }
 
 /**
