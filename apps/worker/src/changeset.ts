@@ -56,6 +56,8 @@ export interface SetComputerDeps {
 }
 
 /** The sections a change to these tables affects. */
+function ignoreClientError(): void {}
+
 export function sectionsOfTables(tables: readonly string[]): Set<SectionName> {
   return new Set(tables.flatMap((table) => SECTIONS_BY_TABLE[table] ?? []));
 }
@@ -76,6 +78,17 @@ export function createSetComputer(deps: SetComputerDeps) {
       // The set reads the rollups as of its own snapshot, unfolded hours included: still exact.
       logger.warn({ err: error }, 'rollup fold failed; the set reads the unfolded hours from the trades');
     }
+  }
+
+  /**
+   * A pooled client held for the set. The pool only listens for errors on idle clients: one that loses
+   * its connection while held would emit an 'error' nobody handles and end the process. The query in
+   * flight fails anyway, which fails the set, which retries.
+   */
+  async function checkout(): Promise<pg.PoolClient> {
+    const c = await pool.connect();
+    c.on('error', ignoreClientError);
+    return c;
   }
 
   async function previousSnapshot(): Promise<string | undefined> {
@@ -105,7 +118,7 @@ export function createSetComputer(deps: SetComputerDeps) {
   async function compute(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ComputedSet> {
     const previous = await previousSnapshot();
     await fold();
-    const client = await pool.connect();
+    const client = await checkout();
     const helpers: pg.PoolClient[] = [];
     let failed = false;
     try {
@@ -142,7 +155,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       const querying = entries.filter((_, i) => repricing[i] === undefined).length;
       const exported = rows[0]?.exported;
       while (exported && helpers.length < Math.min(SET_LANES, querying) - 1) {
-        const helper = await pool.connect();
+        const helper = await checkout();
         helpers.push(helper);
         await helper.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         await helper.query(`SET TRANSACTION SNAPSHOT '${exported.replace(/'/g, '')}'`);
@@ -178,7 +191,10 @@ export function createSetComputer(deps: SetComputerDeps) {
       throw error;
     } finally {
       // A client whose query failed may be in any state: the pool replaces it rather than reuse it.
-      for (const c of [client, ...helpers]) c.release(failed);
+      for (const c of [client, ...helpers]) {
+        c.off('error', ignoreClientError);
+        c.release(failed);
+      }
     }
   }
 

@@ -247,15 +247,6 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     await pipeline.exec();
   }
 
-  function requestedBy(job: Job<RecomputeJobData>, taken: Map<SectionName, RecomputeReason>) {
-    const requested = new Map(taken);
-    const sections: unknown = job.data.sections;
-    for (const section of Array.isArray(sections) ? sections : []) {
-      if (isSectionName(section) && !requested.has(section)) requested.set(section, job.data.reason);
-    }
-    return requested;
-  }
-
   async function processJob(
     job: Job<RecomputeJobData>,
     requested: Map<SectionName, RecomputeReason>,
@@ -368,9 +359,11 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         // Counted as running before its first await, so a close() that begins now waits for it (or
         // hands it back) instead of missing it; `taken` is filled in as soon as the set takes its sections.
         const entry = { job, token, done: Promise.resolve() as Promise<unknown>, taken: new Map() };
+        // The pending hash is what the set computes; the job's own `sections` are already in it (or
+        // were taken by the set before this one), so they are not added again.
         const run = takePending().then((taken) => {
-          entry.taken = requestedBy(job, taken);
-          return processJob(job, entry.taken);
+          entry.taken = taken;
+          return processJob(job, taken);
         });
         entry.done = run;
         const id = String(job.id);

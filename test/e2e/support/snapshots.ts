@@ -53,7 +53,10 @@ export class SnapshotReader {
   }
 }
 
-/** Collects every announcement the worker publishes on the prefix's channel. */
+/**
+ * Collects every announcement the worker publishes on the prefix's channel: a change set (SPEC §10)
+ * as one entry per member, each in the single-section shape with the set's `change` id added.
+ */
 export async function listenToAnnouncements(redis: string | RedisTarget, prefix: string) {
   const target = targetOf(redis);
   const keys = keysFor(prefix, target.mode);
@@ -67,7 +70,13 @@ export async function listenToAnnouncements(redis: string | RedisTarget, prefix:
   const received: { atMs: number; message: Record<string, unknown> }[] = [];
   const subscription = subscribeAnnouncements(subscriber, keys.announceChannel, (text) => {
     try {
-      received.push({ atMs: Date.now(), message: JSON.parse(text) as Record<string, unknown> });
+      const message = JSON.parse(text) as Record<string, unknown>;
+      const atMs = Date.now();
+      if (Array.isArray(message.items) && typeof message.change === 'string') {
+        for (const item of message.items as Record<string, unknown>[]) {
+          received.push({ atMs, message: { ...item, change: message.change } });
+        }
+      } else received.push({ atMs, message });
     } catch {
       received.push({ atMs: Date.now(), message: { malformed: text } });
     }
