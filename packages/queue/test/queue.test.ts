@@ -1,4 +1,4 @@
-import { useTestEnv } from '@snapboard/devenv/testing';
+import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
 import { createRedisClient } from '@snapboard/redis';
 import { keysFor } from '@snapboard/shared';
 import { type Job, Worker } from 'bullmq';
@@ -27,7 +27,7 @@ describe('requestRecompute', () => {
     const ids = new Set(answers.flat().map((j) => j.job_id));
     expect(ids.size).toBe(1);
     expect(answers[0]?.map((j) => j.section)).toEqual(['overview', 'lite']);
-    const redis = new Redis(env.redisUrl);
+    const redis = testRedis(env.redisUrl);
     try {
       expect(await redis.hgetall(keys.pendingSections)).toEqual({
         overview: 'manual',
