@@ -209,6 +209,10 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   async function runSet(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ChangeSetResult> {
     const startedAt = performance.now();
     const computed = await sets.compute(requested);
+    // Nothing asked for and nothing changed (its request was taken by the set before it): no set.
+    if (computed.members.length === 0) {
+      return { change: undefined, members: [], durationMs: performance.now() - startedAt, changedTables: [] };
+    }
     const published = await publisher.publishSet({
       computedAt: computed.computedAt,
       dbSnapshot: computed.dbSnapshot,
@@ -280,7 +284,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
           changed: result.members.filter((m) => m.outcome === 'changed').length,
           tables: result.changedTables,
           duration_ms: Math.round(result.durationMs * 10) / 10,
-          outcome: result.change === undefined ? 'rejected' : 'published',
+          outcome: result.members.length === 0 ? 'empty' : result.change === undefined ? 'rejected' : 'published',
         },
         'change set',
       );

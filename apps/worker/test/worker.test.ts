@@ -555,6 +555,11 @@ describe('change sets', () => {
       const quiet = await r.worker.runSet(new Map([['overview', 'manual']]));
       expect(quiet.changedTables).toEqual([]);
       expect(quiet.members.map((m) => m.section)).toEqual(['overview']);
+      // A set job whose request the set before it took: nothing to compute, nothing published.
+      const changes = await setsReader.redis.hget(keysFor(prefix).changes, 'id');
+      const empty = await r.worker.runSet(new Map());
+      expect(empty).toMatchObject({ change: undefined, members: [] });
+      expect(await setsReader.redis.hget(keysFor(prefix).changes, 'id')).toBe(changes);
     } finally {
       await db.query('DELETE FROM paper_trades WHERE id = 700');
       await setsReader.close();
