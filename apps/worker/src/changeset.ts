@@ -13,7 +13,7 @@ import { refreshRollups } from './sections/rollups.ts';
  * One change set (SPEC §10, docs/decisions/0009-change-sets.md): every section it holds is computed
  * from one read-only REPEATABLE READ snapshot. Its members are what was asked for plus every section
  * of a table that changed between the previous set's snapshot and this one, as the change log (migration
- * 0006) shows *inside* this snapshot. NOTIFY and cadence ticks only wake the worker: however they race,
+ * 0007) shows *inside* this snapshot. NOTIFY and cadence ticks only wake the worker: however they race,
  * a set never holds a section from a newer database state than a neighbour it leaves out, because a
  * neighbour whose tables changed is in the set.
  */
