@@ -80,8 +80,12 @@ describe('refresh=true is bounded (SPEC §13)', () => {
       const after = { a: await outcomes(a), b: await outcomes(b) };
       const count = (o: 'started' | 'joined' | 'cached') =>
         (after.a[o] ?? 0) - (before.a[o] ?? 0) + (after.b[o] ?? 0) - (before.b[o] ?? 0);
-      expect(count('started')).toBe(perSection);
-      expect(count('joined') + count('cached')).toBe(answers - perSection);
+      // Each start is one request for a set of every section; a start that lands before the set in
+      // flight has taken its pending sections rides in that set (decision 0009), so the sets computed
+      // can be fewer than the starts, never more — and the starts keep the interval's bound.
+      expect(count('started')).toBeGreaterThanOrEqual(perSection);
+      expect(count('started')).toBeLessThanOrEqual(1 + Math.floor(elapsed / INTERVAL_MS));
+      expect(count('joined') + count('cached')).toBe(answers - count('started'));
     } finally {
       await worker.close();
     }
