@@ -1,4 +1,4 @@
-import type { SectionName } from '@snapboard/shared';
+import { SECTIONS_BY_TABLE, type SectionName } from '@snapboard/shared';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
@@ -16,21 +16,8 @@ import type { Logger } from 'pino';
 
 export const CHANGES_CHANNEL = 'snapboard_changes';
 
-export const SECTIONS_BY_TABLE: Readonly<Record<string, readonly SectionName[]>> = {
-  paper_trades: [
-    'open_positions',
-    'recent_trades',
-    'performance_metrics',
-    'trading_stats',
-    'lite',
-    'pnl_history',
-    'bot_trades',
-    'bot_performance',
-    'bot_open_positions',
-    'bot_summary',
-  ],
-  signals_paperaccount: ['overview', 'top_performers', 'lite'],
-};
+// Declared per section in the catalog (`tables`); re-exported here, where the listener uses it.
+export { SECTIONS_BY_TABLE };
 
 const ALL_WATCHED: SectionName[] = [...new Set(Object.values(SECTIONS_BY_TABLE).flat())];
 

@@ -1,10 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import type { RecomputeReason } from '@snapboard/queue';
 import type { RedisClient } from '@snapboard/redis';
-import { type Keys, type SectionData, type SectionName, sectionDataSchemas, snapshotSchema } from '@snapboard/shared';
+import {
+  type Keys,
+  SECTIONS_BY_TABLE,
+  type SectionData,
+  type SectionName,
+  sectionDataSchemas,
+  snapshotSchema,
+} from '@snapboard/shared';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { SECTIONS_BY_TABLE } from './changes.ts';
 import type { PriceSource } from './prices/index.ts';
 import { SECTION_COMPUTERS } from './sections/index.ts';
 import { refreshRollups } from './sections/rollups.ts';

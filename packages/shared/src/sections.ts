@@ -20,6 +20,10 @@ export const SECTION_NAMES = [
 
 export type SectionName = (typeof SECTION_NAMES)[number];
 
+/** The bot's tables whose writes migration 0003 announces (and migration 0007 logs). */
+export const SOURCE_TABLES = ['paper_trades', 'signals_paperaccount'] as const;
+export type SourceTable = (typeof SOURCE_TABLES)[number];
+
 export interface SectionInfo {
   name: SectionName;
   /** Default cadence in seconds; `TTL_<NAME>` overrides it. */
@@ -30,12 +34,18 @@ export interface SectionInfo {
   limited: boolean;
   /** Part of the v2 body. */
   inV2: boolean;
+  /** Tables whose committed writes bring the section into the next change set (SPEC §10). */
+  tables: readonly SourceTable[];
+  /** Shown on (and subscribed to by) the dashboard page. */
+  onPage: boolean;
   title: string;
 }
 
 export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
   overview: {
     name: 'overview',
+    tables: ['signals_paperaccount'],
+    onPage: true,
     defaultTtl: 5,
     cacheInfoKey: 'overview_ttl',
     limited: false,
@@ -44,6 +54,8 @@ export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
   },
   open_positions: {
     name: 'open_positions',
+    tables: ['paper_trades'],
+    onPage: true,
     defaultTtl: 3,
     cacheInfoKey: 'positions_ttl',
     limited: true,
@@ -52,6 +64,8 @@ export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
   },
   recent_trades: {
     name: 'recent_trades',
+    tables: ['paper_trades'],
+    onPage: true,
     defaultTtl: 10,
     cacheInfoKey: 'recent_trades_ttl',
     limited: true,
@@ -60,6 +74,8 @@ export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
   },
   performance_metrics: {
     name: 'performance_metrics',
+    tables: ['paper_trades'],
+    onPage: true,
     defaultTtl: 10,
     cacheInfoKey: 'metrics_ttl',
     limited: false,
@@ -68,6 +84,8 @@ export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
   },
   top_performers: {
     name: 'top_performers',
+    tables: ['signals_paperaccount'],
+    onPage: true,
     defaultTtl: 15,
     cacheInfoKey: 'top_performers_ttl',
     limited: false,
@@ -76,32 +94,82 @@ export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
   },
   trading_stats: {
     name: 'trading_stats',
+    tables: ['paper_trades'],
+    onPage: true,
     defaultTtl: 30,
     cacheInfoKey: 'trading_stats_ttl',
     limited: false,
     inV2: true,
     title: 'Trading stats',
   },
-  lite: { name: 'lite', defaultTtl: 2, limited: false, inV2: false, title: 'Lite' },
-  pnl_history: { name: 'pnl_history', defaultTtl: 60, limited: false, inV2: false, title: 'Cumulative P&L' },
+  lite: {
+    name: 'lite',
+    tables: ['paper_trades', 'signals_paperaccount'],
+    onPage: true,
+    defaultTtl: 2,
+    limited: false,
+    inV2: false,
+    title: 'Lite',
+  },
+  pnl_history: {
+    name: 'pnl_history',
+    tables: ['paper_trades'],
+    onPage: true,
+    defaultTtl: 60,
+    limited: false,
+    inV2: false,
+    title: 'Cumulative P&L',
+  },
   // The bot's own public API (SPEC §11): system trades only, served at /api/public/paper-trading/.
-  bot_trades: { name: 'bot_trades', defaultTtl: 10, limited: true, inV2: false, title: 'Bot trades' },
-  bot_performance: { name: 'bot_performance', defaultTtl: 10, limited: false, inV2: false, title: 'Bot performance' },
+  bot_trades: {
+    name: 'bot_trades',
+    tables: ['paper_trades'],
+    onPage: false,
+    defaultTtl: 10,
+    limited: true,
+    inV2: false,
+    title: 'Bot trades',
+  },
+  bot_performance: {
+    name: 'bot_performance',
+    tables: ['paper_trades'],
+    onPage: false,
+    defaultTtl: 10,
+    limited: false,
+    inV2: false,
+    title: 'Bot performance',
+  },
   bot_open_positions: {
     name: 'bot_open_positions',
+    tables: ['paper_trades'],
+    onPage: false,
     defaultTtl: 3,
     limited: false,
     inV2: false,
     title: 'Bot open positions',
   },
-  bot_summary: { name: 'bot_summary', defaultTtl: 10, limited: false, inV2: false, title: 'Bot summary' },
+  bot_summary: {
+    name: 'bot_summary',
+    tables: ['paper_trades'],
+    onPage: false,
+    defaultTtl: 10,
+    limited: false,
+    inV2: false,
+    title: 'Bot summary',
+  },
 };
 
 /**
- * Sections the dashboard page shows (and subscribes to): every section but the bot's own API's, which
- * serve the bot's frontend (SPEC §11) and would only add bytes to each page's socket.
+ * Sections the dashboard page shows (and subscribes to): not the bot's own API's, which serve the bot's
+ * frontend (SPEC §11) and would only add bytes to each page's socket.
  */
-export const PAGE_SECTIONS: readonly SectionName[] = SECTION_NAMES.filter((name) => !name.startsWith('bot_'));
+export const PAGE_SECTIONS: readonly SectionName[] = SECTION_NAMES.filter((name) => SECTIONS[name].onPage);
+
+/** For each source table, the sections its writes affect, in catalog order. */
+// Keyed by any string: the listener looks up whatever table name a notification carries.
+export const SECTIONS_BY_TABLE: Readonly<Record<string, readonly SectionName[]>> = Object.fromEntries(
+  SOURCE_TABLES.map((table) => [table, SECTION_NAMES.filter((name) => SECTIONS[name].tables.includes(table))]),
+);
 
 /** Sections that make up the v2 body, in the order the old view emitted them. */
 export const V2_SECTIONS: readonly SectionName[] = SECTION_NAMES.filter((name) => SECTIONS[name].inV2);
