@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { assertAlive, everySectionPublished, useE2E } from './support/fixture.ts';
 import { http } from './support/http.ts';
 import { recordObservation } from './support/report.ts';
-import { waitUntil } from './support/wait.ts';
+import { sleep, waitUntil } from './support/wait.ts';
 import { WsClient } from './support/ws-client.ts';
 
 /**
@@ -13,8 +13,6 @@ import { WsClient } from './support/ws-client.ts';
  * must not drive the database, and one socket looping subscribe-all must not make the server push
  * without bound. Both fail on a server without the bounds (330 tx/s against 3; 2.7 GB in 5 s).
  */
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Transactions committed in one database, read from another connection so the reading adds none. */
 async function commits(admin: pg.Client, database: string): Promise<number> {
