@@ -1,11 +1,9 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
-import type { RecomputeJobData } from '@snapboard/queue';
-import { createRedisClient } from '@snapboard/redis';
 import { SECTION_NAMES, type Snapshot, V2_SECTIONS } from '@snapboard/shared';
-import { type Job, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from './support/app.ts';
-import { makeSnapshot, newEpoch, publishAll, publishSnapshot, until } from './support/fixtures.ts';
+import { newEpoch, publishAll, until } from './support/fixtures.ts';
+import { standInWorker } from './support/stand-in-worker.ts';
 
 /** refresh=true: queue a recompute of every v2 section, wait for computes that started after the request. */
 
@@ -45,34 +43,8 @@ describe('refresh=true', () => {
   });
 
   it('happy: with a worker it waits for computes that started after the request, then cached false', async () => {
-    // A stand-in for apps/worker: each set job "computes" its sections from its start time and
-    // publishes them like publish.ts.
-    const versions = new Map(published.map((s) => [s.section, s]));
-    const handled: RecomputeJobData[] = [];
-    const connection = createRedisClient(
-      { mode: 'single', url: env.redisUrl },
-      { name: 'test', maxRetriesPerRequest: null },
-    );
-    const worker = new Worker<RecomputeJobData>(
-      patient.keys.recomputeQueue,
-      async (job: Job<RecomputeJobData>) => {
-        const computedAtMs = Date.now();
-        handled.push(job.data);
-        await new Promise((r) => setTimeout(r, 20));
-        for (const section of job.data.sections) {
-          const previous = versions.get(section) as Snapshot;
-          const next = makeSnapshot(section, {
-            epoch,
-            version: previous.version + 1,
-            computedAtMs,
-            seed: previous.version + 10,
-          });
-          versions.set(next.section, next);
-          await publishSnapshot(patient.redis, patient.keys, next);
-        }
-      },
-      { connection, prefix: patient.keys.bullPrefix, concurrency: 3 },
-    );
+    const worker = standInWorker(patient, env.redisUrl, published, { computeMs: 20, concurrency: 3 });
+    const { handled } = worker;
     try {
       const requestedAt = Date.now();
       const res = await patient.app.request('/api/public/dashboard/v2/?refresh=true');
@@ -83,7 +55,7 @@ describe('refresh=true', () => {
         expect(Date.parse(body.sections[name].computed_at), name).toBeGreaterThanOrEqual(requestedAt);
         expect(body.sections[name].version, name).toBe(2);
       }
-      expect(body.overview).toEqual(versions.get('overview')?.data);
+      expect(body.overview).toEqual(worker.latest('overview')?.data);
       expect(handled.flatMap((j) => j.sections).sort()).toEqual([...SECTION_NAMES].sort());
       expect(new Set(handled.map((j) => j.reason))).toEqual(new Set(['refresh']));
 
@@ -95,7 +67,6 @@ describe('refresh=true', () => {
       expect((await (await patient.app.request('/api/public/dashboard/v2/')).json()).cached).toBe(true);
     } finally {
       await worker.close();
-      connection.disconnect();
     }
   });
 });
