@@ -7,9 +7,6 @@ import type { SectionData } from './snapshot.ts';
 
 export const MAX_FRAME_BYTES = 64 * 1024;
 
-/** The one path on which the API accepts WebSocket upgrades. */
-export const WS_PATH = '/ws';
-
 export const WS_CLOSE = {
   goingAway: 1001,
   policyViolation: 1008,
