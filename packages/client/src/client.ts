@@ -71,6 +71,13 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
 
   const held = createHeldState(sections, now);
   const freshness = createFreshness({ sections, held, now, checkEveryMs: freshnessCheckMs });
+  for (const seed of options.snapshots ?? []) {
+    const { ttl, ...snapshot } = seed;
+    if (!isSnapshot(snapshot)) throw new TypeError('snapshots must be {section, epoch, version, computed_at, data}');
+    if (!sections.includes(snapshot.section)) continue;
+    freshness.learnTtl(snapshot.section, ttl);
+    held.apply(snapshot);
+  }
   const poller = createPoller({
     baseUrl,
     sections,
@@ -184,4 +191,15 @@ export function createDashboardClient(options: DashboardClientOptions): Dashboar
       setState('closed');
     },
   };
+}
+
+function isSnapshot(snapshot: SectionSnapshot): boolean {
+  const value = snapshot as unknown as Record<string, unknown>;
+  return (
+    isSectionName(value.section) &&
+    typeof value.epoch === 'string' &&
+    Number.isSafeInteger(value.version) &&
+    typeof value.computed_at === 'string' &&
+    'data' in value
+  );
 }

@@ -86,6 +86,13 @@ export interface DashboardClientOptions {
    */
   freshnessCheckMs?: number;
   now?: () => number;
+  /**
+   * Snapshots to start from, such as the ones the dashboard page carries in its HTML (decision 0017):
+   * held at once, so a listener is called with them as it is added, before any request, and the
+   * socket's subscribe resumes from their versions, so the server does not send them again. `ttl`
+   * (seconds) is the server's cadence of the section, when known. Sections not subscribed are ignored.
+   */
+  snapshots?: ReadonlyArray<SectionSnapshot & { ttl?: number }>;
 }
 
 export type SectionListener<K extends SectionName> = (snapshot: SectionSnapshot<K>) => void;
