@@ -1,4 +1,4 @@
-import { WS_PATH } from '@snapboard/shared/public-paths';
+import { WS_PATH } from '@snapboard/shared/paths';
 import { DEFAULT_LIMIT, isSectionName, MAX_LIMIT } from '@snapboard/shared/sections';
 import { fullJitter } from './backoff.ts';
 import { createFreshness } from './freshness.ts';

@@ -1,4 +1,5 @@
-import { DASHBOARD_PATHS, FLAT_ENDPOINTS, sectionPath } from '@snapboard/shared/public-paths';
+import { FLAT_ENDPOINTS } from '@snapboard/shared/flat-endpoints';
+import { PATHS, sectionPath, served } from '@snapboard/shared/paths';
 import { SECTIONS, type SectionName } from '@snapboard/shared/sections';
 import type { Freshness } from './freshness.ts';
 import { type HeldState, isRecord } from './held.ts';
@@ -38,7 +39,7 @@ export function createPoller(options: {
   afterRound(ok: boolean): void;
 }): Poller {
   const { baseUrl, sections, limit, held, freshness, report } = options;
-  const v2Path = `${DASHBOARD_PATHS.v2}/`;
+  const v2Path = served(PATHS.v2);
   const v2Sections = sections.filter((name) => SECTIONS[name].inV2);
   const etags = new Map<string, string>();
   let polling = false;
