@@ -259,38 +259,43 @@ describe.skipIf(!runnable)('the dashboard page in Chromium', () => {
 
   it('has no serious or critical accessibility violations (axe-core)', async () => {
     // axe is injected as a script, which the page's CSP (rightly) forbids: this context bypasses it.
-    const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, bypassCSP: true });
-    const audited = await context.newPage();
-    // Figures flash as they move; the audit reads colours at rest.
-    await audited.emulateMedia({ reducedMotion: 'reduce' });
-    await audited.goto(api.baseUrl);
-    await audited.waitForFunction(() => document.querySelectorAll('[data-section][aria-busy="true"]').length === 0);
-    await audited.addScriptTag({ content: AXE_SOURCE });
-    const violations = await audited.evaluate(async () => {
-      const result = await (
-        window as unknown as {
-          axe: {
-            run(): Promise<{
-              violations: Array<{
-                id: string;
-                impact: string;
-                help: string;
-                nodes: Array<{ target: unknown; failureSummary?: string }>;
+    for (const viewport of [
+      { width: 1440, height: 900 },
+      { width: 390, height: 844 },
+    ]) {
+      const context = await browser.newContext({ viewport, bypassCSP: true });
+      const audited = await context.newPage();
+      // Figures flash as they move; the audit reads colours at rest.
+      await audited.emulateMedia({ reducedMotion: 'reduce' });
+      await audited.goto(api.baseUrl);
+      await audited.waitForFunction(() => document.querySelectorAll('[data-section][aria-busy="true"]').length === 0);
+      await audited.addScriptTag({ content: AXE_SOURCE });
+      const violations = await audited.evaluate(async () => {
+        const result = await (
+          window as unknown as {
+            axe: {
+              run(): Promise<{
+                violations: Array<{
+                  id: string;
+                  impact: string;
+                  help: string;
+                  nodes: Array<{ target: unknown; failureSummary?: string }>;
+                }>;
               }>;
-            }>;
-          };
-        }
-      ).axe.run();
-      return result.violations.map(({ id, impact, help, nodes }) => ({
-        id,
-        impact,
-        help,
-        nodes: nodes.slice(0, 5).map((node) => `${JSON.stringify(node.target)}: ${node.failureSummary}`),
-      }));
-    });
-    const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(blocking).toEqual([]);
-    await context.close();
+            };
+          }
+        ).axe.run();
+        return result.violations.map(({ id, impact, help, nodes }) => ({
+          id,
+          impact,
+          help,
+          nodes: nodes.slice(0, 5).map((node) => `${JSON.stringify(node.target)}: ${node.failureSummary}`),
+        }));
+      });
+      const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      expect(blocking, `${viewport.width} px`).toEqual([]);
+      await context.close();
+    }
   }, 60_000);
 
   it('shows a trade closed in the database without a reload', async () => {

@@ -27,7 +27,8 @@ export function kpi(id: string, label: string, section: SectionName): string {
   return `<div class="kpi" id="kpi-${id}" data-from="${section}"><div class="kpi-label">${label}</div><div class="kpi-value">—</div><div class="kpi-sub"></div></div>`;
 }
 
-export const table = (id: string, columns: Array<[label: string, className?: string]>) =>
-  `<div class="table-wrap"><table id="${id}"><thead><tr>${columns
+/** A table in a wrapper that scrolls sideways on a narrow screen, reachable by keyboard to do so. */
+export const table = (id: string, section: SectionName, columns: Array<[label: string, className?: string]>) =>
+  `<div class="table-wrap" tabindex="0" role="region" aria-label="${escapeAttr(SECTIONS[section].title)}"><table id="${id}"><thead><tr>${columns
     .map(([label, className]) => `<th${className ? ` class="${className}"` : ''}>${label}</th>`)
     .join('')}</tr></thead><tbody></tbody></table><p class="empty" hidden></p></div>`;

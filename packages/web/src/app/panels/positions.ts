@@ -48,7 +48,7 @@ export const positionsPanel = definePanel({
   markup: () =>
     card(
       'open_positions',
-      table('positions', [
+      table('positions', 'open_positions', [
         ['Symbol'],
         ['Side'],
         ['Entry', 'num opt-3'],

@@ -28,9 +28,13 @@ export const statsPanel = definePanel({
   section: 'trading_stats',
   region: 'board',
   markup: () =>
-    card('trading_stats', table('stats', [['Trades'], ['24h', 'num'], ['7d', 'num'], ['All time', 'num']]), {
-      area: 'stats',
-    }),
+    card(
+      'trading_stats',
+      table('stats', 'trading_stats', [['Trades'], ['24h', 'num'], ['7d', 'num'], ['All time', 'num']]),
+      {
+        area: 'stats',
+      },
+    ),
   mount() {
     const table = byId<HTMLTableElement>('stats');
     return ({ data }) => renderStats(table, data);

@@ -47,7 +47,7 @@ export const tradesPanel = definePanel({
   markup: () =>
     card(
       'recent_trades',
-      table('trades', [
+      table('trades', 'recent_trades', [
         ['Symbol'],
         ['Side'],
         ['Entry', 'num opt-1'],
