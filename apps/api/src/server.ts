@@ -109,7 +109,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     registry,
     redis,
     now,
-    page: options.page === false ? undefined : createPageRoutes(),
+    page: options.page === false ? undefined : createPageRoutes({ replica }),
     scrape: options.scrape,
   });
 

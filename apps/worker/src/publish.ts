@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { announceCommand, type RedisClient } from '@snapboard/redis';
-import type { Keys, SectionData, SectionName } from '@snapboard/shared';
+import { type Keys, type SectionData, type SectionName, stableStringify } from '@snapboard/shared';
 import { createFence } from './fence.ts';
 
 /**
@@ -90,18 +90,8 @@ export interface PublishInput<K extends SectionName> {
   data: SectionData[K];
 }
 
-/**
- * JSON with object keys sorted at every level: the content hash depends on the data, never on the
- * order in which a section happened to build its objects.
- */
-export function stableStringify(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
-    return sorted;
-  });
-}
+// The content hash depends on the data, never on the order in which a section built its objects.
+export { stableStringify };
 
 export function contentHash(data: unknown): string {
   return createHash('sha256').update(stableStringify(data)).digest('hex');

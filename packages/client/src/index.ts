@@ -1,16 +1,16 @@
 export { fullJitter } from './backoff.ts';
-export {
-  type BackoffOptions,
-  type ClientError,
-  type ConnectionState,
-  createDashboardClient,
-  type DashboardClient,
-  type DashboardClientOptions,
-  type DashboardUpdate,
-  type SectionListener,
-  type SectionSnapshot,
-  type SectionStatus,
-  type StateListener,
-  type WebSocketConstructor,
-  type WebSocketLike,
-} from './client.ts';
+export { createDashboardClient } from './client.ts';
+export type {
+  BackoffOptions,
+  ClientError,
+  ConnectionState,
+  DashboardClient,
+  DashboardClientOptions,
+  DashboardUpdate,
+  SectionListener,
+  SectionSnapshot,
+  SectionStatus,
+  StateListener,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.ts';

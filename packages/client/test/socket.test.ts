@@ -119,6 +119,41 @@ describe('reconnect and resume', () => {
     expect(states.at(-1)).toBe('live');
   });
 
+  it('starts from given snapshots: listeners get them before any frame, and the socket resumes from them', async () => {
+    const liteHeld = peer.publish('lite', lite(7));
+    const tradesHeld = peer.publish('recent_trades', trades(3));
+    peer.publish('recent_trades', trades(4));
+    const seeded: SectionSnapshot[] = [
+      { section: 'lite', ...liteHeld, ttl: 4 } as SectionSnapshot,
+      { section: 'recent_trades', ...tradesHeld, data: trades(3) } as SectionSnapshot,
+      // Not subscribed: ignored.
+      { section: 'overview', epoch: 'e', version: 1, computed_at: liteHeld.computed_at, data: {} } as SectionSnapshot,
+    ];
+    const { client, seen } = connect({ snapshots: seeded });
+    // Held before any socket frame: a listener added now is called at once.
+    const first: number[] = [];
+    client.on('lite', (snapshot) => first.push(snapshot.data.total_pnl));
+    expect(first).toEqual([7]);
+    expect(client.status('lite')).toMatchObject({ version: 1, ttl: 4 });
+    expect(client.get('overview')).toBeUndefined();
+
+    await eventually('recent_trades version 2', () => client.get('recent_trades')?.version === 2);
+    expect(subscribes()[0]?.versions).toEqual({
+      lite: { epoch: liteHeld.epoch, version: 1 },
+      recent_trades: { epoch: tradesHeld.epoch, version: 1 },
+    });
+    // lite was not sent again; only what changed since the seed was.
+    const snapshotsSent = peer.sent.filter((frame) => frame.type === 'snapshot').map((frame) => frame.section);
+    expect(snapshotsSent).toEqual(['recent_trades']);
+    expect(seen.map((s) => `${s.section}@${s.version}`)).toEqual(['recent_trades@2']);
+  });
+
+  it('refuses a malformed starting snapshot at creation', () => {
+    expect(() =>
+      connect({ snapshots: [{ section: 'lite', epoch: 'e', computed_at: 'x' } as unknown as SectionSnapshot] }),
+    ).toThrow(TypeError);
+  });
+
   it('takes a new epoch whatever its version (the server lost its data)', async () => {
     peer.publish('lite', lite(1));
     peer.publish('lite', lite(2));

@@ -3,12 +3,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { type FirstPaint, firstPaintBlock } from './first-paint.ts';
 import { renderHtml } from './html.ts';
 
 /**
  * The page is bundled in memory by whoever serves it (the API, at start): no build step to forget,
  * so `npm start` and `npm test` work on a fresh clone. One JS and one CSS file, minified, named by
- * content hash so they can be cached forever; each kept with a gzip copy.
+ * content hash so they can be cached forever; each kept with a gzip copy. The HTML is prepared with
+ * the snapshots it carries for its first paint (decision 0017) by `prepare`, once per change of them.
  */
 
 export interface PageAsset {
@@ -20,9 +22,18 @@ export interface PageAsset {
   etag: string;
 }
 
-export interface PageBundle {
+/** The page's HTML as served: its bytes, their gzip, and an ETag that changes with them. */
+export interface PreparedPage {
   html: string;
-  htmlEtag: string;
+  gzip: Uint8Array<ArrayBuffer>;
+  etag: string;
+}
+
+export interface PageBundle {
+  /** The page carrying no snapshots: every panel filled by the socket. */
+  shell: PreparedPage;
+  /** The page carrying `firstPaint`: a JSON.stringify, a gzip and a hash, so once per change, not per request. */
+  prepare(firstPaint: FirstPaint): PreparedPage;
   js: PageAsset;
   css: PageAsset;
   /** Every asset by URL path. */
@@ -66,10 +77,17 @@ export async function bundlePage(): Promise<PageBundle> {
   };
   const js = asset('app', 'js', 'text/javascript; charset=utf-8', pick('.js'));
   const css = asset('app', 'css', 'text/css; charset=utf-8', pick('.css'));
-  const html = renderHtml({ js: js.path, css: css.path });
-  return {
+  // The shell is rendered once; a prepared page only splices its data block in.
+  const marker = '<!--first-paint-->';
+  const [before, after] = renderHtml({ js: js.path, css: css.path }, marker).split(marker) as [string, string];
+  const page = (html: string): PreparedPage => ({
     html,
-    htmlEtag: `"${digest(html)}"`,
+    gzip: new Uint8Array(gzipSync(html)),
+    etag: `"${digest(html)}"`,
+  });
+  return {
+    shell: page(before + after),
+    prepare: (firstPaint) => page(before + firstPaintBlock(firstPaint) + after),
     js,
     css,
     assets: new Map([

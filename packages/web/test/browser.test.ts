@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { seed } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
@@ -51,6 +52,22 @@ async function json<T>(path: string): Promise<T> {
 }
 
 const state = () => page.locator('#conn').getAttribute('data-state');
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** What the page carries for its first paint, as the script reads it. */
+async function firstPaintOf(target: Page): Promise<Array<{ section: string; epoch: string; version: number }>> {
+  return target.evaluate(() => JSON.parse(document.getElementById('first-paint')?.textContent ?? '{}').snapshots ?? []);
+}
+
+/** KPI values whose text does not fit their box (cut, or ellipsed). */
+function cutFigures(target: Page): Promise<string[]> {
+  return target.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('.kpi-value')]
+      .filter((node) => node.scrollWidth > node.clientWidth)
+      .map((node) => `${node.closest('.kpi')?.id}: ${node.textContent}`),
+  );
+}
 
 describe.skipIf(!runnable)('the dashboard page in Chromium', () => {
   beforeAll(async () => {
@@ -145,6 +162,140 @@ describe.skipIf(!runnable)('the dashboard page in Chromium', () => {
 
     expect(pageErrors).toEqual([]);
     expect(consoleErrors).toEqual([]);
+  }, 60_000);
+
+  it('paints every panel from the HTML alone: no request, no socket', async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const offline = await context.newPage();
+    const requests: string[] = [];
+    offline.on('request', (request) => requests.push(new URL(request.url()).pathname));
+    // The API and the socket answer nothing: what shows came with the HTML.
+    await offline.route('**/api/**', (route) => route.abort());
+    await offline.routeWebSocket(/\/ws$/, () => {});
+    await offline.goto(api.baseUrl, { waitUntil: 'load' });
+    await offline.screenshot({ path: resolve(ARTIFACTS, 'dashboard-first-paint.png') });
+
+    const carried = await firstPaintOf(offline);
+    expect(carried.map((s) => s.section).sort()).toEqual([
+      'lite',
+      'open_positions',
+      'overview',
+      'performance_metrics',
+      'pnl_history',
+      'recent_trades',
+      'top_performers',
+      'trading_stats',
+    ]);
+    expect(await offline.locator('[data-section][aria-busy="true"]').count()).toBe(0);
+    const values = await offline.locator('.kpi-value').allTextContents();
+    expect(values).toHaveLength(8);
+    for (const value of values) expect(value).not.toBe('—');
+    expect(await offline.locator('#trades tbody tr').count()).toBeGreaterThan(0);
+    expect(await offline.locator('#positions tbody tr').count()).toBeGreaterThan(0);
+    expect(await offline.locator('#chart canvas').count()).toBeGreaterThan(0);
+    expect(await offline.locator('#leaders li').count()).toBeGreaterThan(0);
+    expect(await offline.locator('#metrics .metric').count()).toBeGreaterThan(0);
+    expect(await offline.locator('#stats tbody tr').count()).toBe(3);
+    expect((await offline.locator('[data-age-for="lite"]').textContent()) ?? '').toMatch(/ago|old$/);
+    // Filled without asking the API anything: only the page and its two assets were fetched.
+    expect(requests.filter((path) => path !== '/ws')).toEqual([
+      '/',
+      expect.stringMatching(/^\/assets\/app-/),
+      expect.stringMatching(/^\/assets\/app-/),
+    ]);
+    await context.close();
+  }, 30_000);
+
+  it('resumes the socket from the versions the HTML carried, without resending them', async () => {
+    const fresh = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const sent: Array<Record<string, unknown>> = [];
+    const received: Array<Record<string, unknown>> = [];
+    fresh.on('websocket', (socket) => {
+      socket.on('framesent', (frame) => sent.push(JSON.parse(String(frame.payload))));
+      socket.on('framereceived', (frame) => received.push(JSON.parse(String(frame.payload))));
+    });
+    await fresh.goto(api.baseUrl);
+    await expect.poll(() => fresh.locator('#conn').getAttribute('data-state'), { timeout: 10_000 }).toBe('live');
+    const carried = await firstPaintOf(fresh);
+    const subscribe = sent.find((frame) => frame.type === 'subscribe');
+    expect(subscribe?.versions).toEqual(
+      Object.fromEntries(carried.map(({ section, epoch, version }) => [section, { epoch, version }])),
+    );
+    // Whatever the socket sent was newer than what the page carried: nothing carried came again.
+    const frames = received.flatMap((frame) => (frame.type === 'batch' ? (frame.items as typeof received) : [frame]));
+    for (const frame of frames.filter((f) => f.type === 'snapshot' || f.type === 'patch')) {
+      const held = carried.find((s) => s.section === frame.section);
+      expect(
+        held && held.epoch === frame.epoch && held.version >= (frame.version as number),
+        String(frame.section),
+      ).toBe(false);
+    }
+    await fresh.close();
+  }, 30_000);
+
+  it('never cuts a headline figure, from 1,280 to 1,920 px and on a phone', async () => {
+    // The longest figure any tile has to hold (a large book), besides the ones on screen now.
+    const widest = '\u2212$12,345,678.90';
+    const viewports = [
+      { width: 1280, height: 900 },
+      { width: 1400, height: 900 },
+      { width: 1600, height: 900 },
+      { width: 1920, height: 1080 },
+      { width: 390, height: 844 },
+    ];
+    for (const viewport of viewports) {
+      const sized = await browser.newPage({ viewport, deviceScaleFactor: viewport.width < 500 ? 2 : 1 });
+      await sized.goto(api.baseUrl);
+      await sized.waitForFunction(() => document.querySelectorAll('[data-section][aria-busy="true"]').length === 0);
+      expect(await cutFigures(sized), `${viewport.width} px, as served`).toEqual([]);
+      await sized.evaluate((text) => {
+        for (const node of document.querySelectorAll('.kpi-value')) node.textContent = text;
+      }, widest);
+      expect(await cutFigures(sized), `${viewport.width} px, widest figures`).toEqual([]);
+      await sized.screenshot({ path: resolve(ARTIFACTS, `dashboard-kpis-${viewport.width}.png`) });
+      await sized.close();
+    }
+  }, 60_000);
+
+  it('has no serious or critical accessibility violations (axe-core)', async () => {
+    // axe is injected as a script, which the page's CSP (rightly) forbids: this context bypasses it.
+    for (const viewport of [
+      { width: 1440, height: 900 },
+      { width: 390, height: 844 },
+    ]) {
+      const context = await browser.newContext({ viewport, bypassCSP: true });
+      const audited = await context.newPage();
+      // Figures flash as they move; the audit reads colours at rest.
+      await audited.emulateMedia({ reducedMotion: 'reduce' });
+      await audited.goto(api.baseUrl);
+      await audited.waitForFunction(() => document.querySelectorAll('[data-section][aria-busy="true"]').length === 0);
+      await audited.addScriptTag({ content: AXE_SOURCE });
+      const violations = await audited.evaluate(async () => {
+        const result = await (
+          window as unknown as {
+            axe: {
+              run(): Promise<{
+                violations: Array<{
+                  id: string;
+                  impact: string;
+                  help: string;
+                  nodes: Array<{ target: unknown; failureSummary?: string }>;
+                }>;
+              }>;
+            };
+          }
+        ).axe.run();
+        return result.violations.map(({ id, impact, help, nodes }) => ({
+          id,
+          impact,
+          help,
+          nodes: nodes.slice(0, 5).map((node) => `${JSON.stringify(node.target)}: ${node.failureSummary}`),
+        }));
+      });
+      const blocking = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+      expect(blocking, `${viewport.width} px`).toEqual([]);
+      await context.close();
+    }
   }, 60_000);
 
   it('shows a trade closed in the database without a reload', async () => {

@@ -1,7 +1,15 @@
-import { ApiError, WS_PATH } from '@snapboard/shared';
-import { buildPage, type PageAsset, type PageBundle } from '@snapboard/web';
+import { ApiError, DEFAULT_LIMIT, MAX_LIMIT, PAGE_SECTIONS, SECTIONS, WS_PATH } from '@snapboard/shared';
+import {
+  buildPage,
+  type FirstPaint,
+  type FirstPaintSnapshot,
+  type PageAsset,
+  type PageBundle,
+  type PreparedPage,
+} from '@snapboard/web';
 import { type Context, Hono } from 'hono';
 import type { ApiEnv } from '../env.ts';
+import type { SnapshotReplica } from '../snapshots.ts';
 
 /**
  * `GET /` (the live dashboard page of SPEC §8) and its two assets, as a sub-app to mount at the root:
@@ -11,11 +19,17 @@ import type { ApiEnv } from '../env.ts';
  * The bundle is built in memory by esbuild when this is called (once per process, shared by every
  * app instance), so there is no build step; requests that arrive before it is ready wait for it.
  * The page may load only its own script and style and talk only to this host, over HTTP and the socket.
+ *
+ * Given the replica, the HTML carries the current snapshot of every section the page shows, so it
+ * paints complete before the script asks for anything (decision 0017). It is prepared once per change
+ * of the replica and `?limit=` (as the page reads it), not per request, and its ETag changes with it.
  */
 
 export interface PageRoutesOptions {
   /** The bundle to serve; by default @snapboard/web builds it. */
   bundle?: Promise<PageBundle>;
+  /** Where the snapshots the page carries come from; without it the page carries none. */
+  replica?: Pick<SnapshotReplica, 'get' | 'onChange'>;
 }
 
 const ASSET_ROUTE = '/assets/:name';
@@ -51,6 +65,12 @@ function notModified(c: Context<ApiEnv>, etag: string): boolean {
 
 function acceptsGzip(c: Context<ApiEnv>): boolean {
   return /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
+}
+
+/** `?limit=` as the page's script reads it: a whole number from 1 to MAX_LIMIT, else the default. */
+function limitOf(raw: string | undefined): number {
+  const value = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isInteger(value) && value >= 1 && value <= MAX_LIMIT ? value : DEFAULT_LIMIT;
 }
 
 function sendAsset(c: Context<ApiEnv>, asset: PageAsset): Response {
@@ -95,23 +115,58 @@ export function createPageRoutes(options: PageRoutesOptions = {}): Hono<ApiEnv> 
       'retry-after': '30',
     });
 
+  const { replica } = options;
+  // The prepared page per limit, for the replica's current state; any change empties it.
+  const prepared = new Map<number, PreparedPage>();
+  replica?.onChange(() => prepared.clear());
+
+  /** Read in one synchronous pass: the replica applies a change set whole between two turns of the loop. */
+  function firstPaint(limit: number): FirstPaint {
+    const snapshots: FirstPaintSnapshot[] = [];
+    for (const section of PAGE_SECTIONS) {
+      const entry = replica?.get(section);
+      if (!entry) continue;
+      const { epoch, version, computed_at, ttl, data } = entry.snapshot;
+      // Lists cut as the socket cuts them for a subscriber with this limit, so it can resume from them.
+      const shown = SECTIONS[section].limited && Array.isArray(data) ? data.slice(0, limit) : data;
+      snapshots.push({ section, epoch, version, computed_at, ttl, data: shown } as FirstPaintSnapshot);
+    }
+    return { limit, snapshots };
+  }
+
+  function pageFor(bundle: PageBundle, limit: number): PreparedPage {
+    if (!replica) return bundle.shell;
+    let page = prepared.get(limit);
+    if (!page) {
+      page = bundle.prepare(firstPaint(limit));
+      prepared.set(limit, page);
+    }
+    return page;
+  }
+
   const app = new Hono<ApiEnv>();
 
   app.get('/', async (c) => {
     c.set('route', '/');
-    const page = await ready(c);
-    if (!page) return fail(c, unavailable());
+    const bundle = await ready(c);
+    if (!bundle) return fail(c, unavailable());
+    const page = pageFor(bundle, limitOf(c.req.query('limit')));
     const headers: Record<string, string> = {
       ...COMMON_HEADERS,
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-cache',
-      etag: page.htmlEtag,
+      etag: page.etag,
+      vary: 'accept-encoding',
       'content-security-policy': contentSecurityPolicy(c.req.header('host')),
       'x-frame-options': 'DENY',
       'cross-origin-opener-policy': 'same-origin',
       'permissions-policy': 'camera=(), microphone=(), geolocation=(), payment=()',
     };
-    if (notModified(c, page.htmlEtag)) return c.body(null, 304, headers);
+    if (notModified(c, page.etag)) return c.body(null, 304, headers);
+    if (acceptsGzip(c)) {
+      headers['content-encoding'] = 'gzip';
+      return c.body(page.gzip, 200, headers);
+    }
     return c.body(page.html, 200, headers);
   });
 

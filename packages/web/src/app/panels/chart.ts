@@ -1,7 +1,9 @@
 import type { PnlPoint } from '@snapboard/shared';
 import uPlot from 'uplot';
-import { el } from '../dom.ts';
+import { byId, el } from '../dom.ts';
 import { dateTime, money, moneyCompact, signOf } from '../format.ts';
+import { card } from '../markup.ts';
+import { definePanel } from '../panel.ts';
 
 /**
  * Cumulative realized P&L, 720 hourly points (pnl_history). One line, green above zero and red
@@ -27,11 +29,11 @@ function splitAtZero(u: uPlot, up: string, down: string): CanvasGradient | strin
   return gradient;
 }
 
-export interface PnlChart {
+interface PnlChart {
   render(points: readonly PnlPoint[]): void;
 }
 
-export function createPnlChart(container: HTMLElement, summary: HTMLElement): PnlChart {
+function createPnlChart(container: HTMLElement, summary: HTMLElement): PnlChart {
   let plot: uPlot | undefined;
   let points: readonly PnlPoint[] = [];
   const readout = el('div', { class: 'chart-readout', 'aria-hidden': 'true' });
@@ -132,3 +134,17 @@ export function createPnlChart(container: HTMLElement, summary: HTMLElement): Pn
     },
   };
 }
+
+export const chartPanel = definePanel({
+  section: 'pnl_history',
+  region: 'board',
+  markup: () =>
+    card('pnl_history', '<div class="chart" id="chart"></div>', {
+      area: 'chart',
+      note: '<span class="chart-summary" id="chart-summary"></span>',
+    }),
+  mount() {
+    const chart = createPnlChart(byId('chart'), byId('chart-summary'));
+    return ({ data }) => chart.render(data);
+  },
+});

@@ -1,9 +1,11 @@
 import type { TopPerformer } from '@snapboard/shared';
-import { el } from '../dom.ts';
+import { byId, el } from '../dom.ts';
 import { count, money, percent, signOf } from '../format.ts';
+import { card } from '../markup.ts';
+import { definePanel } from '../panel.ts';
 
 /** The top five accounts by total P&L, with a bar scaled to the leader. */
-export function renderLeaders(list: HTMLElement, leaders: readonly TopPerformer[]): void {
+function renderLeaders(list: HTMLElement, leaders: readonly TopPerformer[]): void {
   const empty = list.parentElement?.querySelector<HTMLElement>('.empty');
   if (empty) {
     empty.textContent = 'No accounts yet.';
@@ -38,3 +40,14 @@ export function renderLeaders(list: HTMLElement, leaders: readonly TopPerformer[
     }),
   );
 }
+
+export const leadersPanel = definePanel({
+  section: 'top_performers',
+  region: 'board',
+  markup: () =>
+    card('top_performers', '<ol class="leaders" id="leaders"></ol><p class="empty" hidden></p>', { area: 'top' }),
+  mount() {
+    const list = byId('leaders');
+    return ({ data }) => renderLeaders(list, data);
+  },
+});

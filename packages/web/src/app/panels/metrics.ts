@@ -1,6 +1,8 @@
 import type { PerformanceMetrics } from '@snapboard/shared';
-import { el } from '../dom.ts';
+import { byId, el } from '../dom.ts';
 import { count, hours, money, percent, ratio, type Sign, signOf } from '../format.ts';
+import { card } from '../markup.ts';
+import { definePanel } from '../panel.ts';
 
 /** Performance over every closed trade, as a grid of labelled figures. */
 
@@ -13,7 +15,7 @@ interface Item {
   bar?: number;
 }
 
-export function renderMetrics(list: HTMLElement, m: PerformanceMetrics): void {
+function renderMetrics(list: HTMLElement, m: PerformanceMetrics): void {
   const net = m.total_profit + m.total_loss;
   const items: Item[] = [
     {
@@ -38,13 +40,26 @@ export function renderMetrics(list: HTMLElement, m: PerformanceMetrics): void {
     ...items.map((item) => {
       const value = el('dd', { class: `sign-${item.sign ?? 'flat'}` }, item.value);
       const wrap = el('div', { class: item.wide ? 'metric wide' : 'metric' }, el('dt', {}, item.label), value);
+      // A list's groups hold only dt and dd: the bar and the line below are a second dd of the term.
+      const more = el('dd', { class: 'metric-more' });
       if (item.bar !== undefined) {
         const fill = el('span', { class: 'bar-fill' });
         fill.style.width = `${Math.max(0, Math.min(100, item.bar))}%`;
-        wrap.append(el('div', { class: 'bar' }, fill));
+        more.append(el('div', { class: 'bar', 'aria-hidden': 'true' }, fill));
       }
-      if (item.sub) wrap.append(el('small', {}, item.sub));
+      if (item.sub) more.append(el('small', {}, item.sub));
+      if (more.childNodes.length > 0) wrap.append(more);
       return wrap;
     }),
   );
 }
+
+export const metricsPanel = definePanel({
+  section: 'performance_metrics',
+  region: 'board',
+  markup: () => card('performance_metrics', '<dl class="metrics" id="metrics"></dl>', { area: 'perf' }),
+  mount() {
+    const list = byId('metrics');
+    return ({ data }) => renderMetrics(list, data);
+  },
+});

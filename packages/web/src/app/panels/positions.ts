@@ -1,9 +1,11 @@
 import type { OpenPosition } from '@snapboard/shared';
-import { el, moveOf } from '../dom.ts';
-import { money, percent, price, signOf } from '../format.ts';
+import { byId, el, moveOf } from '../dom.ts';
+import { count, money, percent, price, signOf } from '../format.ts';
+import { card, table } from '../markup.ts';
+import { definePanel } from '../panel.ts';
 import { cell, keyedTable, sidePill, sinceCell, symbolCell } from './tables.ts';
 
-export function positionsTable(table: HTMLTableElement) {
+function positionsTable(table: HTMLTableElement) {
   return keyedTable<OpenPosition>(table, {
     key: (p) => String(p.trade_id),
     empty: 'No open positions.',
@@ -38,3 +40,40 @@ export function positionsTable(table: HTMLTableElement) {
     },
   });
 }
+
+/** Open positions with live marks; the count says how many of lite's open trades are listed. */
+export const positionsPanel = definePanel({
+  section: 'open_positions',
+  region: 'board',
+  markup: () =>
+    card(
+      'open_positions',
+      table('positions', 'open_positions', [
+        ['Symbol'],
+        ['Side'],
+        ['Entry', 'num opt-3'],
+        ['Mark', 'num'],
+        ['Size', 'num opt-1'],
+        ['Unrealized', 'num'],
+        ['Trader', 'opt-1'],
+        ['Opened', 'num opt-2'],
+      ]),
+      { area: 'pos', note: '<span class="count" id="positions-count"></span>' },
+    ),
+  mount(client) {
+    const positions = positionsTable(byId<HTMLTableElement>('positions'));
+    const positionsCount = byId('positions-count');
+    function showCount(): void {
+      const shown = client.get('open_positions')?.data.length;
+      const open = client.get('lite')?.data.active_trades;
+      if (shown === undefined) return;
+      positionsCount.textContent =
+        open !== undefined && open > shown ? `${count(shown)} of ${count(open)}` : `${count(shown)} open`;
+    }
+    client.on('lite', showCount);
+    return ({ data }) => {
+      positions.render(data);
+      showCount();
+    };
+  },
+});

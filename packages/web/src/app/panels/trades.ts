@@ -1,6 +1,8 @@
 import type { RecentTrade } from '@snapboard/shared';
-import { el } from '../dom.ts';
+import { byId, el } from '../dom.ts';
 import { duration, money, percent, price, signOf } from '../format.ts';
+import { card, table } from '../markup.ts';
+import { definePanel } from '../panel.ts';
 import { cell, keyedTable, sidePill, sinceCell, symbolCell } from './tables.ts';
 
 const RESULTS: Record<string, [label: string, className: string]> = {
@@ -14,7 +16,7 @@ function held(trade: RecentTrade): string {
   return duration(Date.parse(trade.exit_time) - Date.parse(trade.entry_time));
 }
 
-export function tradesTable(table: HTMLTableElement) {
+function tradesTable(table: HTMLTableElement) {
   return keyedTable<RecentTrade>(table, {
     key: (t) => String(t.trade_id),
     empty: 'No closed trades yet.',
@@ -37,3 +39,28 @@ export function tradesTable(table: HTMLTableElement) {
     },
   });
 }
+
+/** The latest closed trades, newest first; a trade that just closed is highlighted as it arrives. */
+export const tradesPanel = definePanel({
+  section: 'recent_trades',
+  region: 'board',
+  markup: () =>
+    card(
+      'recent_trades',
+      table('trades', 'recent_trades', [
+        ['Symbol'],
+        ['Side'],
+        ['Entry', 'num opt-1'],
+        ['Exit', 'num'],
+        ['P&amp;L', 'num'],
+        ['Result', 'opt-2'],
+        ['Held', 'num opt-1'],
+        ['Closed', 'num'],
+      ]),
+      { area: 'trades' },
+    ),
+  mount() {
+    const trades = tradesTable(byId<HTMLTableElement>('trades'));
+    return ({ data }) => trades.render(data);
+  },
+});
