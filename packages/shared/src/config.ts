@@ -62,6 +62,9 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/snapboard'),
+  // A streaming replica for the worker's section queries (SPEC §12); unset, they go to DATABASE_URL.
+  DATABASE_READ_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATABASE_READ_WAIT_MS: intInRange(1, 600_000).optional(),
   // The Redis mode is chosen by which of these is set (at most one; none means REDIS_URL's default).
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   REDIS_SENTINELS: hostPortList.optional(),
@@ -146,8 +149,15 @@ export type RedisTarget =
 
 export type RedisMode = RedisTarget['mode'];
 
+/** How long a set waits for the replica to replay a change before it publishes nothing (SPEC §12). */
+export const DEFAULT_DATABASE_READ_WAIT_MS = 5000;
+
 export interface Config {
   databaseUrl: string;
+  /** The streaming replica the worker's section queries read (DATABASE_READ_URL); undefined: the primary. */
+  databaseReadUrl: string | undefined;
+  /** How long a set waits for the replica to replay what the primary has committed (DATABASE_READ_WAIT_MS). */
+  databaseReadWaitMs: number;
   redis: RedisTarget;
   keyPrefix: string;
   host: string;
@@ -202,11 +212,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data as z.infer<typeof envSchema> & Record<string, number | undefined>;
   const redis = redisTarget(e);
   if (Array.isArray(redis)) throw new ConfigError(redis);
+  if (e.DATABASE_READ_WAIT_MS !== undefined && e.DATABASE_READ_URL === undefined) {
+    throw new ConfigError([{ variable: 'DATABASE_READ_WAIT_MS', message: 'applies only with DATABASE_READ_URL' }]);
+  }
   const ttls = Object.fromEntries(
     SECTION_NAMES.map((name) => [name, e[ttlEnvName(name)] ?? SECTIONS[name].defaultTtl]),
   ) as Record<SectionName, number>;
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
+    databaseReadWaitMs: e.DATABASE_READ_WAIT_MS ?? DEFAULT_DATABASE_READ_WAIT_MS,
     redis,
     keyPrefix: e.KEY_PREFIX,
     host: e.HOST,

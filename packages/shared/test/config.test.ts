@@ -89,6 +89,7 @@ describe('loadConfig', () => {
     ['API_PROCESSES', '0'],
     ['API_PROCESSES', 'many'],
     ['API_PROCESSES', '1.5'],
+    ['DATABASE_READ_URL', 'mysql://replica/snapboard'],
   ])('error: %s=%s stops the process naming the variable', (variable, value) => {
     expect(problemsOf({ [variable]: value })).toEqual([variable]);
   });
@@ -113,6 +114,26 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('tiny-secret');
     }
+  });
+});
+
+describe('loadConfig: the read replica (SPEC §12)', () => {
+  it('happy: without DATABASE_READ_URL every query stays on DATABASE_URL', () => {
+    expect(loadConfig({})).toMatchObject({ databaseReadUrl: undefined, databaseReadWaitMs: 5000 });
+  });
+
+  it('happy: DATABASE_READ_URL with its wait bound', () => {
+    const env = { DATABASE_READ_URL: 'postgres://reader@replica:5432/snapboard' };
+    expect(loadConfig(env)).toMatchObject({ databaseReadUrl: env.DATABASE_READ_URL, databaseReadWaitMs: 5000 });
+    expect(loadConfig({ ...env, DATABASE_READ_WAIT_MS: '750' }).databaseReadWaitMs).toBe(750);
+  });
+
+  it.each([
+    [{ DATABASE_READ_WAIT_MS: '1000' }, /DATABASE_READ_WAIT_MS: applies only with DATABASE_READ_URL/],
+    [{ DATABASE_READ_URL: 'postgres://r/s', DATABASE_READ_WAIT_MS: '0' }, /DATABASE_READ_WAIT_MS: must be at least 1/],
+    [{ DATABASE_READ_URL: 'postgres://r/s', DATABASE_READ_WAIT_MS: 'soon' }, /DATABASE_READ_WAIT_MS: must be a whole/],
+  ])('error: %o stops the process naming the bound', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 });
 
