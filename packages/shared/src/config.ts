@@ -76,6 +76,14 @@ const envSchema = z.object({
   REDIS_CLUSTER_NODES: hostPortList.optional(),
   REDIS_USERNAME: z.string().min(1).optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
+  // The sentinels' own credentials (Sentinel's `requirepass`), apart from the data nodes'.
+  REDIS_SENTINEL_USERNAME: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  // TLS to every node (and sentinel) of the latter two modes; one server says `rediss://` instead.
+  REDIS_TLS: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .optional(),
   API_PROCESSES: z
     .string()
     .trim()
@@ -144,8 +152,19 @@ export interface RedisAddress {
  */
 export type RedisTarget =
   | { mode: 'single'; url: string }
-  | { mode: 'sentinel'; sentinels: RedisAddress[]; name: string; username?: string; password?: string }
-  | { mode: 'cluster'; nodes: RedisAddress[]; username?: string; password?: string };
+  | {
+      mode: 'sentinel';
+      sentinels: RedisAddress[];
+      name: string;
+      username?: string;
+      password?: string;
+      /** The sentinels' own credentials (REDIS_SENTINEL_USERNAME / _PASSWORD). */
+      sentinelUsername?: string;
+      sentinelPassword?: string;
+      /** TLS to the sentinels and the data nodes (REDIS_TLS). */
+      tls?: boolean;
+    }
+  | { mode: 'cluster'; nodes: RedisAddress[]; username?: string; password?: string; tls?: boolean };
 
 export type RedisMode = RedisTarget['mode'];
 
@@ -261,6 +280,17 @@ function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | Problem[] {
   if (e.REDIS_SENTINEL_NAME !== undefined && e.REDIS_SENTINELS === undefined) {
     problems.push({ variable: 'REDIS_SENTINEL_NAME', message: 'applies only with REDIS_SENTINELS' });
   }
+  if (e.REDIS_SENTINELS === undefined) {
+    for (const variable of ['REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD'] as const) {
+      if (e[variable] !== undefined) problems.push({ variable, message: 'applies only with REDIS_SENTINELS' });
+    }
+  }
+  if (e.REDIS_SENTINELS === undefined && e.REDIS_CLUSTER_NODES === undefined && e.REDIS_TLS !== undefined) {
+    problems.push({
+      variable: 'REDIS_TLS',
+      message: 'applies only with REDIS_SENTINELS or REDIS_CLUSTER_NODES (one server says rediss:// in REDIS_URL)',
+    });
+  }
   if (e.REDIS_SENTINELS === undefined && e.REDIS_CLUSTER_NODES === undefined) {
     for (const variable of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
       if (e[variable] !== undefined) {
@@ -275,6 +305,7 @@ function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | Problem[] {
   const credentials = {
     ...(e.REDIS_USERNAME === undefined ? {} : { username: e.REDIS_USERNAME }),
     ...(e.REDIS_PASSWORD === undefined ? {} : { password: e.REDIS_PASSWORD }),
+    ...(e.REDIS_TLS ? { tls: true } : {}),
   };
   if (e.REDIS_SENTINELS) {
     return {
@@ -282,6 +313,8 @@ function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | Problem[] {
       sentinels: e.REDIS_SENTINELS,
       name: e.REDIS_SENTINEL_NAME ?? 'mymaster',
       ...credentials,
+      ...(e.REDIS_SENTINEL_USERNAME === undefined ? {} : { sentinelUsername: e.REDIS_SENTINEL_USERNAME }),
+      ...(e.REDIS_SENTINEL_PASSWORD === undefined ? {} : { sentinelPassword: e.REDIS_SENTINEL_PASSWORD }),
     };
   }
   if (e.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...credentials };
@@ -293,8 +326,9 @@ export function describeRedis(target: RedisTarget): string {
   const list = (addresses: RedisAddress[]) =>
     addresses.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
   if (target.mode === 'single') return redactUrl(target.url);
-  if (target.mode === 'sentinel') return `sentinel ${target.name} via ${list(target.sentinels)}`;
-  return `cluster via ${list(target.nodes)}`;
+  const tls = target.tls ? ' (TLS)' : '';
+  if (target.mode === 'sentinel') return `sentinel ${target.name} via ${list(target.sentinels)}${tls}`;
+  return `cluster via ${list(target.nodes)}${tls}`;
 }
 
 /** For main.ts: a bad environment stops the process with a message naming each variable. */

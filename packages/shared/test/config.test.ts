@@ -166,6 +166,29 @@ describe('loadConfig: Redis modes (SPEC §12)', () => {
     expect(describeRedis(config.redis)).not.toContain('pw');
   });
 
+  it('happy: the sentinels have credentials of their own, and REDIS_TLS covers sentinels and nodes', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 's1:26379',
+      REDIS_PASSWORD: 'data-pw',
+      REDIS_SENTINEL_USERNAME: 'watcher',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+      REDIS_TLS: 'true',
+    });
+    expect(config.redis).toEqual({
+      mode: 'sentinel',
+      name: 'mymaster',
+      sentinels: [{ host: 's1', port: 26379 }],
+      password: 'data-pw',
+      sentinelUsername: 'watcher',
+      sentinelPassword: 'sentinel-pw',
+      tls: true,
+    });
+    expect(describeRedis(config.redis)).toBe('sentinel mymaster via s1:26379 (TLS)');
+    expect(describeRedis(config.redis)).not.toContain('pw');
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'c:1', REDIS_TLS: '1' }).redis).toMatchObject({ tls: true });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'c:1', REDIS_TLS: 'false' }).redis).not.toHaveProperty('tls');
+  });
+
   it('happy: REDIS_CLUSTER_NODES are seeds; REDIS_SENTINEL_NAME names the primary', () => {
     expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000' }).redis).toEqual({
       mode: 'cluster',
@@ -189,6 +212,10 @@ describe('loadConfig: Redis modes (SPEC §12)', () => {
     [{ REDIS_CLUSTER_NODES: 'c:1', REDIS_SENTINEL_NAME: 'x' }, ['REDIS_SENTINEL_NAME']],
     [{ REDIS_URL: 'redis://a:1', REDIS_PASSWORD: 'pw' }, ['REDIS_PASSWORD']],
     [{ REDIS_USERNAME: 'u' }, ['REDIS_USERNAME']],
+    [{ REDIS_CLUSTER_NODES: 'c:1', REDIS_SENTINEL_PASSWORD: 'pw' }, ['REDIS_SENTINEL_PASSWORD']],
+    [{ REDIS_SENTINEL_USERNAME: 'u' }, ['REDIS_SENTINEL_USERNAME']],
+    [{ REDIS_URL: 'redis://a:1', REDIS_TLS: 'true' }, ['REDIS_TLS']],
+    [{ REDIS_CLUSTER_NODES: 'c:1', REDIS_TLS: 'yes' }, ['REDIS_TLS']],
   ])('error: a mix of modes stops the process naming the variables (%o)', (env, variables) => {
     expect(problemsOf(env)).toEqual(variables);
   });
