@@ -7,6 +7,8 @@ const LOAD = ['test/e2e/load.test.ts'];
 // them on two cores could trip it. Each runs alone, after the load scenario.
 const FAILOVER = ['test/e2e/redis-failover.test.ts'];
 const PROCESSES = ['test/e2e/api-processes.test.ts'];
+// The read replica's failures (a private primary and standby, 1 s bounds), alone for the same reason.
+const REPLICA = ['test/e2e/read-replica.test.ts'];
 
 export default defineConfig({
   test: {
@@ -22,13 +24,14 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['{apps,packages}/*/test/**/*.test.ts', 'test/**/*.test.ts', 'bench/test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', ...LOAD, ...FAILOVER, ...PROCESSES],
+          exclude: ['**/node_modules/**', ...LOAD, ...FAILOVER, ...PROCESSES, ...REPLICA],
           sequence: { groupOrder: 0 },
         },
       },
       { extends: true, test: { name: 'load', include: LOAD, sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: 'failover', include: FAILOVER, sequence: { groupOrder: 2 } } },
       { extends: true, test: { name: 'processes', include: PROCESSES, sequence: { groupOrder: 3 } } },
+      { extends: true, test: { name: 'replica', include: REPLICA, sequence: { groupOrder: 4 } } },
     ],
   },
 });

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only http,ws,fresh,worker,db] [--quick]`
+ * `npm run bench [-- --only http,ws,fresh,worker,db,processes] [--quick]`
  *
  * Starts what it needs on the local Redis and PostgreSQL (snapboard's worker and API as real child
  * processes, on a copy of a seeded database and a key prefix of this run's own), measures, prints a
@@ -30,6 +30,7 @@ import { dbLoadSuite } from './suites/dbload.ts';
 import { floorSuite } from './suites/floor.ts';
 import { freshnessSuite } from './suites/freshness.ts';
 import { httpSuite } from './suites/http.ts';
+import { processesSuite } from './suites/processes.ts';
 import { workerSuite } from './suites/worker.ts';
 import { wsSuite } from './suites/ws.ts';
 
@@ -46,6 +47,7 @@ const SUITES: Record<string, Suite> = {
   fresh: freshnessSuite,
   abuse: abuseSuite,
   floor: floorSuite,
+  processes: processesSuite,
 };
 
 const USAGE = `usage: npm run bench [-- --only ${Object.keys(SUITES).join(',')}] [--quick]

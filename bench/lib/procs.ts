@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -169,6 +169,35 @@ export function cpuSeconds(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** A process and all its descendants (Linux /proc): an API with API_PROCESSES > 1 is a process tree. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      const tasks = readdirSync(`/proc/${out[i]}/task`);
+      for (const task of tasks) {
+        const children = readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
+        if (children) out.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // Exited meanwhile: its CPU and memory are gone with it.
+    }
+  }
+  return out;
+}
+
+/** cpuSeconds of the whole tree; null when the root is gone. */
+export function treeCpuSeconds(pid: number): number | null {
+  const [root, ...rest] = processTree(pid).map(cpuSeconds);
+  return root == null ? null : rest.reduce<number>((sum, v) => sum + (v ?? 0), root);
+}
+
+/** rssBytes of the whole tree; null when the root is gone. */
+export function treeRssBytes(pid: number): number | null {
+  const [root, ...rest] = processTree(pid).map(rssBytes);
+  return root == null ? null : rest.reduce<number>((sum, v) => sum + (v ?? 0), root);
 }
 
 /**

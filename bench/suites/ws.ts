@@ -1,7 +1,7 @@
 import { PAGE_SECTIONS } from '@snapboard/shared';
 import { type AnnouncementLog, listenToAnnouncements } from '../lib/announcements.ts';
 import type { BenchContext } from '../lib/context.ts';
-import { cpuSeconds, type Managed, rssBytes, sleep, spawnTs } from '../lib/procs.ts';
+import { cpuSeconds, type Managed, sleep, spawnTs, treeCpuSeconds, treeRssBytes } from '../lib/procs.ts';
 import { type Figure, figure } from '../lib/report.ts';
 import { startApi } from '../lib/stack.ts';
 import { percentile } from '../lib/stats.ts';
@@ -145,15 +145,15 @@ export async function measureFanout(
       serverPid = bare.pid;
     } else {
       const api = await startApi(
-        { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, keyPrefix: ctx.keyPrefix },
-        `ws-api-${n}`,
+        { databaseUrl: ctx.databaseUrl, redisUrl: ctx.redisUrl, keyPrefix: ctx.keyPrefix, extra: options.apiEnv },
+        `ws-api-${n}${options.apiEnv?.API_PROCESSES ? `-p${options.apiEnv.API_PROCESSES}` : ''}`,
       );
       owned.push(api.process);
       url = api.wsUrl;
       serverPid = api.process.pid;
     }
     await sleep(1500);
-    const rssBefore = rssBytes(serverPid);
+    const rssBefore = treeRssBytes(serverPid);
     const heapBefore = server === 'snapboard' ? await heapUsed(url) : null;
 
     const processes = Math.ceil(n / SOCKETS_PER_CLIENT_PROCESS);
@@ -195,14 +195,16 @@ export async function measureFanout(
     const connectMs = Math.max(...connected.map((c) => c.ms));
     if (failed) ctx.log(`ws: ${failed} of ${n} subscribers failed to connect: ${JSON.stringify(connected[0]?.errors)}`);
     await sleep(2000);
-    const rssAfter = rssBytes(serverPid);
+    const rssAfter = treeRssBytes(serverPid);
     const heapAfter = server === 'snapboard' ? await heapUsed(url) : null;
 
     for (const c of clients) c.send({ type: 'reset' });
     await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'reset-done', 30_000, 'reset')));
     const workerPid = options.workerPid;
     const cpuOf = () =>
-      [serverPid, ...clients.map((c) => c.pid), workerPid].map((pid) => (pid ? cpuSeconds(pid) : null));
+      [serverPid, ...clients.map((c) => c.pid), workerPid].map((pid, i) =>
+        pid ? (i === 0 ? treeCpuSeconds(pid) : cpuSeconds(pid)) : null,
+      );
     const cpuBefore = cpuOf();
     const roundsBefore = server === 'snapboard' ? await rounds(url) : null;
     announcements.start();
@@ -305,6 +307,8 @@ export interface MeasureOptions {
   batches?: boolean;
   /** The worker's pid, to count its CPU per close too. */
   workerPid?: number;
+  /** snapboard only: more environment for its API (API_PROCESSES, for the processes suite). */
+  apiEnv?: Record<string, string>;
 }
 
 /**

@@ -129,6 +129,43 @@ export function createApiMetrics(options: {
         for (const [section, ms] of Object.entries(durations)) this.set({ section }, ms / 1000);
       },
     });
+    // The read replica (DATABASE_READ_URL, SPEC §12) as the workers' sets last found it (keys.replica);
+    // no series when no worker reads a replica.
+    const fromReplica = (name: string, help: string, field: string, scale = 1, type: 'gauge' | 'counter' = 'gauge') =>
+      new (type === 'gauge' ? Gauge : Counter)({
+        name,
+        help,
+        registers,
+        aggregator: 'first',
+        async collect() {
+          const value = (await readHash(redis, keys.replica))[field];
+          this.reset();
+          if (value !== undefined) this.inc(value * scale);
+        },
+      });
+    fromReplica(
+      'snapboard_replica_lag_bytes',
+      'WAL bytes the read replica had not replayed when the last change set started (DATABASE_READ_URL).',
+      'lag_bytes',
+    );
+    fromReplica(
+      'snapboard_replica_lag_seconds',
+      'How long the last change set waited for the read replica to replay the primary (the bound, when it gave up).',
+      'lag_ms',
+      1 / 1000,
+    );
+    fromReplica(
+      'snapboard_replica_reachable',
+      '1 when the read replica answered the last change set, else 0.',
+      'reachable',
+    );
+    fromReplica(
+      'snapboard_replica_stale_sets_total',
+      'Change sets that published nothing because the read replica had not replayed their change within DATABASE_READ_WAIT_MS (or was away).',
+      'gave_up',
+      1,
+      'counter',
+    );
   }
 
   return {

@@ -59,6 +59,8 @@ export interface SetComputerDeps {
   keys: Keys;
   prices: PriceSource;
   logger: Logger;
+  /** Where the snapshot is read: the replica once it has replayed the change (replica.ts); else `pool`. */
+  snapshotPool?: () => Promise<pg.Pool>;
 }
 
 /** The sections a change to these tables affects. */
@@ -91,8 +93,8 @@ export function createSetComputer(deps: SetComputerDeps) {
    * its connection while held would emit an 'error' nobody handles and end the process. The query in
    * flight fails anyway, which fails the set, which retries.
    */
-  async function checkout(): Promise<pg.PoolClient> {
-    const c = await pool.connect();
+  async function checkout(source: pg.Pool): Promise<pg.PoolClient> {
+    const c = await source.connect();
     c.on('error', ignoreClientError);
     return c;
   }
@@ -124,7 +126,8 @@ export function createSetComputer(deps: SetComputerDeps) {
   async function compute(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ComputedSet> {
     const previous = await previousSnapshot();
     await fold();
-    const client = await checkout();
+    const source = deps.snapshotPool ? await deps.snapshotPool() : pool;
+    const client = await checkout(source);
     const helpers: pg.PoolClient[] = [];
     let failed = false;
     try {
@@ -161,7 +164,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       const querying = entries.filter((_, i) => repricing[i] === undefined).length;
       const exported = rows[0]?.exported;
       while (exported && helpers.length < Math.min(SET_LANES, querying) - 1) {
-        const helper = await checkout();
+        const helper = await checkout(source);
         helpers.push(helper);
         await helper.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         await helper.query(`SET TRANSACTION SNAPSHOT '${exported.replace(/'/g, '')}'`);

@@ -31,6 +31,9 @@ try {
   logger.info(
     {
       database: redactUrl(config.databaseUrl),
+      ...(config.databaseReadUrl
+        ? { database_read: redactUrl(config.databaseReadUrl), database_read_wait_ms: config.databaseReadWaitMs }
+        : {}),
       redis: describeRedis(config.redis),
       key_prefix: config.keyPrefix,
       price_source: config.priceSource,

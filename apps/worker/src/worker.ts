@@ -25,6 +25,7 @@ import { createSetComputer, type SetMemberResult } from './changeset.ts';
 import { throttledErrors } from './log-throttle.ts';
 import { createPriceSource, type PriceSource } from './prices/index.ts';
 import { createPublisher, type PublishResult } from './publish.ts';
+import { createReplicaGate, ReplicaBehindError } from './replica.ts';
 import {
   createScheduleQueue,
   createTickWorker,
@@ -204,7 +205,15 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     })().catch((error) => logger.error({ err: error }, 'could not restore schedules after reconnect'));
   });
 
-  const sets = createSetComputer({ pool, redis, keys, prices, logger });
+  // DATABASE_READ_URL (SPEC §12): the sets' snapshots are read there once it has replayed the change;
+  // the listener, the fold and everything that writes stay on the primary.
+  const readPool = config.databaseReadUrl
+    ? createPool(config.databaseReadUrl, logger, applicationName('worker', config.keyPrefix))
+    : undefined;
+  const replica =
+    readPool &&
+    createReplicaGate({ primary: pool, replica: readPool, waitMs: config.databaseReadWaitMs, redis, keys, logger });
+  const sets = createSetComputer({ pool, redis, keys, prices, logger, snapshotPool: replica?.caughtUp });
 
   async function runSet(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ChangeSetResult> {
     const startedAt = performance.now();
@@ -291,6 +300,8 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       return result;
     } catch (error) {
       await restorePending(requested).catch(() => {});
+      // Not a failure of its sections: the replica gate logged it once and counted it (replica.ts).
+      if (error instanceof ReplicaBehindError) throw error;
       const attempts = job.opts.attempts ?? RECOMPUTE_JOB_OPTIONS.attempts;
       for (const [section, reason] of requested) {
         await stats.recordFailure(section).catch(() => {});
@@ -427,6 +438,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         await queue.close();
         // An abandoned job still holds a pooled connection, which pool.end() would wait for forever.
         if (ownPool) await (abandoned ? within(ownPool.close(), 1000) : ownPool.close());
+        if (readPool) await (abandoned ? within(readPool.close(), 1000) : readPool.close());
         await Promise.all([redis, bullConnection].map(closeRedisClient));
       })();
       return closing;

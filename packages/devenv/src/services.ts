@@ -198,57 +198,106 @@ export async function ensurePostgres(url: string, dataDir: string, log: (line: s
 }
 
 async function startPrivatePostgres(url: string, port: number, dataDir: string, log: (line: string) => void) {
-  const binDirs = await postgresBinDirs();
-  const initdb = await which('initdb', binDirs);
-  const pgCtl = await which('pg_ctl', binDirs);
-  if (!initdb || !pgCtl) {
-    throw new MissingServiceError(
-      `PostgreSQL is not reachable at 127.0.0.1:${port} and its server programs (initdb, pg_ctl) are not installed.\n` +
-        '  Install PostgreSQL 13 or newer (Debian/Ubuntu: sudo apt-get install postgresql; macOS: brew install postgresql@16),\n' +
-        '  or point DATABASE_URL at a running server.',
-    );
-  }
-  const user = new URL(url).username || 'postgres';
   const dir = resolve(dataDir, 'postgres');
-  const socketDir = resolve(dataDir, 'postgres-socket');
-  await mkdir(socketDir, { recursive: true });
-  // PostgreSQL refuses to run as root; as root, run it as the `postgres` system user.
-  const asUser = await serverUser();
-  const exec = async (program: string, args: string[]) => {
-    if (asUser) return run('runuser', ['-u', asUser.name, '--', program, ...args]);
-    return run(program, args);
-  };
-  if (asUser) await chown(socketDir, asUser.uid, asUser.gid);
-  if (!existsSync(join(dir, 'PG_VERSION'))) {
-    log(`initialising a private PostgreSQL in ${dir}`);
-    await mkdir(dir, { recursive: true });
-    await chmod(dir, 0o700);
-    if (asUser) await chown(dir, asUser.uid, asUser.gid);
-    await exec(initdb, ['-D', dir, '-U', user, '--auth=trust', '--encoding=UTF8', '--no-sync']);
+  const fresh = !existsSync(join(dir, 'PG_VERSION'));
+  if (fresh) log(`initialising a private PostgreSQL in ${dir}`);
+  const server = await createPostgresServer({ dir, port, user: new URL(url).username || 'postgres' });
+  if (fresh) {
     await writeFile(
       join(dataDir, 'postgres.README'),
       'A private PostgreSQL started by snapboard (npm start / npm test).\n',
     );
   }
   log(`starting a private PostgreSQL on 127.0.0.1:${port}`);
-  await exec(pgCtl, [
-    '-D',
-    dir,
-    '-l',
-    join(dir, 'server.log'),
-    '-w',
-    '-o',
-    `-p ${port} -c listen_addresses=127.0.0.1 -k ${socketDir} -c fsync=off`,
-    'start',
-  ]);
-  await waitFor(() => postgresAnswers(adminUrlOf(url)), 'the private PostgreSQL');
+  await server.start();
+  return { url, started: true, stop: () => server.stop() };
+}
+
+/** A PostgreSQL server of our own on 127.0.0.1 (its data directory made, not necessarily running). */
+export interface PostgresServer {
+  readonly port: number;
+  readonly dir: string;
+  /** `postgres://user@127.0.0.1:port/database` (default database `postgres`). */
+  url(database?: string): string;
+  /** Start it and resolve once it answers queries (a standby answers read-only ones). */
+  start(): Promise<void>;
+  /** pg_ctl stop: 'fast' (the default) disconnects clients cleanly; 'immediate' is a crash. */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+}
+
+/**
+ * A private PostgreSQL in `dir` on 127.0.0.1:`port`, trust authentication, fsync off: made with
+ * initdb, or, with `standbyOf`, a streaming standby of that (running) server made with
+ * `pg_basebackup -R` (SPEC §12's read replica). Its socket lives in `<dir>-socket`. The one place
+ * that makes PostgreSQL servers: `npm start`, the tests' shared server and the replica tests use it.
+ * PostgreSQL refuses to run as root; as root, every program runs as the `postgres` system user.
+ */
+export async function createPostgresServer(options: {
+  dir: string;
+  port: number;
+  /** The superuser initdb creates (default `postgres`); a standby has its primary's. */
+  user?: string;
+  standbyOf?: PostgresServer;
+}): Promise<PostgresServer> {
+  const { dir, port } = options;
+  const user = options.user ?? 'postgres';
+  const programs = await postgresPrograms(port);
+  const asUser = await serverUser();
+  const exec = async (program: string, args: string[]) => {
+    if (asUser) return run('runuser', ['-u', asUser.name, '--', program, ...args]);
+    return run(program, args);
+  };
+  const socketDir = `${dir}-socket`;
+  for (const d of [dir, socketDir]) {
+    await mkdir(d, { recursive: true });
+    await chmod(d, 0o700);
+    if (asUser) await chown(d, asUser.uid, asUser.gid);
+  }
+  if (!existsSync(join(dir, 'PG_VERSION'))) {
+    if (options.standbyOf) {
+      const primary = new URL(options.standbyOf.url());
+      // -R writes primary_conninfo and standby.signal: the copy starts as a streaming hot standby. A
+      // fast checkpoint: the default spread one can take minutes of a busy primary's checkpoint_timeout.
+      await exec(programs.basebackup, [
+        ...['-D', dir, '-R', '-X', 'stream', '--checkpoint=fast', '--no-sync'],
+        ...['-h', primary.hostname, '-p', primary.port, '-U', decodeURIComponent(primary.username)],
+      ]);
+    } else {
+      await exec(programs.initdb, ['-D', dir, '-U', user, '--auth=trust', '--encoding=UTF8', '--no-sync']);
+    }
+  }
+  const url = (database = 'postgres') =>
+    `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   return {
+    port,
+    dir,
     url,
-    started: true,
-    stop: async () => {
-      await exec(pgCtl, ['-D', dir, '-m', 'fast', '-w', 'stop']).catch(() => {});
+    async start() {
+      await exec(programs.pgCtl, [
+        ...['-D', dir, '-l', join(dir, 'server.log'), '-w'],
+        ...['-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${socketDir} -c fsync=off`, 'start'],
+      ]);
+      await waitFor(() => postgresAnswers(url()), `the private PostgreSQL on port ${port}`);
+    },
+    async stop(mode = 'fast') {
+      await exec(programs.pgCtl, ['-D', dir, '-m', mode, '-w', 'stop']).catch(() => {});
     },
   };
+}
+
+async function postgresPrograms(port: number) {
+  const binDirs = await postgresBinDirs();
+  const [initdb, pgCtl, basebackup] = await Promise.all(
+    ['initdb', 'pg_ctl', 'pg_basebackup'].map((program) => which(program, binDirs)),
+  );
+  if (!initdb || !pgCtl || !basebackup) {
+    throw new MissingServiceError(
+      `PostgreSQL is not reachable at 127.0.0.1:${port} and its server programs (initdb, pg_ctl, pg_basebackup) are not installed.\n` +
+        '  Install PostgreSQL 13 or newer (Debian/Ubuntu: sudo apt-get install postgresql; macOS: brew install postgresql@16),\n' +
+        '  or point DATABASE_URL at a running server.',
+    );
+  }
+  return { initdb, pgCtl, basebackup };
 }
 
 async function serverUser(): Promise<{ name: string; uid: number; gid: number } | undefined> {

@@ -59,6 +59,8 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
   const credentials = {
     ...(target.username === undefined ? {} : { username: target.username }),
     ...(target.password === undefined ? {} : { password: target.password }),
+    // The system's CAs, verified hostnames: what `rediss://` gives one server.
+    ...(target.tls ? { tls: {} } : {}),
   };
 
   if (target.mode === 'sentinel') {
@@ -70,6 +72,9 @@ export function createRedisClient(target: RedisTarget, options: RedisClientOptio
       sentinels: target.sentinels,
       name: target.name,
       role: 'master',
+      ...(target.sentinelUsername === undefined ? {} : { sentinelUsername: target.sentinelUsername }),
+      ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }),
+      ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
       // Ask the sentinels again on every reconnect. A primary that was demoted while we stayed
       // connected answers writes with READONLY: reconnect (to whom the sentinels name now) and resend.
       // (ioredis' failoverDetector left connections closed for good after some failovers in our tests.)

@@ -62,6 +62,9 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/snapboard'),
+  // A streaming replica for the worker's section queries (SPEC §12); unset, they go to DATABASE_URL.
+  DATABASE_READ_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATABASE_READ_WAIT_MS: intInRange(1, 600_000).optional(),
   // The Redis mode is chosen by which of these is set (at most one; none means REDIS_URL's default).
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   REDIS_SENTINELS: hostPortList.optional(),
@@ -73,6 +76,14 @@ const envSchema = z.object({
   REDIS_CLUSTER_NODES: hostPortList.optional(),
   REDIS_USERNAME: z.string().min(1).optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
+  // The sentinels' own credentials (Sentinel's `requirepass`), apart from the data nodes'.
+  REDIS_SENTINEL_USERNAME: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).optional(),
+  // TLS to every node (and sentinel) of the latter two modes; one server says `rediss://` instead.
+  REDIS_TLS: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .optional(),
   API_PROCESSES: z
     .string()
     .trim()
@@ -141,13 +152,31 @@ export interface RedisAddress {
  */
 export type RedisTarget =
   | { mode: 'single'; url: string }
-  | { mode: 'sentinel'; sentinels: RedisAddress[]; name: string; username?: string; password?: string }
-  | { mode: 'cluster'; nodes: RedisAddress[]; username?: string; password?: string };
+  | {
+      mode: 'sentinel';
+      sentinels: RedisAddress[];
+      name: string;
+      username?: string;
+      password?: string;
+      /** The sentinels' own credentials (REDIS_SENTINEL_USERNAME / _PASSWORD). */
+      sentinelUsername?: string;
+      sentinelPassword?: string;
+      /** TLS to the sentinels and the data nodes (REDIS_TLS). */
+      tls?: boolean;
+    }
+  | { mode: 'cluster'; nodes: RedisAddress[]; username?: string; password?: string; tls?: boolean };
 
 export type RedisMode = RedisTarget['mode'];
 
+/** How long a set waits for the replica to replay a change before it publishes nothing (SPEC §12). */
+export const DEFAULT_DATABASE_READ_WAIT_MS = 5000;
+
 export interface Config {
   databaseUrl: string;
+  /** The streaming replica the worker's section queries read (DATABASE_READ_URL); undefined: the primary. */
+  databaseReadUrl: string | undefined;
+  /** How long a set waits for the replica to replay what the primary has committed (DATABASE_READ_WAIT_MS). */
+  databaseReadWaitMs: number;
   redis: RedisTarget;
   keyPrefix: string;
   host: string;
@@ -202,11 +231,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data as z.infer<typeof envSchema> & Record<string, number | undefined>;
   const redis = redisTarget(e);
   if (Array.isArray(redis)) throw new ConfigError(redis);
+  if (e.DATABASE_READ_WAIT_MS !== undefined && e.DATABASE_READ_URL === undefined) {
+    throw new ConfigError([{ variable: 'DATABASE_READ_WAIT_MS', message: 'applies only with DATABASE_READ_URL' }]);
+  }
   const ttls = Object.fromEntries(
     SECTION_NAMES.map((name) => [name, e[ttlEnvName(name)] ?? SECTIONS[name].defaultTtl]),
   ) as Record<SectionName, number>;
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
+    databaseReadWaitMs: e.DATABASE_READ_WAIT_MS ?? DEFAULT_DATABASE_READ_WAIT_MS,
     redis,
     keyPrefix: e.KEY_PREFIX,
     host: e.HOST,
@@ -246,6 +280,17 @@ function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | Problem[] {
   if (e.REDIS_SENTINEL_NAME !== undefined && e.REDIS_SENTINELS === undefined) {
     problems.push({ variable: 'REDIS_SENTINEL_NAME', message: 'applies only with REDIS_SENTINELS' });
   }
+  if (e.REDIS_SENTINELS === undefined) {
+    for (const variable of ['REDIS_SENTINEL_USERNAME', 'REDIS_SENTINEL_PASSWORD'] as const) {
+      if (e[variable] !== undefined) problems.push({ variable, message: 'applies only with REDIS_SENTINELS' });
+    }
+  }
+  if (e.REDIS_SENTINELS === undefined && e.REDIS_CLUSTER_NODES === undefined && e.REDIS_TLS !== undefined) {
+    problems.push({
+      variable: 'REDIS_TLS',
+      message: 'applies only with REDIS_SENTINELS or REDIS_CLUSTER_NODES (one server says rediss:// in REDIS_URL)',
+    });
+  }
   if (e.REDIS_SENTINELS === undefined && e.REDIS_CLUSTER_NODES === undefined) {
     for (const variable of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
       if (e[variable] !== undefined) {
@@ -260,6 +305,7 @@ function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | Problem[] {
   const credentials = {
     ...(e.REDIS_USERNAME === undefined ? {} : { username: e.REDIS_USERNAME }),
     ...(e.REDIS_PASSWORD === undefined ? {} : { password: e.REDIS_PASSWORD }),
+    ...(e.REDIS_TLS ? { tls: true } : {}),
   };
   if (e.REDIS_SENTINELS) {
     return {
@@ -267,6 +313,8 @@ function redisTarget(e: z.infer<typeof envSchema>): RedisTarget | Problem[] {
       sentinels: e.REDIS_SENTINELS,
       name: e.REDIS_SENTINEL_NAME ?? 'mymaster',
       ...credentials,
+      ...(e.REDIS_SENTINEL_USERNAME === undefined ? {} : { sentinelUsername: e.REDIS_SENTINEL_USERNAME }),
+      ...(e.REDIS_SENTINEL_PASSWORD === undefined ? {} : { sentinelPassword: e.REDIS_SENTINEL_PASSWORD }),
     };
   }
   if (e.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: e.REDIS_CLUSTER_NODES, ...credentials };
@@ -278,8 +326,9 @@ export function describeRedis(target: RedisTarget): string {
   const list = (addresses: RedisAddress[]) =>
     addresses.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
   if (target.mode === 'single') return redactUrl(target.url);
-  if (target.mode === 'sentinel') return `sentinel ${target.name} via ${list(target.sentinels)}`;
-  return `cluster via ${list(target.nodes)}`;
+  const tls = target.tls ? ' (TLS)' : '';
+  if (target.mode === 'sentinel') return `sentinel ${target.name} via ${list(target.sentinels)}${tls}`;
+  return `cluster via ${list(target.nodes)}${tls}`;
 }
 
 /** For main.ts: a bad environment stops the process with a message naming each variable. */

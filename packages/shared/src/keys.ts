@@ -37,6 +37,11 @@ export interface Keys {
   /** Hash: section → milliseconds its last successful recompute took. */
   durations: string;
   /**
+   * Hash of the read replica's figures (DATABASE_READ_URL, SPEC §12), kept by the workers for /metrics:
+   * the last measured lag and the count of sets that gave up waiting for it.
+   */
+  replica: string;
+  /**
    * The start time (ms) of the last forced recompute asked for by `refresh=true`, expiring after
    * REFRESH_MIN_INTERVAL_MS: while it exists no API instance starts another (SPEC §13).
    */
@@ -71,6 +76,7 @@ export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
     failures: `${base}:stats:failures`,
     priceFailures: `${base}:stats:price_failures`,
     durations: `${base}:stats:durations`,
+    replica: `${base}:stats:replica`,
     refreshGate: `${base}:refresh:gate`,
     primary: `${base}:primary`,
     pendingSections: `${base}:set:pending`,

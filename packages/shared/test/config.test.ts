@@ -89,6 +89,7 @@ describe('loadConfig', () => {
     ['API_PROCESSES', '0'],
     ['API_PROCESSES', 'many'],
     ['API_PROCESSES', '1.5'],
+    ['DATABASE_READ_URL', 'mysql://replica/snapboard'],
   ])('error: %s=%s stops the process naming the variable', (variable, value) => {
     expect(problemsOf({ [variable]: value })).toEqual([variable]);
   });
@@ -113,6 +114,26 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain('tiny-secret');
     }
+  });
+});
+
+describe('loadConfig: the read replica (SPEC §12)', () => {
+  it('happy: without DATABASE_READ_URL every query stays on DATABASE_URL', () => {
+    expect(loadConfig({})).toMatchObject({ databaseReadUrl: undefined, databaseReadWaitMs: 5000 });
+  });
+
+  it('happy: DATABASE_READ_URL with its wait bound', () => {
+    const env = { DATABASE_READ_URL: 'postgres://reader@replica:5432/snapboard' };
+    expect(loadConfig(env)).toMatchObject({ databaseReadUrl: env.DATABASE_READ_URL, databaseReadWaitMs: 5000 });
+    expect(loadConfig({ ...env, DATABASE_READ_WAIT_MS: '750' }).databaseReadWaitMs).toBe(750);
+  });
+
+  it.each([
+    [{ DATABASE_READ_WAIT_MS: '1000' }, /DATABASE_READ_WAIT_MS: applies only with DATABASE_READ_URL/],
+    [{ DATABASE_READ_URL: 'postgres://r/s', DATABASE_READ_WAIT_MS: '0' }, /DATABASE_READ_WAIT_MS: must be at least 1/],
+    [{ DATABASE_READ_URL: 'postgres://r/s', DATABASE_READ_WAIT_MS: 'soon' }, /DATABASE_READ_WAIT_MS: must be a whole/],
+  ])('error: %o stops the process naming the bound', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 });
 
@@ -145,6 +166,29 @@ describe('loadConfig: Redis modes (SPEC §12)', () => {
     expect(describeRedis(config.redis)).not.toContain('pw');
   });
 
+  it('happy: the sentinels have credentials of their own, and REDIS_TLS covers sentinels and nodes', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 's1:26379',
+      REDIS_PASSWORD: 'data-pw',
+      REDIS_SENTINEL_USERNAME: 'watcher',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+      REDIS_TLS: 'true',
+    });
+    expect(config.redis).toEqual({
+      mode: 'sentinel',
+      name: 'mymaster',
+      sentinels: [{ host: 's1', port: 26379 }],
+      password: 'data-pw',
+      sentinelUsername: 'watcher',
+      sentinelPassword: 'sentinel-pw',
+      tls: true,
+    });
+    expect(describeRedis(config.redis)).toBe('sentinel mymaster via s1:26379 (TLS)');
+    expect(describeRedis(config.redis)).not.toContain('pw');
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'c:1', REDIS_TLS: '1' }).redis).toMatchObject({ tls: true });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'c:1', REDIS_TLS: 'false' }).redis).not.toHaveProperty('tls');
+  });
+
   it('happy: REDIS_CLUSTER_NODES are seeds; REDIS_SENTINEL_NAME names the primary', () => {
     expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000' }).redis).toEqual({
       mode: 'cluster',
@@ -168,6 +212,10 @@ describe('loadConfig: Redis modes (SPEC §12)', () => {
     [{ REDIS_CLUSTER_NODES: 'c:1', REDIS_SENTINEL_NAME: 'x' }, ['REDIS_SENTINEL_NAME']],
     [{ REDIS_URL: 'redis://a:1', REDIS_PASSWORD: 'pw' }, ['REDIS_PASSWORD']],
     [{ REDIS_USERNAME: 'u' }, ['REDIS_USERNAME']],
+    [{ REDIS_CLUSTER_NODES: 'c:1', REDIS_SENTINEL_PASSWORD: 'pw' }, ['REDIS_SENTINEL_PASSWORD']],
+    [{ REDIS_SENTINEL_USERNAME: 'u' }, ['REDIS_SENTINEL_USERNAME']],
+    [{ REDIS_URL: 'redis://a:1', REDIS_TLS: 'true' }, ['REDIS_TLS']],
+    [{ REDIS_CLUSTER_NODES: 'c:1', REDIS_TLS: 'yes' }, ['REDIS_TLS']],
   ])('error: a mix of modes stops the process naming the variables (%o)', (env, variables) => {
     expect(problemsOf(env)).toEqual(variables);
   });
