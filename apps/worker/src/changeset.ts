@@ -13,6 +13,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
 import { SECTION_COMPUTERS } from './sections/index.ts';
+import { contentHash } from './publish.ts';
 import { refreshRollups } from './sections/rollups.ts';
 
 /**
@@ -31,6 +32,8 @@ const CHANGE_LOG_KEEP = '10 minutes';
 const TRIM_EVERY_MS = 60_000;
 
 const WATCHED_TABLES = Object.keys(SECTIONS_BY_TABLE);
+/** pg_snapshot's text form: xmin:xmax:xip,xip,… */
+const PG_SNAPSHOT = /^\d+:\d+:(\d+(,\d+)*)?$/;
 /** Connections a set's queries are spread over (the worker's pool holds 4: one stays free). */
 const SET_LANES = 3;
 
@@ -42,6 +45,9 @@ export interface SetMemberResult<K extends SectionName = SectionName> {
   durationMs: number;
   /** 'query': read from the set's snapshot; 'reprice': the last published data at new prices. */
   mode: 'query' | 'reprice';
+  /** `data` as published, and its content hash (publish.ts). */
+  json: string;
+  hash: string;
 }
 
 export interface ComputedSet {
@@ -51,6 +57,8 @@ export interface ComputedSet {
   members: SetMemberResult[];
   /** Tables the snapshot shows changed since the previous set ('*' when there was none to compare). */
   changedTables: string[];
+  /** Milliseconds from the start of compute() at which each step ended (for the 'change set' log). */
+  phases: Record<string, number>;
 }
 
 export interface SetComputerDeps {
@@ -72,7 +80,11 @@ export function createSetComputer(deps: SetComputerDeps) {
   const { pool, redis, keys, prices, logger } = deps;
   let lastTrim = 0;
 
-  /** The fold is its own write on the primary, before the snapshot; a failed fold only costs speed. */
+  /**
+   * The fold is its own write on the primary, run after a set has published (off the path from commit
+   * to readers): a set reads the rollups as of its own snapshot, unfolded hours included, so it is exact
+   * either way; folding only keeps the unfolded part small. A failed fold only costs speed.
+   */
   async function fold(): Promise<void> {
     try {
       await refreshRollups(pool);
@@ -100,7 +112,8 @@ export function createSetComputer(deps: SetComputerDeps) {
   async function previousSnapshot(): Promise<string | undefined> {
     const [snapshot, atMs] = await redis.hmget(keys.changes, 'snapshot', 'at_ms');
     if (!snapshot || !atMs || Date.now() - Number(atMs) > CHANGE_LOG_HORIZON_MS) return undefined;
-    return snapshot;
+    // Spliced into the set's opening SQL as a literal: only pg_snapshot's own text form is taken.
+    return PG_SNAPSHOT.test(snapshot) ? snapshot : undefined;
   }
 
   async function lastPublished<K extends SectionName>(section: K): Promise<SectionData[K] | undefined> {
@@ -121,29 +134,49 @@ export function createSetComputer(deps: SetComputerDeps) {
     return result.data as SectionData[K];
   }
 
+  /** Recent query time per section: a set's lanes take the longest first (the set lasts as long as its longest lane). */
+  const expectedMs = new Map<SectionName, number>();
+
+  /** BEGIN, the snapshot, its export for the helper lanes and what changed since `previous`: one round trip. */
+  function openingSql(previous: string | undefined): string {
+    const changed =
+      previous === undefined
+        ? 'NULL::text[]'
+        : `ARRAY(SELECT DISTINCT tbl FROM snapboard_change_log
+             WHERE xid >= pg_snapshot_xmin('${previous}'::pg_snapshot)
+               AND NOT pg_visible_in_snapshot(xid, '${previous}'::pg_snapshot))`;
+    return `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+      SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported, ${changed} AS changed`;
+  }
+
   async function compute(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ComputedSet> {
-    const previous = await previousSnapshot();
-    await fold();
-    const client = await checkout();
+    const t0 = performance.now();
+    const phases: Record<string, number> = {};
+    const mark = (name: string) => {
+      phases[name] = Math.round((performance.now() - t0) * 10) / 10;
+    };
+    // The connection is taken while Redis answers; it goes back if Redis fails.
+    const checkingOut = checkout();
+    const previous = await previousSnapshot().catch(async (error: unknown) => {
+      await checkingOut.then((c) => {
+        c.off('error', ignoreClientError);
+        c.release();
+      }, ignoreClientError);
+      throw error;
+    });
+    const client = await checkingOut;
+    mark('previous');
     const helpers: pg.PoolClient[] = [];
     let failed = false;
     try {
+      // ── Replica hook: a wait for a read replica to have replayed the primary's position goes here,
+      // before the set's snapshot is taken (issue "Beyond one machine"). ──
       const computedAt = new Date();
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows } = await client.query<{ snapshot: string; exported: string }>(
-        'SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported',
-      );
-      const dbSnapshot = rows[0]?.snapshot ?? '';
-      let changedTables: string[];
-      if (previous === undefined) changedTables = ['*'];
-      else {
-        const changed = await client.query<{ tbl: string }>(
-          `SELECT DISTINCT tbl FROM snapboard_change_log
-           WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)`,
-          [previous],
-        );
-        changedTables = changed.rows.map((r) => r.tbl);
-      }
+      const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
+      const row = opened[1]?.rows[0] as { snapshot: string; exported: string; changed: string[] | null } | undefined;
+      const dbSnapshot = row?.snapshot ?? '';
+      const changedTables = row?.changed ?? ['*'];
+      mark('snapshot');
       const affected = sectionsOfTables(changedTables[0] === '*' ? WATCHED_TABLES : changedTables);
       const plan = new Map<SectionName, RecomputeReason>(requested);
       for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
@@ -156,41 +189,76 @@ export function createSetComputer(deps: SetComputerDeps) {
           return lastPublished(section);
         }),
       );
-      // Queries run on a few connections that share the set's snapshot (SPEC §10 allows an exported
-      // one): a set is as slow as its slowest lane, not the sum of its sections.
-      const querying = entries.filter((_, i) => repricing[i] === undefined).length;
-      const exported = rows[0]?.exported;
-      while (exported && helpers.length < Math.min(SET_LANES, querying) - 1) {
-        const helper = await checkout();
-        helpers.push(helper);
-        await helper.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        await helper.query(`SET TRANSACTION SNAPSHOT '${exported.replace(/'/g, '')}'`);
-      }
-      const lanes = [client, ...helpers];
-      let next = 0;
-      const members = await Promise.all(
-        entries.map(async ([section, reason], i): Promise<SetMemberResult> => {
+      const members: SetMemberResult[] = [];
+      const member = (section: SectionName, reason: RecomputeReason, data: unknown, startedAt: number, mode: SetMemberResult['mode']) => {
+        const valid = checked(section, data);
+        const durationMs = performance.now() - startedAt;
+        // Serialized and hashed here, while the other lanes still wait on the database: the publish
+        // that follows the last query then has only that member's bytes left to prepare.
+        members.push({ section, reason, data: valid, durationMs, mode, json: JSON.stringify(valid), hash: contentHash(valid) });
+        return durationMs;
+      };
+      const reprices = entries.flatMap(([section, reason], i) => {
+        const last = repricing[i];
+        if (last === undefined) return [];
+        const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+        const startedAt = performance.now();
+        return [
+          (computer.reprice as (l: unknown, c: object) => Promise<unknown>)(last, { prices, now: computedAt }).then(
+            (data) => {
+              member(section, reason, data, startedAt, 'reprice');
+            },
+          ),
+        ];
+      });
+      // Queries are pulled by a few connections sharing the set's snapshot (SPEC §10 allows an exported
+      // one), longest first: the first connection starts at once, the others join as they open.
+      const queue = entries
+        .filter((_, i) => repricing[i] === undefined)
+        .sort(([a], [b]) => (expectedMs.get(b) ?? 0) - (expectedMs.get(a) ?? 0));
+      const runLane = async (lane: pg.PoolClient) => {
+        for (let next = queue.shift(); next && !failed; next = queue.shift()) {
+          const [section, reason] = next;
           const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
-          const last = repricing[i];
-          const lane = last === undefined ? (lanes[next++ % lanes.length] as pg.PoolClient) : undefined;
           const startedAt = performance.now();
-          const data = lane
-            ? await computer.compute({ db: lane, now: computedAt, prices })
-            : await (computer.reprice as (l: unknown, c: object) => Promise<unknown>)(last, {
-                prices,
-                now: computedAt,
-              });
-          return {
-            section,
-            reason,
-            data: checked(section, data),
-            durationMs: performance.now() - startedAt,
-            mode: lane ? 'query' : 'reprice',
-          };
+          const data = await computer.compute({ db: lane, now: computedAt, prices });
+          const ms = member(section, reason, data, startedAt, 'query');
+          expectedMs.set(section, ((expectedMs.get(section) ?? ms) + ms) / 2);
+        }
+      };
+      const exported = row?.exported;
+      const helperCount = exported ? Math.min(SET_LANES, queue.length) - 1 : 0;
+      const lanes = [
+        runLane(client),
+        ...Array.from({ length: Math.max(0, helperCount) }, async () => {
+          const helper = await checkout();
+          helpers.push(helper);
+          if (failed || !queue.length) return;
+          await helper.query(
+            `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported?.replace(/'/g, '')}'`,
+          );
+          await runLane(helper);
         }),
+        ...reprices,
+      ];
+      // Every lane settles before the set ends, so none is left running on a client being released.
+      const settled = await Promise.allSettled(
+        lanes.map((lane) =>
+          lane.catch((error) => {
+            failed = true;
+            throw error;
+          }),
+        ),
       );
-      await Promise.all(lanes.map((lane) => lane.query('COMMIT')));
-      return { computedAt, dbSnapshot, members, changedTables };
+      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) throw rejected.reason;
+      mark('queries');
+      await Promise.all([client, ...helpers].map((lane) => lane.query('COMMIT')));
+      mark('commit');
+      // The order the set was planned in, whatever order the lanes finished in.
+      const order = new Map(entries.map(([section], i) => [section, i]));
+      members.sort((a, b) => (order.get(a.section) ?? 0) - (order.get(b.section) ?? 0));
+      return { computedAt, dbSnapshot, members, changedTables, phases };
     } catch (error) {
       failed = true;
       await Promise.all([client, ...helpers].map((c) => c.query('ROLLBACK').catch(() => {})));
@@ -204,7 +272,7 @@ export function createSetComputer(deps: SetComputerDeps) {
     }
   }
 
-  return { compute };
+  return { compute, fold };
 }
 
 export type SetComputer = ReturnType<typeof createSetComputer>;
