@@ -12,8 +12,8 @@ import {
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
-import { SECTION_COMPUTERS } from './sections/index.ts';
 import { contentHash } from './publish.ts';
+import { SECTION_COMPUTERS } from './sections/index.ts';
 import { refreshRollups } from './sections/rollups.ts';
 
 /**
@@ -62,6 +62,8 @@ export interface ComputedSet {
 }
 
 export interface SetComputerDeps {
+  /** Seconds per section (config.ttls): a cadence tick skips a section published less than half of it ago. */
+  ttls: Readonly<Record<SectionName, number>>;
   pool: pg.Pool;
   redis: RedisClient;
   keys: Keys;
@@ -77,7 +79,7 @@ export function sectionsOfTables(tables: readonly string[]): Set<SectionName> {
 }
 
 export function createSetComputer(deps: SetComputerDeps) {
-  const { pool, redis, keys, prices, logger } = deps;
+  const { pool, redis, keys, prices, logger, ttls } = deps;
   let lastTrim = 0;
 
   /**
@@ -181,6 +183,22 @@ export function createSetComputer(deps: SetComputerDeps) {
       const plan = new Map<SectionName, RecomputeReason>(requested);
       for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
 
+      // A cadence tick of a section that a set published moments ago (a trade close re-prices the open
+      // positions too) would only repeat it: another fan-out round to every subscriber for prices a
+      // second newer. Skipped while the section is younger than half its TTL, so it never gets near
+      // stale (3 × TTL); anything a change or a person asked for is never skipped.
+      const ticked = [...plan].filter(([section, reason]) => reason === 'schedule' && !affected.has(section));
+      if (ticked.length) {
+        const pipeline = redis.pipeline();
+        for (const [section] of ticked) pipeline.hget(keys.meta(section), 'computed_at_ms');
+        const stamps = (await pipeline.exec()) ?? [];
+        ticked.forEach(([section], i) => {
+          const at = Number(stamps[i]?.[1]);
+          if (Number.isFinite(at) && at > 0 && computedAt.getTime() - at < (ttls[section] * 1000) / 2) {
+            plan.delete(section);
+          }
+        });
+      }
       const entries = [...plan];
       const repricing = await Promise.all(
         entries.map(async ([section, reason]) => {
@@ -190,12 +208,26 @@ export function createSetComputer(deps: SetComputerDeps) {
         }),
       );
       const members: SetMemberResult[] = [];
-      const member = (section: SectionName, reason: RecomputeReason, data: unknown, startedAt: number, mode: SetMemberResult['mode']) => {
+      const member = (
+        section: SectionName,
+        reason: RecomputeReason,
+        data: unknown,
+        startedAt: number,
+        mode: SetMemberResult['mode'],
+      ) => {
         const valid = checked(section, data);
         const durationMs = performance.now() - startedAt;
         // Serialized and hashed here, while the other lanes still wait on the database: the publish
         // that follows the last query then has only that member's bytes left to prepare.
-        members.push({ section, reason, data: valid, durationMs, mode, json: JSON.stringify(valid), hash: contentHash(valid) });
+        members.push({
+          section,
+          reason,
+          data: valid,
+          durationMs,
+          mode,
+          json: JSON.stringify(valid),
+          hash: contentHash(valid),
+        });
         return durationMs;
       };
       const reprices = entries.flatMap(([section, reason], i) => {

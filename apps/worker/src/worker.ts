@@ -206,7 +206,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     })().catch((error) => logger.error({ err: error }, 'could not restore schedules after reconnect'));
   });
 
-  const sets = createSetComputer({ pool, redis, keys, prices, logger });
+  const sets = createSetComputer({ pool, redis, keys, prices, logger, ttls: config.ttls });
   let foldedOnce = false;
 
   async function runSet(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ChangeSetResult> {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deletePrefix, useTestEnv } from '@snapboard/devenv/testing';
 import { requestRecompute } from '@snapboard/queue';
 import { keysFor, SECTION_NAMES } from '@snapboard/shared';
@@ -507,10 +508,10 @@ describe('change sets', () => {
   it('happy: a set finds in its own snapshot what changed since the last one, whatever it was asked for; a price tick alone re-prices', async () => {
     const prefix = `${env.keyPrefix}:sets`;
     // No listener: nothing tells this worker about the commit below except its own snapshot.
-    const r = start(env.config({ ...LONG_TTLS, KEY_PREFIX: prefix, PRICE_SOURCE: 'simulated' }), {
-      schedule: false,
-      listen: false,
-    });
+    const r = start(
+      env.config({ ...LONG_TTLS, TTL_OPEN_POSITIONS: '1', KEY_PREFIX: prefix, PRICE_SOURCE: 'simulated' }),
+      { schedule: false, listen: false },
+    );
     await r.worker.start();
     const setsReader = new SnapshotReader(env, prefix);
     try {
@@ -518,9 +519,13 @@ describe('change sets', () => {
       const before = await setsReader.get('open_positions');
 
       // Nothing changed: a cadence tick of open_positions re-prices the list it published, no query.
+      await sleep(600);
       const tick = await r.worker.runSet(new Map([['open_positions', 'schedule']]));
       expect(tick.changedTables).toEqual([]);
       expect(tick.members.map((m) => [m.section, m.mode])).toEqual([['open_positions', 'reprice']]);
+      // The next tick, under half a TTL after that publish, has nothing to add: no set, no fan-out round.
+      const early = await r.worker.runSet(new Map([['open_positions', 'schedule']]));
+      expect(early).toMatchObject({ change: undefined, members: [] });
 
       await db.query(
         `INSERT INTO paper_trades (id, user_id, symbol, direction, market_type, entry_price, quantity, position_size, status, created_at)
@@ -528,14 +533,15 @@ describe('change sets', () => {
       );
       // Asked only for overview: the snapshot shows paper_trades changed, so every section of that
       // table comes along, from the same snapshot, and open_positions is read (not re-priced).
-      const set = await r.worker.runSet(new Map([['overview', 'schedule']]));
+      // (By hand: a cadence tick of overview, published moments ago, would be skipped.)
+      const set = await r.worker.runSet(new Map([['overview', 'manual']]));
       expect(set.changedTables).toEqual(['paper_trades']);
       const members = new Map(set.members.map((m) => [m.section, m]));
       const paperTradeSections = SECTIONS_BY_TABLE.paper_trades ?? [];
       expect(paperTradeSections).toContain('open_positions');
       expect([...members.keys()].sort()).toEqual([...new Set(['overview', ...paperTradeSections])].sort());
       expect(members.get('open_positions')).toMatchObject({ mode: 'query', reason: 'event', outcome: 'changed' });
-      expect(members.get('overview')).toMatchObject({ reason: 'schedule', outcome: 'unchanged' });
+      expect(members.get('overview')).toMatchObject({ reason: 'manual', outcome: 'unchanged' });
       expect(Number(set.change)).toBeGreaterThan(Number(tick.change));
       // One set, one computed_at for all of its members.
       const stamps = await Promise.all([...members.keys()].map(async (s) => (await setsReader.get(s))?.computed_at));
