@@ -139,6 +139,26 @@ export function createSetComputer(deps: SetComputerDeps) {
   /** Recent query time per section: a set's lanes take the longest first (the set lasts as long as its longest lane). */
   const expectedMs = new Map<SectionName, number>();
 
+  /**
+   * Cadence ticks of sections a set published less than half their TTL ago. Such a tick would only
+   * repeat that set (a trade close re-prices the open positions too; a tick a second later cost every
+   * subscriber another fan-out round for prices a second newer); skipped, a section still never gets
+   * near stale (3 × TTL). A section a change or a person asked for is never skipped, nor one whose
+   * tables the set's snapshot shows changed.
+   */
+  async function freshTicks(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<Set<SectionName>> {
+    const ticks = [...requested].filter(([, reason]) => reason === 'schedule').map(([section]) => section);
+    const fresh = new Set<SectionName>();
+    if (!ticks.length) return fresh;
+    const stamps = await redis.pipeline(ticks.map((section) => ['hget', keys.meta(section), 'computed_at_ms'])).exec();
+    const now = Date.now();
+    ticks.forEach((section, i) => {
+      const at = Number(stamps?.[i]?.[1]);
+      if (Number.isFinite(at) && at > 0 && now - at < (ttls[section] * 1000) / 2) fresh.add(section);
+    });
+    return fresh;
+  }
+
   /** BEGIN, the snapshot, its export for the helper lanes and what changed since `previous`: one round trip. */
   function openingSql(previous: string | undefined): string {
     const changed =
@@ -157,16 +177,13 @@ export function createSetComputer(deps: SetComputerDeps) {
     const mark = (name: string) => {
       phases[name] = Math.round((performance.now() - t0) * 10) / 10;
     };
-    // The connection is taken while Redis answers; it goes back if Redis fails.
-    const checkingOut = checkout();
-    const previous = await previousSnapshot().catch(async (error: unknown) => {
-      await checkingOut.then((c) => {
-        c.off('error', ignoreClientError);
-        c.release();
-      }, ignoreClientError);
-      throw error;
-    });
-    const client = await checkingOut;
+    const [previous, fresh] = await Promise.all([previousSnapshot(), freshTicks(requested)]);
+    if (requested.size > 0 && fresh.size === requested.size) {
+      // Nothing but ticks of sections published moments ago: no set, not even a snapshot. A change
+      // meanwhile has its own notification, hence its own set.
+      return { computedAt: new Date(), dbSnapshot: '', members: [], changedTables: [], phases };
+    }
+    const client = await checkout();
     mark('previous');
     const helpers: pg.PoolClient[] = [];
     let failed = false;
@@ -183,22 +200,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       const plan = new Map<SectionName, RecomputeReason>(requested);
       for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
 
-      // A cadence tick of a section that a set published moments ago (a trade close re-prices the open
-      // positions too) would only repeat it: another fan-out round to every subscriber for prices a
-      // second newer. Skipped while the section is younger than half its TTL, so it never gets near
-      // stale (3 × TTL); anything a change or a person asked for is never skipped.
-      const ticked = [...plan].filter(([section, reason]) => reason === 'schedule' && !affected.has(section));
-      if (ticked.length) {
-        const pipeline = redis.pipeline();
-        for (const [section] of ticked) pipeline.hget(keys.meta(section), 'computed_at_ms');
-        const stamps = (await pipeline.exec()) ?? [];
-        ticked.forEach(([section], i) => {
-          const at = Number(stamps[i]?.[1]);
-          if (Number.isFinite(at) && at > 0 && computedAt.getTime() - at < (ttls[section] * 1000) / 2) {
-            plan.delete(section);
-          }
-        });
-      }
+      for (const section of fresh) if (!affected.has(section)) plan.delete(section);
       const entries = [...plan];
       const repricing = await Promise.all(
         entries.map(async ([section, reason]) => {

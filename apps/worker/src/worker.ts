@@ -218,7 +218,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     const computed = await sets.compute(requested);
     // Nothing asked for and nothing changed (its request was taken by the set before it): no set.
     if (computed.members.length === 0) {
-      await sets.fold();
+      if (computed.dbSnapshot) await sets.fold();
       return {
         change: undefined,
         members: [],
