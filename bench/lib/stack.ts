@@ -96,12 +96,16 @@ export async function startApi(env: StackEnv, name = 'api'): Promise<Api> {
 }
 
 /** Wait until the API serves every section (the worker has published each once). */
-export async function waitForSnapshots(api: Api, timeoutMs: number): Promise<void> {
+export async function waitForSnapshots(
+  api: Api,
+  timeoutMs: number,
+  sections: readonly string[] = SECTION_NAMES,
+): Promise<void> {
   await waitUntil(
     'every section to have a snapshot',
     async () => {
       const checks = await Promise.all(
-        SECTION_NAMES.map(async (section) => {
+        sections.map(async (section) => {
           const response = await fetch(`${api.baseUrl}/api/public/dashboard/sections/${section}/`);
           await response.arrayBuffer();
           return response.status === 200;

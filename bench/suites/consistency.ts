@@ -108,7 +108,8 @@ async function run(
   const writerDb = new pg.Client({ connectionString: databaseUrl });
   try {
     api = await startApi(env, `consistency-api-${label}`);
-    await waitForSnapshots(api, 60_000);
+    // The sections checked, which the older code has too (it has no bot_* sections).
+    await waitForSnapshots(api, 120_000, WATCHED);
     await writerDb.connect();
     const users = (
       await writerDb.query<{ user_id: string }>('SELECT user_id FROM signals_paperaccount ORDER BY user_id LIMIT 2')
