@@ -159,16 +159,33 @@ export function createSetComputer(deps: SetComputerDeps) {
     return fresh;
   }
 
-  /** BEGIN, the snapshot, its export for the helper lanes and what changed since `previous`: one round trip. */
+  /**
+   * BEGIN, the snapshot, its export for the helper lanes and what changed since `previous` — each table
+   * with whether a change touched a system trade (migration 0008) — in one round trip.
+   */
   function openingSql(previous: string | undefined): string {
     const changed =
       previous === undefined
-        ? 'NULL::text[]'
-        : `ARRAY(SELECT DISTINCT tbl FROM snapboard_change_log
-             WHERE xid >= pg_snapshot_xmin('${previous}'::pg_snapshot)
-               AND NOT pg_visible_in_snapshot(xid, '${previous}'::pg_snapshot))`;
+        ? 'NULL::json'
+        : `(SELECT coalesce(json_object_agg(tbl, system), '{}'::json) FROM (
+             SELECT tbl, bool_or(system) AS system FROM snapboard_change_log
+              WHERE xid >= pg_snapshot_xmin('${previous}'::pg_snapshot)
+                AND NOT pg_visible_in_snapshot(xid, '${previous}'::pg_snapshot)
+              GROUP BY tbl) c)`;
     return `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
       SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported, ${changed} AS changed`;
+  }
+
+  /** The sections the changes affect; `undefined` changes (no previous set to compare with): all. */
+  function affectedBy(changes: Record<string, boolean> | undefined): Set<SectionName> {
+    if (changes === undefined) return sectionsOfTables(WATCHED_TABLES);
+    const affected = new Set<SectionName>();
+    for (const [table, system] of Object.entries(changes)) {
+      for (const section of SECTIONS_BY_TABLE[table] ?? []) {
+        if (system || !SECTION_COMPUTERS[section].systemTradesOnly) affected.add(section);
+      }
+    }
+    return affected;
   }
 
   async function compute(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ComputedSet> {
@@ -192,13 +209,26 @@ export function createSetComputer(deps: SetComputerDeps) {
       // before the set's snapshot is taken (issue "Beyond one machine"). ──
       const computedAt = new Date();
       const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
-      const row = opened[1]?.rows[0] as { snapshot: string; exported: string; changed: string[] | null } | undefined;
+      const row = opened[1]?.rows[0] as
+        | { snapshot: string; exported: string; changed: Record<string, boolean> | null }
+        | undefined;
       const dbSnapshot = row?.snapshot ?? '';
-      const changedTables = row?.changed ?? ['*'];
+      const changes = row?.changed ?? undefined;
+      const changedTables = changes ? Object.keys(changes).sort() : ['*'];
       mark('snapshot');
-      const affected = sectionsOfTables(changedTables[0] === '*' ? WATCHED_TABLES : changedTables);
+      const affected = affectedBy(changes);
       const plan = new Map<SectionName, RecomputeReason>(requested);
       for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
+      // A notification names a table, not whose trade changed: the snapshot tells. A section of system
+      // trades alone that a change of users' trades woke is left out (its tables' other changes, and
+      // anything a person or a cadence asked for, still bring it in).
+      if (changes) {
+        for (const [section, reason] of requested) {
+          if (reason === 'event' && SECTION_COMPUTERS[section].systemTradesOnly && !affected.has(section)) {
+            plan.delete(section);
+          }
+        }
+      }
 
       for (const section of fresh) if (!affected.has(section)) plan.delete(section);
       const entries = [...plan];

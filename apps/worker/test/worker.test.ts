@@ -6,6 +6,7 @@ import { Queue } from 'bullmq';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECTIONS_BY_TABLE } from '../src/changes.ts';
+import { SECTION_COMPUTERS } from '../src/sections/index.ts';
 import { createPublisher } from '../src/publish.ts';
 import { startFakeBinance } from './support/fake-binance.ts';
 import { insertFixture, trade } from './support/fixtures.ts';
@@ -537,8 +538,12 @@ describe('change sets', () => {
       const set = await r.worker.runSet(new Map([['overview', 'manual']]));
       expect(set.changedTables).toEqual(['paper_trades']);
       const members = new Map(set.members.map((m) => [m.section, m]));
-      const paperTradeSections = SECTIONS_BY_TABLE.paper_trades ?? [];
+      // A user's trade: the sections of system trades alone (bot_*) cannot move and stay out.
+      const paperTradeSections = (SECTIONS_BY_TABLE.paper_trades ?? []).filter(
+        (section) => !SECTION_COMPUTERS[section].systemTradesOnly,
+      );
       expect(paperTradeSections).toContain('open_positions');
+      expect(SECTIONS_BY_TABLE.paper_trades).toContain('bot_trades');
       expect([...members.keys()].sort()).toEqual([...new Set(['overview', ...paperTradeSections])].sort());
       expect(members.get('open_positions')).toMatchObject({ mode: 'query', reason: 'event', outcome: 'changed' });
       expect(members.get('overview')).toMatchObject({ reason: 'manual', outcome: 'unchanged' });
@@ -550,6 +555,20 @@ describe('change sets', () => {
       expect((await setsReader.get('open_positions'))?.version).toBeGreaterThan(before?.version ?? 0);
       expect((await setsReader.data('lite'))?.active_trades).toBe((await setsReader.data('open_positions'))?.length);
 
+      // A system trade (user_id NULL) brings the bot_* sections too, even when only an event asked.
+      await db.query(
+        `INSERT INTO paper_trades (id, user_id, symbol, direction, market_type, entry_price, quantity, position_size, status, created_at)
+         VALUES (701, NULL, 'BTCUSDT', 'LONG', 'SPOT', 100, 1, 100, 'OPEN', now())`,
+      );
+      const system = await r.worker.runSet(new Map([['bot_trades', 'event']]));
+      expect(system.changedTables).toEqual(['paper_trades']);
+      expect(system.members.map((m) => m.section).sort()).toEqual([...(SECTIONS_BY_TABLE.paper_trades ?? [])].sort());
+      expect((await setsReader.data('bot_trades'))?.map((t) => t.id)).toContain(701);
+      // …and a user's trade does not, even when the notification asked for them.
+      await db.query(`UPDATE paper_trades SET stop_loss = 90 WHERE id = 700`);
+      const user = await r.worker.runSet(new Map([['bot_trades', 'event']]));
+      expect(user.members.map((m) => m.section).sort()).toEqual([...paperTradeSections].sort());
+
       // The next set has nothing new to find.
       const quiet = await r.worker.runSet(new Map([['overview', 'manual']]));
       expect(quiet.changedTables).toEqual([]);
@@ -560,7 +579,7 @@ describe('change sets', () => {
       expect(empty).toMatchObject({ change: undefined, members: [] });
       expect(await setsReader.redis.hget(keysFor(prefix).changes, 'id')).toBe(changes);
     } finally {
-      await db.query('DELETE FROM paper_trades WHERE id = 700');
+      await db.query('DELETE FROM paper_trades WHERE id IN (700, 701)');
       await setsReader.close();
     }
   });
