@@ -34,6 +34,8 @@ const TRIM_EVERY_MS = 60_000;
 const WATCHED_TABLES = Object.keys(SECTIONS_BY_TABLE);
 /** pg_snapshot's text form: xmin:xmax:xip,xip,… */
 const PG_SNAPSHOT = /^\d+:\d+:(\d+(,\d+)*)?$/;
+/** Up to this many unfolded rollup hours a set reads as they are; more, and it folds them first. */
+const UNFOLDED_HOURS_READ_AS_IS = 16;
 /** Connections a set's queries are spread over (the worker's pool holds 4: one stays free). */
 const SET_LANES = 3;
 
@@ -97,6 +99,20 @@ export function createSetComputer(deps: SetComputerDeps) {
     } catch (error) {
       // The set reads the rollups as of its own snapshot, unfolded hours included: still exact.
       logger.warn({ err: error }, 'rollup fold failed; the set reads the unfolded hours from the trades');
+    }
+  }
+
+  /** More unfolded rollup hours than a set should recompute on the fly (a trade close marks two). */
+  async function foldIsBehind(): Promise<boolean> {
+    try {
+      const { rows } = await pool.query<{ behind: boolean }>(
+        `SELECT count(*) > ${UNFOLDED_HOURS_READ_AS_IS} OR coalesce(bool_or(hour IS NULL), false) AS behind
+           FROM (SELECT DISTINCT rollup, hour FROM snapboard_dirty_hours) d`,
+      );
+      return rows[0]?.behind ?? false;
+    } catch {
+      // The set's own queries will meet whatever is wrong with the database.
+      return false;
     }
   }
 
@@ -194,12 +210,15 @@ export function createSetComputer(deps: SetComputerDeps) {
     const mark = (name: string) => {
       phases[name] = Math.round((performance.now() - t0) * 10) / 10;
     };
-    const [previous, fresh] = await Promise.all([previousSnapshot(), freshTicks(requested)]);
+    const [previous, fresh, behind] = await Promise.all([previousSnapshot(), freshTicks(requested), foldIsBehind()]);
     if (requested.size > 0 && fresh.size === requested.size) {
       // Nothing but ticks of sections published moments ago: no set, not even a snapshot. A change
       // meanwhile has its own notification, hence its own set.
       return { computedAt: new Date(), dbSnapshot: '', members: [], changedTables: [], phases };
     }
+    // Many unfolded hours (a bulk load, scattered history, a TRUNCATE) would make every section's
+    // rollup read recompute them all inside the set: folded first, as a set did before.
+    if (behind) await fold();
     const client = await checkout();
     mark('previous');
     const helpers: pg.PoolClient[] = [];
