@@ -26,6 +26,7 @@ import { type Figure, formatMarkdown, formatNotes, formatTable } from './lib/rep
 import { API_MAIN, built, startApi, startWorker, WORKER_MAIN, waitForSnapshots } from './lib/stack.ts';
 import { topUpOpenTrades } from './lib/trades.ts';
 import { abuseSuite } from './suites/abuse.ts';
+import { consistencySuite } from './suites/consistency.ts';
 import { dbLoadSuite } from './suites/dbload.ts';
 import { floorSuite } from './suites/floor.ts';
 import { freshnessSuite } from './suites/freshness.ts';
@@ -48,6 +49,7 @@ const SUITES: Record<string, Suite> = {
   abuse: abuseSuite,
   floor: floorSuite,
   processes: processesSuite,
+  consistency: consistencySuite,
 };
 
 const USAGE = `usage: npm run bench [-- --only ${Object.keys(SUITES).join(',')}] [--quick]

@@ -36,6 +36,8 @@ export interface SpawnOptions {
   /** Open an IPC channel (the bench's own children talk to it). */
   ipc?: boolean;
   nodeArgs?: string[];
+  /** Another checkout of the repository to run `file` from (the consistency suite's older code). */
+  root?: string;
 }
 
 /** `node --import tsx <file>`, in the repo root, with a raised open-files limit and its output in a log file. */
@@ -54,11 +56,11 @@ export function spawnTs(name: string, file: string, options: SpawnOptions = {}):
       ...(options.nodeArgs ?? []),
       '--import',
       'tsx',
-      resolve(REPO_ROOT, file),
+      resolve(options.root ?? REPO_ROOT, file),
       ...(options.args ?? []),
     ],
     {
-      cwd: REPO_ROOT,
+      cwd: options.root ?? REPO_ROOT,
       env: { ...process.env, ...options.env },
       stdio: options.ipc ? ['ignore', out, out, 'ipc'] : ['ignore', out, out],
     },

@@ -34,6 +34,8 @@ export interface StackEnv {
   keyPrefix: string;
   /** Extra environment for both processes (TTL_*, PRICE_SOURCE…). */
   extra?: Record<string, string>;
+  /** Run the processes from another checkout of the repository (default: this one). */
+  root?: string;
 }
 
 /**
@@ -44,6 +46,7 @@ const BENCH_LOG_LEVEL = 'warn';
 
 export function startWorker(env: StackEnv, name = 'worker'): Managed {
   return spawnTs(name, WORKER_MAIN, {
+    root: env.root,
     env: {
       DATABASE_URL: env.databaseUrl,
       REDIS_URL: env.redisUrl,
@@ -64,6 +67,7 @@ export interface Api {
 export async function startApi(env: StackEnv, name = 'api'): Promise<Api> {
   const port = await freePort();
   const managed = spawnTs(name, API_MAIN, {
+    root: env.root,
     env: {
       // The API never needs the database; it is given a URL nobody listens on to prove it.
       DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
@@ -92,12 +96,16 @@ export async function startApi(env: StackEnv, name = 'api'): Promise<Api> {
 }
 
 /** Wait until the API serves every section (the worker has published each once). */
-export async function waitForSnapshots(api: Api, timeoutMs: number): Promise<void> {
+export async function waitForSnapshots(
+  api: Api,
+  timeoutMs: number,
+  sections: readonly string[] = SECTION_NAMES,
+): Promise<void> {
   await waitUntil(
     'every section to have a snapshot',
     async () => {
       const checks = await Promise.all(
-        SECTION_NAMES.map(async (section) => {
+        sections.map(async (section) => {
           const response = await fetch(`${api.baseUrl}/api/public/dashboard/sections/${section}/`);
           await response.arrayBuffer();
           return response.status === 200;

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { everySectionPublished, useE2E } from './support/fixture.ts';
 import { http } from './support/http.ts';
+import { mixed, type State, WATCHED } from './support/invariants.ts';
 import { recordObservation } from './support/report.ts';
 import { sleep, waitUntil } from './support/wait.ts';
 import type { Message, WsClient } from './support/ws-client.ts';
@@ -9,50 +10,14 @@ import type { Message, WsClient } from './support/ws-client.ts';
 /**
  * Change sets (SPEC §10), end to end: a writer commits well over 20 changes a second (opens, and
  * closes with the account update in the same transaction) while readers poll v2 and hold sockets.
- * No answer and no socket state may mix sets. Invariants that hold in every consistent state and break
- * in a mixed one: open trades counted by trading_stats, lite and open_positions (kept under its cap
- * of 100, so the list is exact); closed trades counted by trading_stats and performance_metrics;
- * performance_metrics' total P&L and the last point of pnl_history.
+ * No answer and no socket state may mix sets (support/invariants.ts; open trades are kept under
+ * open_positions' cap so the list is exact).
  */
 
 /** Long enough for hundreds of sets; the bench's consistency row runs the same check for 60 s. */
 const RUN_MS = 12_000;
 const MAX_OPEN = 60;
 const COMMITS_PER_S = 30;
-const WATCHED = ['open_positions', 'trading_stats', 'lite', 'performance_metrics', 'pnl_history'] as const;
-
-type State = Partial<Record<(typeof WATCHED)[number], unknown>>;
-interface Stats {
-  all_time: { open_trades: number; closed_trades: number };
-}
-interface Perf {
-  total_closed_trades: number;
-  total_profit: number;
-  total_loss: number;
-}
-
-/** Why a state is mixed, or undefined when every invariant it can check holds. */
-function mixed(state: State): string | undefined {
-  const stats = state.trading_stats as Stats | undefined;
-  const positions = state.open_positions as unknown[] | undefined;
-  const lite = state.lite as { active_trades: number } | undefined;
-  const perf = state.performance_metrics as Perf | undefined;
-  const pnl = state.pnl_history as Array<{ pnl: number }> | undefined;
-  if (stats && positions && positions.length !== stats.all_time.open_trades) {
-    return `open_positions ${positions.length} vs trading_stats ${stats.all_time.open_trades}`;
-  }
-  if (stats && lite && lite.active_trades !== stats.all_time.open_trades) {
-    return `lite ${lite.active_trades} vs trading_stats ${stats.all_time.open_trades}`;
-  }
-  if (stats && perf && perf.total_closed_trades !== stats.all_time.closed_trades) {
-    return `performance_metrics ${perf.total_closed_trades} vs trading_stats ${stats.all_time.closed_trades}`;
-  }
-  const last = pnl?.at(-1)?.pnl;
-  if (perf && last !== undefined && Math.abs(perf.total_profit + perf.total_loss - last) > 1e-6) {
-    return `performance_metrics P&L ${perf.total_profit + perf.total_loss} vs pnl_history ${last}`;
-  }
-  return undefined;
-}
 
 /** A socket's view, applied the way the SDK applies it: a batch whole, then checked. */
 function watch(client: WsClient, failures: string[]): { states: number; batches: string[] } {

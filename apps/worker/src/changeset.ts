@@ -12,6 +12,7 @@ import {
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
+import { contentHash } from './publish.ts';
 import { SECTION_COMPUTERS } from './sections/index.ts';
 import { refreshRollups } from './sections/rollups.ts';
 
@@ -31,6 +32,10 @@ const CHANGE_LOG_KEEP = '10 minutes';
 const TRIM_EVERY_MS = 60_000;
 
 const WATCHED_TABLES = Object.keys(SECTIONS_BY_TABLE);
+/** pg_snapshot's text form: xmin:xmax:xip,xip,… */
+const PG_SNAPSHOT = /^\d+:\d+:(\d+(,\d+)*)?$/;
+/** Up to this many unfolded rollup hours a set reads as they are; more, and it folds them first. */
+const UNFOLDED_HOURS_READ_AS_IS = 16;
 /** Connections a set's queries are spread over (the worker's pool holds 4: one stays free). */
 const SET_LANES = 3;
 
@@ -42,6 +47,9 @@ export interface SetMemberResult<K extends SectionName = SectionName> {
   durationMs: number;
   /** 'query': read from the set's snapshot; 'reprice': the last published data at new prices. */
   mode: 'query' | 'reprice';
+  /** `data` as published, and its content hash (publish.ts). */
+  json: string;
+  hash: string;
 }
 
 export interface ComputedSet {
@@ -51,16 +59,20 @@ export interface ComputedSet {
   members: SetMemberResult[];
   /** Tables the snapshot shows changed since the previous set ('*' when there was none to compare). */
   changedTables: string[];
+  /** Milliseconds from the start of compute() at which each step ended (for the 'change set' log). */
+  phases: Record<string, number>;
 }
 
 export interface SetComputerDeps {
+  /** Seconds per section (config.ttls): a cadence tick skips a section published less than half of it ago. */
+  ttls: Readonly<Record<SectionName, number>>;
   pool: pg.Pool;
   redis: RedisClient;
+  /** Where the snapshot is read: the replica once it has replayed the change (replica.ts); else `pool`. */
+  snapshotPool?: () => Promise<pg.Pool>;
   keys: Keys;
   prices: PriceSource;
   logger: Logger;
-  /** Where the snapshot is read: the replica once it has replayed the change (replica.ts); else `pool`. */
-  snapshotPool?: () => Promise<pg.Pool>;
 }
 
 /** The sections a change to these tables affects. */
@@ -71,10 +83,14 @@ export function sectionsOfTables(tables: readonly string[]): Set<SectionName> {
 }
 
 export function createSetComputer(deps: SetComputerDeps) {
-  const { pool, redis, keys, prices, logger } = deps;
+  const { pool, redis, keys, prices, logger, ttls } = deps;
   let lastTrim = 0;
 
-  /** The fold is its own write on the primary, before the snapshot; a failed fold only costs speed. */
+  /**
+   * The fold is its own write on the primary, run after a set has published (off the path from commit
+   * to readers): a set reads the rollups as of its own snapshot, unfolded hours included, so it is exact
+   * either way; folding only keeps the unfolded part small. A failed fold only costs speed.
+   */
   async function fold(): Promise<void> {
     try {
       await refreshRollups(pool);
@@ -85,6 +101,20 @@ export function createSetComputer(deps: SetComputerDeps) {
     } catch (error) {
       // The set reads the rollups as of its own snapshot, unfolded hours included: still exact.
       logger.warn({ err: error }, 'rollup fold failed; the set reads the unfolded hours from the trades');
+    }
+  }
+
+  /** More unfolded rollup hours than a set should recompute on the fly (a trade close marks two). */
+  async function foldIsBehind(): Promise<boolean> {
+    try {
+      const { rows } = await pool.query<{ behind: boolean }>(
+        `SELECT count(*) > ${UNFOLDED_HOURS_READ_AS_IS} OR coalesce(bool_or(hour IS NULL), false) AS behind
+           FROM (SELECT DISTINCT rollup, hour FROM snapboard_dirty_hours) d`,
+      );
+      return rows[0]?.behind ?? false;
+    } catch {
+      // The set's own queries will meet whatever is wrong with the database.
+      return false;
     }
   }
 
@@ -102,7 +132,8 @@ export function createSetComputer(deps: SetComputerDeps) {
   async function previousSnapshot(): Promise<string | undefined> {
     const [snapshot, atMs] = await redis.hmget(keys.changes, 'snapshot', 'at_ms');
     if (!snapshot || !atMs || Date.now() - Number(atMs) > CHANGE_LOG_HORIZON_MS) return undefined;
-    return snapshot;
+    // Spliced into the set's opening SQL as a literal: only pg_snapshot's own text form is taken.
+    return PG_SNAPSHOT.test(snapshot) ? snapshot : undefined;
   }
 
   async function lastPublished<K extends SectionName>(section: K): Promise<SectionData[K] | undefined> {
@@ -123,34 +154,104 @@ export function createSetComputer(deps: SetComputerDeps) {
     return result.data as SectionData[K];
   }
 
+  /** Recent query time per section: a set's lanes take the longest first (the set lasts as long as its longest lane). */
+  const expectedMs = new Map<SectionName, number>();
+
+  /**
+   * Cadence ticks of sections a set published less than half their TTL ago. Such a tick would only
+   * repeat that set (a trade close re-prices the open positions too; a tick a second later cost every
+   * subscriber another fan-out round for prices a second newer); skipped, a section still never gets
+   * near stale (3 × TTL). A section a change or a person asked for is never skipped, nor one whose
+   * tables the set's snapshot shows changed.
+   */
+  async function freshTicks(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<Set<SectionName>> {
+    const ticks = [...requested].filter(([, reason]) => reason === 'schedule').map(([section]) => section);
+    const fresh = new Set<SectionName>();
+    if (!ticks.length) return fresh;
+    const stamps = await redis.pipeline(ticks.map((section) => ['hget', keys.meta(section), 'computed_at_ms'])).exec();
+    const now = Date.now();
+    ticks.forEach((section, i) => {
+      const at = Number(stamps?.[i]?.[1]);
+      if (Number.isFinite(at) && at > 0 && now - at < (ttls[section] * 1000) / 2) fresh.add(section);
+    });
+    return fresh;
+  }
+
+  /**
+   * BEGIN, the snapshot, its export for the helper lanes and what changed since `previous` — each table
+   * with whether a change touched a system trade (migration 0008) — in one round trip.
+   */
+  function openingSql(previous: string | undefined): string {
+    const changed =
+      previous === undefined
+        ? 'NULL::json'
+        : `(SELECT coalesce(json_object_agg(tbl, system), '{}'::json) FROM (
+             SELECT tbl, bool_or(system) AS system FROM snapboard_change_log
+              WHERE xid >= pg_snapshot_xmin('${previous}'::pg_snapshot)
+                AND NOT pg_visible_in_snapshot(xid, '${previous}'::pg_snapshot)
+              GROUP BY tbl) c)`;
+    return `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+      SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported, ${changed} AS changed`;
+  }
+
+  /** The sections the changes affect; `undefined` changes (no previous set to compare with): all. */
+  function affectedBy(changes: Record<string, boolean> | undefined): Set<SectionName> {
+    if (changes === undefined) return sectionsOfTables(WATCHED_TABLES);
+    const affected = new Set<SectionName>();
+    for (const [table, system] of Object.entries(changes)) {
+      for (const section of SECTIONS_BY_TABLE[table] ?? []) {
+        if (system || !SECTION_COMPUTERS[section].systemTradesOnly) affected.add(section);
+      }
+    }
+    return affected;
+  }
+
   async function compute(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ComputedSet> {
-    const previous = await previousSnapshot();
-    await fold();
+    const t0 = performance.now();
+    const phases: Record<string, number> = {};
+    const mark = (name: string) => {
+      phases[name] = Math.round((performance.now() - t0) * 10) / 10;
+    };
+    const [previous, fresh, behind] = await Promise.all([previousSnapshot(), freshTicks(requested), foldIsBehind()]);
+    if (requested.size > 0 && fresh.size === requested.size) {
+      // Nothing but ticks of sections published moments ago: no set, not even a snapshot. A change
+      // meanwhile has its own notification, hence its own set.
+      return { computedAt: new Date(), dbSnapshot: '', members: [], changedTables: [], phases };
+    }
+    // Many unfolded hours (a bulk load, scattered history, a TRUNCATE) would make every section's
+    // rollup read recompute them all inside the set: folded first, as a set did before.
+    if (behind) await fold();
+    // On a read replica, only once it has replayed the primary's position (replica.ts, decision 0015).
     const source = deps.snapshotPool ? await deps.snapshotPool() : pool;
     const client = await checkout(source);
+    mark('previous');
     const helpers: pg.PoolClient[] = [];
     let failed = false;
     try {
       const computedAt = new Date();
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows } = await client.query<{ snapshot: string; exported: string }>(
-        'SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported',
-      );
-      const dbSnapshot = rows[0]?.snapshot ?? '';
-      let changedTables: string[];
-      if (previous === undefined) changedTables = ['*'];
-      else {
-        const changed = await client.query<{ tbl: string }>(
-          `SELECT DISTINCT tbl FROM snapboard_change_log
-           WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)`,
-          [previous],
-        );
-        changedTables = changed.rows.map((r) => r.tbl);
-      }
-      const affected = sectionsOfTables(changedTables[0] === '*' ? WATCHED_TABLES : changedTables);
+      const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
+      const row = opened[1]?.rows[0] as
+        | { snapshot: string; exported: string; changed: Record<string, boolean> | null }
+        | undefined;
+      const dbSnapshot = row?.snapshot ?? '';
+      const changes = row?.changed ?? undefined;
+      const changedTables = changes ? Object.keys(changes).sort() : ['*'];
+      mark('snapshot');
+      const affected = affectedBy(changes);
       const plan = new Map<SectionName, RecomputeReason>(requested);
       for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
+      // A notification names a table, not whose trade changed: the snapshot tells. A section of system
+      // trades alone that a change of users' trades woke is left out (its tables' other changes, and
+      // anything a person or a cadence asked for, still bring it in).
+      if (changes) {
+        for (const [section, reason] of requested) {
+          if (reason === 'event' && SECTION_COMPUTERS[section].systemTradesOnly && !affected.has(section)) {
+            plan.delete(section);
+          }
+        }
+      }
 
+      for (const section of fresh) if (!affected.has(section)) plan.delete(section);
       const entries = [...plan];
       const repricing = await Promise.all(
         entries.map(async ([section, reason]) => {
@@ -159,41 +260,90 @@ export function createSetComputer(deps: SetComputerDeps) {
           return lastPublished(section);
         }),
       );
-      // Queries run on a few connections that share the set's snapshot (SPEC §10 allows an exported
-      // one): a set is as slow as its slowest lane, not the sum of its sections.
-      const querying = entries.filter((_, i) => repricing[i] === undefined).length;
-      const exported = rows[0]?.exported;
-      while (exported && helpers.length < Math.min(SET_LANES, querying) - 1) {
-        const helper = await checkout(source);
-        helpers.push(helper);
-        await helper.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        await helper.query(`SET TRANSACTION SNAPSHOT '${exported.replace(/'/g, '')}'`);
-      }
-      const lanes = [client, ...helpers];
-      let next = 0;
-      const members = await Promise.all(
-        entries.map(async ([section, reason], i): Promise<SetMemberResult> => {
+      const members: SetMemberResult[] = [];
+      const member = (
+        section: SectionName,
+        reason: RecomputeReason,
+        data: unknown,
+        startedAt: number,
+        mode: SetMemberResult['mode'],
+      ) => {
+        const valid = checked(section, data);
+        const durationMs = performance.now() - startedAt;
+        // Serialized and hashed here, while the other lanes still wait on the database: the publish
+        // that follows the last query then has only that member's bytes left to prepare.
+        members.push({
+          section,
+          reason,
+          data: valid,
+          durationMs,
+          mode,
+          json: JSON.stringify(valid),
+          hash: contentHash(valid),
+        });
+        return durationMs;
+      };
+      const reprices = entries.flatMap(([section, reason], i) => {
+        const last = repricing[i];
+        if (last === undefined) return [];
+        const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+        const startedAt = performance.now();
+        return [
+          (computer.reprice as (l: unknown, c: object) => Promise<unknown>)(last, { prices, now: computedAt }).then(
+            (data) => {
+              member(section, reason, data, startedAt, 'reprice');
+            },
+          ),
+        ];
+      });
+      // Queries are pulled by a few connections sharing the set's snapshot (SPEC §10 allows an exported
+      // one), longest first: the first connection starts at once, the others join as they open.
+      const queue = entries
+        .filter((_, i) => repricing[i] === undefined)
+        .sort(([a], [b]) => (expectedMs.get(b) ?? 0) - (expectedMs.get(a) ?? 0));
+      const runLane = async (lane: pg.PoolClient) => {
+        for (let next = queue.shift(); next && !failed; next = queue.shift()) {
+          const [section, reason] = next;
           const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
-          const last = repricing[i];
-          const lane = last === undefined ? (lanes[next++ % lanes.length] as pg.PoolClient) : undefined;
           const startedAt = performance.now();
-          const data = lane
-            ? await computer.compute({ db: lane, now: computedAt, prices })
-            : await (computer.reprice as (l: unknown, c: object) => Promise<unknown>)(last, {
-                prices,
-                now: computedAt,
-              });
-          return {
-            section,
-            reason,
-            data: checked(section, data),
-            durationMs: performance.now() - startedAt,
-            mode: lane ? 'query' : 'reprice',
-          };
+          const data = await computer.compute({ db: lane, now: computedAt, prices });
+          const ms = member(section, reason, data, startedAt, 'query');
+          expectedMs.set(section, ((expectedMs.get(section) ?? ms) + ms) / 2);
+        }
+      };
+      const exported = row?.exported;
+      const helperCount = exported ? Math.min(SET_LANES, queue.length) - 1 : 0;
+      const lanes = [
+        runLane(client),
+        ...Array.from({ length: Math.max(0, helperCount) }, async () => {
+          const helper = await checkout(source);
+          helpers.push(helper);
+          if (failed || !queue.length) return;
+          await helper.query(
+            `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported?.replace(/'/g, '')}'`,
+          );
+          await runLane(helper);
         }),
+        ...reprices,
+      ];
+      // Every lane settles before the set ends, so none is left running on a client being released.
+      const settled = await Promise.allSettled(
+        lanes.map((lane) =>
+          lane.catch((error) => {
+            failed = true;
+            throw error;
+          }),
+        ),
       );
-      await Promise.all(lanes.map((lane) => lane.query('COMMIT')));
-      return { computedAt, dbSnapshot, members, changedTables };
+      const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (rejected) throw rejected.reason;
+      mark('queries');
+      await Promise.all([client, ...helpers].map((lane) => lane.query('COMMIT')));
+      mark('commit');
+      // The order the set was planned in, whatever order the lanes finished in.
+      const order = new Map(entries.map(([section], i) => [section, i]));
+      members.sort((a, b) => (order.get(a.section) ?? 0) - (order.get(b.section) ?? 0));
+      return { computedAt, dbSnapshot, members, changedTables, phases };
     } catch (error) {
       failed = true;
       await Promise.all([client, ...helpers].map((c) => c.query('ROLLBACK').catch(() => {})));
@@ -207,7 +357,7 @@ export function createSetComputer(deps: SetComputerDeps) {
     }
   }
 
-  return { compute };
+  return { compute, fold };
 }
 
 export type SetComputer = ReturnType<typeof createSetComputer>;

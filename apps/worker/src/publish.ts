@@ -105,6 +105,9 @@ export interface SetMember<K extends SectionName = SectionName> {
   section: K;
   ttl: number;
   data: SectionData[K];
+  /** `JSON.stringify(data)` and `contentHash(data)` when the caller has them already. */
+  json?: string;
+  hash?: string;
 }
 
 export interface SetInput {
@@ -146,7 +149,13 @@ export function createPublisher(
       dbSnapshot ?? '',
       keys.announceChannel,
       publishCommand,
-      ...members.flatMap((m) => [m.section, contentHash(m.data), m.ttl, JSON.stringify(m.data), newEpoch()]),
+      ...members.flatMap((m) => [
+        m.section,
+        m.hash ?? contentHash(m.data),
+        m.ttl,
+        m.json ?? JSON.stringify(m.data),
+        newEpoch(),
+      ]),
     ];
     const reply = (await run([...redisKeys, ...args], redisKeys.length)) as (string | number)[];
     const results = new Map<SectionName, PublishResult>();

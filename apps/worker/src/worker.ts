@@ -71,6 +71,8 @@ export interface ChangeSetResult {
   members: RecomputeResult[];
   durationMs: number;
   changedTables: string[];
+  /** Milliseconds from the set's start at which each step ended. */
+  phases: Record<string, number>;
 }
 
 export interface SnapboardWorker {
@@ -213,20 +215,49 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   const replica =
     readPool &&
     createReplicaGate({ primary: pool, replica: readPool, waitMs: config.databaseReadWaitMs, redis, keys, logger });
-  const sets = createSetComputer({ pool, redis, keys, prices, logger, snapshotPool: replica?.caughtUp });
+  const sets = createSetComputer({
+    pool,
+    redis,
+    keys,
+    prices,
+    logger,
+    ttls: config.ttls,
+    snapshotPool: replica?.caughtUp,
+  });
+  let foldedOnce = false;
 
   async function runSet(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ChangeSetResult> {
     const startedAt = performance.now();
+    // The first set of a process folds first: after a migration or a bulk load every hour may be
+    // unfolded, and each section would recompute them all from the trades.
+    if (!foldedOnce) await sets.fold();
+    foldedOnce = true;
     const computed = await sets.compute(requested);
     // Nothing asked for and nothing changed (its request was taken by the set before it): no set.
     if (computed.members.length === 0) {
-      return { change: undefined, members: [], durationMs: performance.now() - startedAt, changedTables: [] };
+      if (computed.dbSnapshot) await sets.fold();
+      return {
+        change: undefined,
+        members: [],
+        durationMs: performance.now() - startedAt,
+        changedTables: [],
+        phases: computed.phases,
+      };
     }
     const published = await publisher.publishSet({
       computedAt: computed.computedAt,
       dbSnapshot: computed.dbSnapshot,
-      members: computed.members.map((m) => ({ section: m.section, ttl: config.ttls[m.section], data: m.data })),
+      members: computed.members.map((m) => ({
+        section: m.section,
+        ttl: config.ttls[m.section],
+        data: m.data,
+        json: m.json,
+        hash: m.hash,
+      })),
     });
+    const phases = { ...computed.phases, publish: Math.round((performance.now() - startedAt) * 10) / 10 };
+    // After the publish, so readers never wait for it (changeset.ts).
+    await sets.fold();
     const members = computed.members.map((m): RecomputeResult => {
       const result = published.members.get(m.section) as PublishResult;
       return { section: m.section, reason: m.reason, mode: m.mode, durationMs: m.durationMs, ...result };
@@ -237,6 +268,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       members,
       durationMs: performance.now() - startedAt,
       changedTables: computed.changedTables,
+      phases,
     };
   }
 
@@ -263,6 +295,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   async function processJob(
     job: Job<RecomputeJobData>,
     requested: Map<SectionName, RecomputeReason>,
+    waitedMs?: number,
   ): Promise<ChangeSetResult> {
     const startedAt = performance.now();
     const attempt = job.attemptsMade + 1;
@@ -293,6 +326,8 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
           changed: result.members.filter((m) => m.outcome === 'changed').length,
           tables: result.changedTables,
           duration_ms: Math.round(result.durationMs * 10) / 10,
+          queued_ms: waitedMs,
+          phases: result.phases,
           outcome: result.members.length === 0 ? 'empty' : result.change === undefined ? 'rejected' : 'published',
         },
         'change set',
@@ -376,9 +411,10 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         const entry = { job, token, done: Promise.resolve() as Promise<unknown>, taken: new Map() };
         // The pending hash is what the set computes; the job's own `sections` are already in it (or
         // were taken by the set before this one), so they are not added again.
+        const waitedMs = Date.now() - Date.parse(job.data.requestedAt);
         const run = takePending().then((taken) => {
           entry.taken = taken;
-          return processJob(job, taken);
+          return processJob(job, taken, waitedMs);
         });
         entry.done = run;
         const id = String(job.id);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { deletePrefix, useTestEnv } from '@snapboard/devenv/testing';
 import { requestRecompute } from '@snapboard/queue';
 import { keysFor, SECTION_NAMES } from '@snapboard/shared';
@@ -6,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECTIONS_BY_TABLE } from '../src/changes.ts';
 import { createPublisher } from '../src/publish.ts';
+import { SECTION_COMPUTERS } from '../src/sections/index.ts';
 import { startFakeBinance } from './support/fake-binance.ts';
 import { insertFixture, trade } from './support/fixtures.ts';
 import { type RunningWorker, SnapshotReader, startWorker } from './support/harness.ts';
@@ -507,10 +509,10 @@ describe('change sets', () => {
   it('happy: a set finds in its own snapshot what changed since the last one, whatever it was asked for; a price tick alone re-prices', async () => {
     const prefix = `${env.keyPrefix}:sets`;
     // No listener: nothing tells this worker about the commit below except its own snapshot.
-    const r = start(env.config({ ...LONG_TTLS, KEY_PREFIX: prefix, PRICE_SOURCE: 'simulated' }), {
-      schedule: false,
-      listen: false,
-    });
+    const r = start(
+      env.config({ ...LONG_TTLS, TTL_OPEN_POSITIONS: '1', KEY_PREFIX: prefix, PRICE_SOURCE: 'simulated' }),
+      { schedule: false, listen: false },
+    );
     await r.worker.start();
     const setsReader = new SnapshotReader(env, prefix);
     try {
@@ -518,9 +520,13 @@ describe('change sets', () => {
       const before = await setsReader.get('open_positions');
 
       // Nothing changed: a cadence tick of open_positions re-prices the list it published, no query.
+      await sleep(600);
       const tick = await r.worker.runSet(new Map([['open_positions', 'schedule']]));
       expect(tick.changedTables).toEqual([]);
       expect(tick.members.map((m) => [m.section, m.mode])).toEqual([['open_positions', 'reprice']]);
+      // The next tick, under half a TTL after that publish, has nothing to add: no set, no fan-out round.
+      const early = await r.worker.runSet(new Map([['open_positions', 'schedule']]));
+      expect(early).toMatchObject({ change: undefined, members: [] });
 
       await db.query(
         `INSERT INTO paper_trades (id, user_id, symbol, direction, market_type, entry_price, quantity, position_size, status, created_at)
@@ -528,14 +534,19 @@ describe('change sets', () => {
       );
       // Asked only for overview: the snapshot shows paper_trades changed, so every section of that
       // table comes along, from the same snapshot, and open_positions is read (not re-priced).
-      const set = await r.worker.runSet(new Map([['overview', 'schedule']]));
+      // (By hand: a cadence tick of overview, published moments ago, would be skipped.)
+      const set = await r.worker.runSet(new Map([['overview', 'manual']]));
       expect(set.changedTables).toEqual(['paper_trades']);
       const members = new Map(set.members.map((m) => [m.section, m]));
-      const paperTradeSections = SECTIONS_BY_TABLE.paper_trades ?? [];
+      // A user's trade: the sections of system trades alone (bot_*) cannot move and stay out.
+      const paperTradeSections = (SECTIONS_BY_TABLE.paper_trades ?? []).filter(
+        (section) => !SECTION_COMPUTERS[section].systemTradesOnly,
+      );
       expect(paperTradeSections).toContain('open_positions');
+      expect(SECTIONS_BY_TABLE.paper_trades).toContain('bot_trades');
       expect([...members.keys()].sort()).toEqual([...new Set(['overview', ...paperTradeSections])].sort());
       expect(members.get('open_positions')).toMatchObject({ mode: 'query', reason: 'event', outcome: 'changed' });
-      expect(members.get('overview')).toMatchObject({ reason: 'schedule', outcome: 'unchanged' });
+      expect(members.get('overview')).toMatchObject({ reason: 'manual', outcome: 'unchanged' });
       expect(Number(set.change)).toBeGreaterThan(Number(tick.change));
       // One set, one computed_at for all of its members.
       const stamps = await Promise.all([...members.keys()].map(async (s) => (await setsReader.get(s))?.computed_at));
@@ -543,6 +554,20 @@ describe('change sets', () => {
       expect((await setsReader.data('open_positions'))?.map((p) => p.trade_id)).toContain(700);
       expect((await setsReader.get('open_positions'))?.version).toBeGreaterThan(before?.version ?? 0);
       expect((await setsReader.data('lite'))?.active_trades).toBe((await setsReader.data('open_positions'))?.length);
+
+      // A system trade (user_id NULL) brings the bot_* sections too, even when only an event asked.
+      await db.query(
+        `INSERT INTO paper_trades (id, user_id, symbol, direction, market_type, entry_price, quantity, position_size, status, created_at)
+         VALUES (701, NULL, 'BTCUSDT', 'LONG', 'SPOT', 100, 1, 100, 'OPEN', now())`,
+      );
+      const system = await r.worker.runSet(new Map([['bot_trades', 'event']]));
+      expect(system.changedTables).toEqual(['paper_trades']);
+      expect(system.members.map((m) => m.section).sort()).toEqual([...(SECTIONS_BY_TABLE.paper_trades ?? [])].sort());
+      expect((await setsReader.data('bot_trades'))?.map((t) => t.id)).toContain(701);
+      // …and a user's trade does not, even when the notification asked for them.
+      await db.query(`UPDATE paper_trades SET stop_loss = 90 WHERE id = 700`);
+      const user = await r.worker.runSet(new Map([['bot_trades', 'event']]));
+      expect(user.members.map((m) => m.section).sort()).toEqual([...paperTradeSections].sort());
 
       // The next set has nothing new to find.
       const quiet = await r.worker.runSet(new Map([['overview', 'manual']]));
@@ -554,7 +579,7 @@ describe('change sets', () => {
       expect(empty).toMatchObject({ change: undefined, members: [] });
       expect(await setsReader.redis.hget(keysFor(prefix).changes, 'id')).toBe(changes);
     } finally {
-      await db.query('DELETE FROM paper_trades WHERE id = 700');
+      await db.query('DELETE FROM paper_trades WHERE id IN (700, 701)');
       await setsReader.close();
     }
   });

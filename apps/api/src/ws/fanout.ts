@@ -1,26 +1,22 @@
 import type { Duplex } from 'node:stream';
 import {
   DEFAULT_LIMIT,
-  diffFields,
-  encodeFieldPatch,
-  encodePatch,
   type ResumeVersions,
   SECTION_NAMES,
-  SECTIONS,
   type SectionName,
   type ServerMessage,
-  socketData,
 } from '@snapboard/shared';
 import { WebSocket } from 'ws';
 import type { ReplicaEntry, SnapshotReplica } from '../snapshots.ts';
+import { createFrameCache, type Position } from './frames.ts';
 import type { WsMetrics } from './metrics.ts';
 import type { ClientRequest } from './protocol.ts';
 
 /**
- * Who gets which snapshot, and when. See docs/decisions/0004-websocket-fanout-and-backpressure.md.
+ * Who gets which snapshot, and when: delivery and back-pressure. See
+ * docs/decisions/0004-websocket-fanout-and-backpressure.md. The bytes themselves (snapshot, patch and
+ * batch frames, each built once and shared by every socket that needs it) come from frames.ts.
  *
- * - A change is serialized once per (section, limit) and the same Buffer is written to every matching
- *   socket; the cache is keyed by the replica entry, so it can never serve a stale frame.
  * - A subscriber whose socket holds more than `softBufferBytes` unsent is *behind*: it is not written
  *   to; the sections it missed are remembered (a set, not a queue) and it gets the newest version of
  *   each when its socket drains. Memory per socket is therefore bounded by the soft bound plus one
@@ -30,19 +26,8 @@ import type { ClientRequest } from './protocol.ts';
  *   it has), so versions never go backwards, even when it resumes on an instance that lags.
  * - A subscriber that asked for patches, and holds the version before this one because this server
  *   wrote it at its current limit, is sent a `patch` frame for a list section when that is smaller
- *   than the snapshot (docs/decisions/0006-websocket-patch-frames.md). Patches are built once per
- *   (section, version, list lengths) and shared like snapshot frames.
+ *   than the snapshot (docs/decisions/0006-websocket-patch-frames.md).
  */
-
-interface SectionFrames {
-  entry: ReplicaEntry;
-  /** The last entry before `entry` with another version, in the same epoch: what patches start from. */
-  base: ReplicaEntry | undefined;
-  /** Snapshot frames by list length. */
-  byLimit: Map<number, Buffer>;
-  /** Patch frames by "new length:base length"; null where a patch would not be smaller. */
-  patches: Map<string, Buffer | null>;
-}
 
 export interface DeliveryLimits {
   softBufferBytes: number;
@@ -51,19 +36,9 @@ export interface DeliveryLimits {
 }
 
 const SEND_OPTIONS = { binary: false, compress: false } as const;
-const COMMA = Buffer.from(',');
-const CLOSE_BATCH = Buffer.from(']}');
 
 /** The longest a change waits for others announced with it (docs/decisions/0006). */
 const MAX_COALESCE_MS = 20;
-
-interface Position {
-  epoch: string;
-  version: number;
-  /** Written by this server at the subscriber's current limit (not just claimed by the client), so a
-   * patch against it fits exactly what the subscriber holds. */
-  exact: boolean;
-}
 
 type FrameKind = 'snapshot' | 'patch';
 
@@ -136,110 +111,9 @@ export function createFanout(options: {
   const { replica, metrics, limits, onTooSlow } = options;
   const bySection = new Map<SectionName, Set<Subscriber>>(SECTION_NAMES.map((name) => [name, new Set()]));
   const behind = new Set<Subscriber>();
-  const frames = new Map<SectionName, SectionFrames>();
-  /** Each list item's JSON, per replica entry: what patches are compared and built from. */
-  const itemTexts = new WeakMap<ReplicaEntry, string[]>();
+  const cache = createFrameCache(metrics);
+  const { frameFor, patchFor } = cache;
   let peakBufferedBytes = 0;
-
-  /** The frame cache of the section's current entry; the entry it replaces becomes the patch base. */
-  function framesOf(section: SectionName, entry: ReplicaEntry): SectionFrames {
-    const cached = frames.get(section);
-    if (cached?.entry === entry) return cached;
-    // A refresh of computed_at is a new entry with the same version: the base stays the version before.
-    let base = cached && (cached.entry.snapshot.version === entry.snapshot.version ? cached.base : cached.entry);
-    if (base && base.snapshot.epoch !== entry.snapshot.epoch) base = undefined;
-    const next: SectionFrames = { entry, base, byLimit: new Map(), patches: new Map() };
-    frames.set(section, next);
-    return next;
-  }
-
-  /** How many items of a list section a subscriber with `limit` is sent (the whole list when unlimited). */
-  function cutLength(section: SectionName, list: readonly unknown[], limit: number): number {
-    return SECTIONS[section].limited ? Math.min(limit, list.length) : list.length;
-  }
-
-  function frameFor(section: SectionName, entry: ReplicaEntry, limit: number): Buffer {
-    const cached = framesOf(section, entry);
-    const { epoch, version, computed_at, data } = entry.snapshot;
-    // Limits at or above the list's length all get the same frame; unlimited sections have one frame.
-    const list = SECTIONS[section].limited && Array.isArray(data) ? data : undefined;
-    const key = list ? cutLength(section, list, limit) : -1;
-    let frame = cached.byLimit.get(key);
-    if (!frame) {
-      const cut = list ? list.slice(0, key) : socketData(section, data);
-      frame = Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut }));
-      cached.byLimit.set(key, frame);
-      metrics.serialized();
-    }
-    return frame;
-  }
-
-  function textsOf(entry: ReplicaEntry): string[] {
-    let texts = itemTexts.get(entry);
-    if (!texts) {
-      texts = (entry.snapshot.data as unknown[]).map((item) => JSON.stringify(item));
-      itemTexts.set(entry, texts);
-    }
-    return texts;
-  }
-
-  /** The patch from what `sent` says the subscriber holds to `entry`, when there is one worth sending. */
-  function patchFor(
-    section: SectionName,
-    entry: ReplicaEntry,
-    limit: number,
-    sent: Position,
-    fields: boolean,
-  ): Buffer | undefined {
-    const cached = framesOf(section, entry);
-    const base = cached.base;
-    if (!base || !sent.exact || sent.epoch !== base.snapshot.epoch || sent.version !== base.snapshot.version) {
-      return undefined;
-    }
-    const nextData = entry.snapshot.data;
-    const baseData = base.snapshot.data;
-    if (!Array.isArray(nextData) || !Array.isArray(baseData)) return undefined;
-    const nextLength = cutLength(section, nextData, limit);
-    const baseLength = cutLength(section, baseData, limit);
-    const key = `${fields ? 'f' : ''}${nextLength}:${baseLength}`;
-    let frame = cached.patches.get(key);
-    if (frame === undefined) {
-      frame = buildPatch(section, entry, base, nextLength, baseLength, limit, fields) ?? null;
-      cached.patches.set(key, frame);
-    }
-    return frame ?? undefined;
-  }
-
-  function buildPatch(
-    section: SectionName,
-    entry: ReplicaEntry,
-    base: ReplicaEntry,
-    nextLength: number,
-    baseLength: number,
-    limit: number,
-    fields: boolean,
-  ): Buffer | undefined {
-    const { epoch, version, computed_at } = entry.snapshot;
-    const head = { section, epoch, version, base_version: base.snapshot.version, computed_at };
-    const baseTexts = textsOf(base).slice(0, baseLength);
-    const nextTexts = textsOf(entry).slice(0, nextLength);
-    let text = encodePatch(head, baseTexts, nextTexts);
-    if (fields) {
-      const update = diffFields(
-        (base.snapshot.data as unknown[]).slice(0, baseLength),
-        (entry.snapshot.data as unknown[]).slice(0, nextLength),
-        baseTexts,
-        nextTexts,
-      );
-      const byFields = update && encodeFieldPatch(head, nextLength, update);
-      if (byFields !== undefined && (text === undefined || byFields.length < text.length)) text = byFields;
-    }
-    if (text === undefined) return undefined;
-    const frame = Buffer.from(text);
-    if (frame.length >= frameFor(section, entry, limit).length) return undefined;
-    metrics.serialized();
-    return frame;
-  }
 
   function write(sub: Subscriber, payload: Buffer | string): boolean {
     if (!sub.open) return false;
@@ -318,35 +192,6 @@ export function createFanout(options: {
   }
 
   const isBehind = (sub: Subscriber) => sub.ws.bufferedAmount > limits.softBufferBytes;
-
-  /** Batch frames of the current set, by the frames they hold (subscribers with the same view share one). */
-  const frameIds = new WeakMap<Buffer, number>();
-  let nextFrameId = 0;
-  function batchFrame(change: string, picked: readonly Picked[], cache: Map<string, Buffer>): Buffer {
-    const key = picked
-      .map((p) => {
-        let id = frameIds.get(p.frame);
-        if (id === undefined) {
-          id = nextFrameId++;
-          frameIds.set(p.frame, id);
-        }
-        return id;
-      })
-      .join(',');
-    let frame = cache.get(key);
-    if (!frame) {
-      const parts: Buffer[] = [Buffer.from(`{"type":"batch","change":"${change}","items":[`)];
-      picked.forEach((p, i) => {
-        if (i) parts.push(COMMA);
-        parts.push(p.frame);
-      });
-      parts.push(CLOSE_BATCH);
-      frame = Buffer.concat(parts);
-      cache.set(key, frame);
-      metrics.serialized();
-    }
-    return frame;
-  }
 
   /** Frames written in one pass, counted once per kind: label lookups cost more than the writes. */
   function tally(): { add(kind: FrameKind | undefined): void; done(): void } {
@@ -445,7 +290,17 @@ export function createFanout(options: {
           const p = sub.limits.has(section) ? pick(sub, section, entry, behind, now) : undefined;
           if (p) picked.push(p);
         }
-        if (picked.length && write(sub, batchFrame(change, picked, batches))) {
+        if (
+          picked.length &&
+          write(
+            sub,
+            cache.batchFrame(
+              change,
+              picked.map((p) => p.frame),
+              batches,
+            ),
+          )
+        ) {
           for (const p of picked) {
             delivered(sub, p);
             written.add(p.kind);
@@ -576,7 +431,7 @@ export function createFanout(options: {
         scheduled();
         deliverQueued();
       }
-      frames.clear();
+      cache.clear();
     },
   };
 }

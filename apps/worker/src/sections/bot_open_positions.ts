@@ -3,6 +3,7 @@ import { openSystemPositions, unrealizedOf } from './bot.ts';
 import type { SectionComputer } from './types.ts';
 
 export const botOpenPositions: SectionComputer<'bot_open_positions'> = {
+  systemTradesOnly: true,
   async compute(ctx) {
     const positions = await openSystemPositions(ctx);
     const investment = amount8(positions.reduce((total, p) => total + (p.position_size ?? 0), 0));

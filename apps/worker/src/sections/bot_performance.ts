@@ -54,6 +54,7 @@ export function hoursOf(rows: readonly HourRow[], now: Date): BotHour[] {
 }
 
 export const botPerformance: SectionComputer<'bot_performance'> = {
+  systemTradesOnly: true,
   async compute(ctx) {
     const [{ rows }, positions] = await Promise.all([ctx.db.query<HourRow>(SQL), openSystemPositions(ctx)]);
     const total = addTotals(rows.map(totalsOf));

@@ -19,6 +19,7 @@ export const RECENT_CLOSED_SQL = `
   LIMIT ${BOT_RECENT_CLOSED}`;
 
 export const botSummary: SectionComputer<'bot_summary'> = {
+  systemTradesOnly: true,
   async compute(ctx) {
     const [totals, recent, positions] = await Promise.all([
       ctx.db.query<TotalsRow>(ALL_TIME_SQL),

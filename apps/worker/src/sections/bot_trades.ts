@@ -11,6 +11,7 @@ export const SQL = `
   LIMIT ${BOT_TRADES_WINDOW}`;
 
 export const botTrades: SectionComputer<'bot_trades'> = {
+  systemTradesOnly: true,
   async compute({ db }) {
     const { rows } = await db.query<BotTradeRow>(SQL);
     return rows.map(buildTrade);

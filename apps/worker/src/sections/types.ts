@@ -20,4 +20,9 @@ export interface SectionComputer<K extends SectionName> {
    * the result is never from a newer database state than its neighbours (SPEC §10).
    */
   reprice?(last: SectionData[K], ctx: Pick<SectionContext, 'prices' | 'now'>): Promise<SectionData[K]>;
+  /**
+   * Computed from system trades (paper_trades.user_id IS NULL) alone: a change to users' trades cannot
+   * move it, so a set leaves it out when the change log (migration 0008) shows only such changes.
+   */
+  systemTradesOnly?: true;
 }

@@ -1,0 +1,188 @@
+import { diffFields, encodeFieldPatch, encodePatch, SECTIONS, type SectionName, socketData } from '@snapboard/shared';
+import type { ReplicaEntry } from '../snapshots.ts';
+
+/**
+ * The bytes a subscriber is sent for a section's replica entry: snapshot frames per list length,
+ * patch frames from the version before (docs/decisions/0006-websocket-patch-frames.md) and batch
+ * frames of a change set (SPEC §10). Each is built once and the same Buffer is written to every
+ * socket that needs it; the cache is keyed by the replica entry, so it can never serve a stale frame.
+ * Who gets which frame, and when, is fanout.ts's business.
+ */
+
+/** What a subscriber holds of a section. */
+export interface Position {
+  epoch: string;
+  version: number;
+  /** Written by this server at the subscriber's current limit (not just claimed by the client), so a
+   * patch against it fits exactly what the subscriber holds. */
+  exact: boolean;
+}
+
+interface SectionFrames {
+  entry: ReplicaEntry;
+  /** The last entry before `entry` with another version, in the same epoch: what patches start from. */
+  base: ReplicaEntry | undefined;
+  /** Snapshot frames by list length. */
+  byLimit: Map<number, Buffer>;
+  /** Patch frames by "new length:base length"; null where a patch would not be smaller. */
+  patches: Map<string, Buffer | null>;
+}
+
+export interface FrameCache {
+  /** The snapshot frame of `entry` for a subscriber with this list limit. */
+  frameFor(section: SectionName, entry: ReplicaEntry, limit: number): Buffer;
+  /** The patch from what `sent` says the subscriber holds to `entry`, when there is one worth sending. */
+  patchFor(
+    section: SectionName,
+    entry: ReplicaEntry,
+    limit: number,
+    sent: Position,
+    fields: boolean,
+  ): Buffer | undefined;
+  /**
+   * The `batch` frame of change set `change` holding `frames` in order. `shared` is the caller's
+   * per-set cache: subscribers given the same frames share one batch frame.
+   */
+  batchFrame(change: string, frames: readonly Buffer[], shared: Map<string, Buffer>): Buffer;
+  clear(): void;
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE_BATCH = Buffer.from(']}');
+
+export function createFrameCache(metrics: { serialized(): void }): FrameCache {
+  const frames = new Map<SectionName, SectionFrames>();
+  /** Each list item's JSON, per replica entry: what patches are compared and built from. */
+  const itemTexts = new WeakMap<ReplicaEntry, string[]>();
+
+  /** The frame cache of the section's current entry; the entry it replaces becomes the patch base. */
+  function framesOf(section: SectionName, entry: ReplicaEntry): SectionFrames {
+    const cached = frames.get(section);
+    if (cached?.entry === entry) return cached;
+    // A refresh of computed_at is a new entry with the same version: the base stays the version before.
+    let base = cached && (cached.entry.snapshot.version === entry.snapshot.version ? cached.base : cached.entry);
+    if (base && base.snapshot.epoch !== entry.snapshot.epoch) base = undefined;
+    const next: SectionFrames = { entry, base, byLimit: new Map(), patches: new Map() };
+    frames.set(section, next);
+    return next;
+  }
+
+  /** How many items of a list section a subscriber with `limit` is sent (the whole list when unlimited). */
+  function cutLength(section: SectionName, list: readonly unknown[], limit: number): number {
+    return SECTIONS[section].limited ? Math.min(limit, list.length) : list.length;
+  }
+
+  function frameFor(section: SectionName, entry: ReplicaEntry, limit: number): Buffer {
+    const cached = framesOf(section, entry);
+    const { epoch, version, computed_at, data } = entry.snapshot;
+    // Limits at or above the list's length all get the same frame; unlimited sections have one frame.
+    const list = SECTIONS[section].limited && Array.isArray(data) ? data : undefined;
+    const key = list ? cutLength(section, list, limit) : -1;
+    let frame = cached.byLimit.get(key);
+    if (!frame) {
+      const cut = list ? list.slice(0, key) : socketData(section, data);
+      frame = Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut }));
+      cached.byLimit.set(key, frame);
+      metrics.serialized();
+    }
+    return frame;
+  }
+
+  function textsOf(entry: ReplicaEntry): string[] {
+    let texts = itemTexts.get(entry);
+    if (!texts) {
+      texts = (entry.snapshot.data as unknown[]).map((item) => JSON.stringify(item));
+      itemTexts.set(entry, texts);
+    }
+    return texts;
+  }
+
+  function patchFor(
+    section: SectionName,
+    entry: ReplicaEntry,
+    limit: number,
+    sent: Position,
+    fields: boolean,
+  ): Buffer | undefined {
+    const cached = framesOf(section, entry);
+    const base = cached.base;
+    if (!base || !sent.exact || sent.epoch !== base.snapshot.epoch || sent.version !== base.snapshot.version) {
+      return undefined;
+    }
+    const nextData = entry.snapshot.data;
+    const baseData = base.snapshot.data;
+    if (!Array.isArray(nextData) || !Array.isArray(baseData)) return undefined;
+    const nextLength = cutLength(section, nextData, limit);
+    const baseLength = cutLength(section, baseData, limit);
+    const key = `${fields ? 'f' : ''}${nextLength}:${baseLength}`;
+    let frame = cached.patches.get(key);
+    if (frame === undefined) {
+      frame = buildPatch(section, entry, base, nextLength, baseLength, limit, fields) ?? null;
+      cached.patches.set(key, frame);
+    }
+    return frame ?? undefined;
+  }
+
+  function buildPatch(
+    section: SectionName,
+    entry: ReplicaEntry,
+    base: ReplicaEntry,
+    nextLength: number,
+    baseLength: number,
+    limit: number,
+    fields: boolean,
+  ): Buffer | undefined {
+    const { epoch, version, computed_at } = entry.snapshot;
+    const head = { section, epoch, version, base_version: base.snapshot.version, computed_at };
+    const baseTexts = textsOf(base).slice(0, baseLength);
+    const nextTexts = textsOf(entry).slice(0, nextLength);
+    let text = encodePatch(head, baseTexts, nextTexts);
+    if (fields) {
+      const update = diffFields(
+        (base.snapshot.data as unknown[]).slice(0, baseLength),
+        (entry.snapshot.data as unknown[]).slice(0, nextLength),
+        baseTexts,
+        nextTexts,
+      );
+      const byFields = update && encodeFieldPatch(head, nextLength, update);
+      if (byFields !== undefined && (text === undefined || byFields.length < text.length)) text = byFields;
+    }
+    if (text === undefined) return undefined;
+    const frame = Buffer.from(text);
+    if (frame.length >= frameFor(section, entry, limit).length) return undefined;
+    metrics.serialized();
+    return frame;
+  }
+
+  /** Small ids of frames, so a batch's cache key is short whatever the frames' size. */
+  const frameIds = new WeakMap<Buffer, number>();
+  let nextFrameId = 0;
+  function idOf(frame: Buffer): number {
+    let id = frameIds.get(frame);
+    if (id === undefined) {
+      id = nextFrameId++;
+      frameIds.set(frame, id);
+    }
+    return id;
+  }
+
+  function batchFrame(change: string, parts: readonly Buffer[], shared: Map<string, Buffer>): Buffer {
+    let key = '';
+    for (const part of parts) key += `${idOf(part)},`;
+    let frame = shared.get(key);
+    if (!frame) {
+      const chunks: Buffer[] = [Buffer.from(`{"type":"batch","change":"${change}","items":[`)];
+      parts.forEach((part, i) => {
+        if (i) chunks.push(COMMA);
+        chunks.push(part);
+      });
+      chunks.push(CLOSE_BATCH);
+      frame = Buffer.concat(chunks);
+      shared.set(key, frame);
+      metrics.serialized();
+    }
+    return frame;
+  }
+
+  return { frameFor, patchFor, batchFrame, clear: () => frames.clear() };
+}
