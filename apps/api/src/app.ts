@@ -1,6 +1,6 @@
 import type { RecomputeQueue } from '@snapboard/queue';
 import type { RedisClient } from '@snapboard/redis';
-import { ApiError, type Config, type ErrorCode, keysForConfig } from '@snapboard/shared';
+import { ApiError, type Config, type ErrorCode, keysForConfig, PATHS } from '@snapboard/shared';
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import { createCors } from './cors.ts';
 import type { ApiEnv } from './env.ts';
 import { createApiMetrics, type HttpMetrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import { JSON_TYPE, PATHS } from './reads.ts';
+import { JSON_TYPE } from './reads.ts';
 import { logRequest, pathOf, requestId, requestLogLevel } from './request-log.ts';
 import { routeTable } from './router.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';

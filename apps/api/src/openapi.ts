@@ -1,6 +1,5 @@
-import { DEFAULT_LIMIT, SECTION_NAMES } from '@snapboard/shared';
+import { DEFAULT_LIMIT, PATHS, SECTION_NAMES } from '@snapboard/shared';
 import { z } from 'zod';
-import { PATHS } from './reads.ts';
 import {
   botOpenPositionsSchema,
   botPerformanceSchema,

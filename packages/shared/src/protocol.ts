@@ -7,8 +7,8 @@ import type { SectionData } from './snapshot.ts';
 
 export const MAX_FRAME_BYTES = 64 * 1024;
 
-/** The one path on which the API accepts WebSocket upgrades. */
-export const WS_PATH = '/ws';
+// Where the socket is served lives with the other public paths (zod-free, for the page).
+export { WS_PATH } from './paths.ts';
 
 export const WS_CLOSE = {
   goingAway: 1001,

@@ -6,6 +6,7 @@ import {
   DEFAULT_LIMIT,
   isSectionName,
   keysForConfig,
+  PATHS,
   SECTION_NAMES,
   type SectionName,
   V2_SECTIONS,
@@ -15,7 +16,7 @@ import type { Registry } from 'prom-client';
 import { clientAddress } from '../client-address.ts';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
-import { DEPRECATION_HEADERS, PATHS, type ReadAnswer, readAnswer } from '../reads.ts';
+import { DEPRECATION_HEADERS, type ReadAnswer, readAnswer } from '../reads.ts';
 import { createRefreshGate, type ForcedRecompute, type GateRedis } from '../refresh-gate.ts';
 import type { RouteTable } from '../router.ts';
 import { limitParamSchema, refreshParamSchema } from '../schemas.ts';

@@ -1,7 +1,6 @@
-import { isStale, SECTION_NAMES, type SectionName } from '@snapboard/shared';
+import { isStale, PATHS, SECTION_NAMES, type SectionName } from '@snapboard/shared';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import { PATHS } from '../reads.ts';
 import type { RouteTable } from '../router.ts';
 import type { readySchema } from '../schemas.ts';
 import type { SnapshotReplica } from '../snapshots.ts';

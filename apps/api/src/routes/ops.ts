@@ -3,12 +3,11 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
-import { ApiError, SECTION_NAMES, type SectionName } from '@snapboard/shared';
+import { ApiError, PATHS, SECTION_NAMES, type SectionName } from '@snapboard/shared';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { OpsAuth } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { PATHS } from '../reads.ts';
 import type { RouteTable } from '../router.ts';
 import { recomputeBodySchema } from '../schemas.ts';
 
