@@ -1,4 +1,5 @@
 export * from './bot.ts';
+export * from './catalog.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './keys.ts';
@@ -6,5 +7,6 @@ export * from './patch.ts';
 export * from './paths.ts';
 export * from './prices.ts';
 export * from './protocol.ts';
+export * from './section-data.ts';
 export * from './sections.ts';
 export * from './snapshot.ts';
