@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { createRecomputeQueue } from '@snapboard/queue';
 import { closeRedisClient, createRedisClient } from '@snapboard/redis';
-import { ApiError, type Config, keysForConfig } from '@snapboard/shared';
+import { ApiError, CATALOG, type Catalog, type Config, checkTtls, keysForConfig } from '@snapboard/shared';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type App, createApp } from './app.ts';
@@ -23,6 +23,8 @@ import { attachWebSocketServer, type WsServer } from './ws/server.ts';
 export interface StartOptions {
   config: Config;
   logger: Logger;
+  /** The sections served (the product's catalog by default); `config` must be loaded with the same. */
+  catalog?: Catalog;
   /** Serve plain v2/lite GETs from prepared buffers before Hono (default true; tests compare both). */
   fastPath?: boolean;
   /** Mount the dashboard page at `/` (default true; it builds its bundle in memory at start). */
@@ -55,6 +57,8 @@ const DRAIN_MS = 5000;
 
 export async function startApi(options: StartOptions): Promise<RunningApi> {
   const { config, logger } = options;
+  // Before any connection is made: createApp checks the same, after the replica has started.
+  checkTtls(config, (options.catalog ?? CATALOG).names);
   const keys = keysForConfig(config);
   const now = options.now ?? Date.now;
 
@@ -95,6 +99,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     subscriber,
     keys,
     logger,
+    catalog: options.catalog,
     resyncIntervalMs: options.resyncIntervalMs,
   });
   await replica.start();

@@ -5,11 +5,8 @@ import {
   encodeFieldPatch,
   encodePatch,
   type ResumeVersions,
-  SECTION_NAMES,
-  SECTIONS,
   type SectionName,
   type ServerMessage,
-  socketData,
 } from '@snapboard/shared';
 import { WebSocket } from 'ws';
 import type { ReplicaEntry, SnapshotReplica } from '../snapshots.ts';
@@ -134,7 +131,8 @@ export function createFanout(options: {
   onTooSlow(sub: Subscriber, why: 'bytes' | 'time'): void;
 }): Fanout {
   const { replica, metrics, limits, onTooSlow } = options;
-  const bySection = new Map<SectionName, Set<Subscriber>>(SECTION_NAMES.map((name) => [name, new Set()]));
+  const { catalog } = replica;
+  const bySection = new Map<SectionName, Set<Subscriber>>(catalog.names.map((name) => [name, new Set()]));
   const behind = new Set<Subscriber>();
   const frames = new Map<SectionName, SectionFrames>();
   /** Each list item's JSON, per replica entry: what patches are compared and built from. */
@@ -155,18 +153,18 @@ export function createFanout(options: {
 
   /** How many items of a list section a subscriber with `limit` is sent (the whole list when unlimited). */
   function cutLength(section: SectionName, list: readonly unknown[], limit: number): number {
-    return SECTIONS[section].limited ? Math.min(limit, list.length) : list.length;
+    return catalog.sections[section].limited ? Math.min(limit, list.length) : list.length;
   }
 
   function frameFor(section: SectionName, entry: ReplicaEntry, limit: number): Buffer {
     const cached = framesOf(section, entry);
     const { epoch, version, computed_at, data } = entry.snapshot;
     // Limits at or above the list's length all get the same frame; unlimited sections have one frame.
-    const list = SECTIONS[section].limited && Array.isArray(data) ? data : undefined;
+    const list = catalog.sections[section].limited && Array.isArray(data) ? data : undefined;
     const key = list ? cutLength(section, list, limit) : -1;
     let frame = cached.byLimit.get(key);
     if (!frame) {
-      const cut = list ? list.slice(0, key) : socketData(section, data);
+      const cut = list ? list.slice(0, key) : catalog.socketData(section, data);
       frame = Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut }));
       cached.byLimit.set(key, frame);
       metrics.serialized();
