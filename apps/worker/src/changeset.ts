@@ -1,18 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { RecomputeReason } from '@snapboard/queue';
 import type { RedisClient } from '@snapboard/redis';
-import {
-  type Keys,
-  SECTIONS_BY_TABLE,
-  type SectionData,
-  type SectionName,
-  sectionDataSchemas,
-  snapshotSchema,
-} from '@snapboard/shared';
+import { type Catalog, type Keys, SECTIONS_BY_TABLE, type SectionData, type SectionName } from '@snapboard/shared';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
-import { SECTION_COMPUTERS } from './sections/index.ts';
+import type { Computation } from './sections/index.ts';
 import { refreshRollups } from './sections/rollups.ts';
 
 /**
@@ -30,7 +23,6 @@ export const CHANGE_LOG_HORIZON_MS = 5 * 60_000;
 const CHANGE_LOG_KEEP = '10 minutes';
 const TRIM_EVERY_MS = 60_000;
 
-const WATCHED_TABLES = Object.keys(SECTIONS_BY_TABLE);
 /** Connections a set's queries are spread over (the worker's pool holds 4: one stays free). */
 const SET_LANES = 3;
 
@@ -59,17 +51,26 @@ export interface SetComputerDeps {
   keys: Keys;
   prices: PriceSource;
   logger: Logger;
+  /** The sections there are, which tables affect them and the schema their data must match. */
+  catalog: Catalog;
+  /** Each catalog section's computation (sections/index.ts `computationsFor`). */
+  computation: (section: SectionName) => Computation;
 }
 
 /** The sections a change to these tables affects. */
 function ignoreClientError(): void {}
 
-export function sectionsOfTables(tables: readonly string[]): Set<SectionName> {
-  return new Set(tables.flatMap((table) => SECTIONS_BY_TABLE[table] ?? []));
+export function sectionsOfTables(
+  tables: readonly string[],
+  byTable: Catalog['byTable'] = SECTIONS_BY_TABLE,
+): Set<SectionName> {
+  return new Set(tables.flatMap((table) => byTable[table] ?? []));
 }
 
 export function createSetComputer(deps: SetComputerDeps) {
-  const { pool, redis, keys, prices, logger } = deps;
+  const { pool, redis, keys, prices, logger, catalog, computation } = deps;
+  const { dataSchemas, snapshotSchema } = catalog;
+  const watchedTables = Object.keys(catalog.byTable);
   let lastTrim = 0;
 
   /** The fold is its own write on the primary, before the snapshot; a failed fold only costs speed. */
@@ -108,13 +109,13 @@ export function createSetComputer(deps: SetComputerDeps) {
     if (!raw) return undefined;
     const parsed = snapshotSchema.safeParse(JSON.parse(raw));
     if (!parsed.success) return undefined;
-    const data = sectionDataSchemas[section].safeParse(parsed.data.data);
+    const data = dataSchemas[section].safeParse(parsed.data.data);
     return data.success ? (data.data as SectionData[K]) : undefined;
   }
 
   function checked<K extends SectionName>(section: K, data: unknown): SectionData[K] {
     // A section that broke its contract must not reach readers; the last good snapshot stays.
-    const result = sectionDataSchemas[section].safeParse(data);
+    const result = dataSchemas[section].safeParse(data);
     if (!result.success) {
       throw new Error(`${section} does not match its schema: ${result.error.issues[0]?.message ?? 'invalid'}`);
     }
@@ -144,14 +145,14 @@ export function createSetComputer(deps: SetComputerDeps) {
         );
         changedTables = changed.rows.map((r) => r.tbl);
       }
-      const affected = sectionsOfTables(changedTables[0] === '*' ? WATCHED_TABLES : changedTables);
+      const affected = sectionsOfTables(changedTables[0] === '*' ? watchedTables : changedTables, catalog.byTable);
       const plan = new Map<SectionName, RecomputeReason>(requested);
       for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
 
       const entries = [...plan];
       const repricing = await Promise.all(
         entries.map(async ([section, reason]) => {
-          const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+          const computer = computation(section);
           if (!computer.reprice || reason !== 'schedule' || affected.has(section)) return undefined;
           return lastPublished(section);
         }),
@@ -170,7 +171,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       let next = 0;
       const members = await Promise.all(
         entries.map(async ([section, reason], i): Promise<SetMemberResult> => {
-          const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+          const computer = computation(section);
           const last = repricing[i];
           const lane = last === undefined ? (lanes[next++ % lanes.length] as pg.PoolClient) : undefined;
           const startedAt = performance.now();
