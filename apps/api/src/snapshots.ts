@@ -9,6 +9,7 @@ import {
   type SectionName,
   type SetAnnouncement,
   type Snapshot,
+  within,
 } from '@snapboard/shared';
 import type { Logger } from 'pino';
 
@@ -83,17 +84,6 @@ function untilReady(client: RedisClient, ms: number): Promise<void> {
     };
     const timer = setTimeout(done, ms);
     client.once('ready', done);
-  });
-}
-
-/** Resolves when `promise` settles or after `ms`, whichever comes first. */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    void promise.finally(() => {
-      clearTimeout(timer);
-      resolve();
-    });
   });
 }
 

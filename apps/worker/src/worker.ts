@@ -17,6 +17,7 @@ import {
   type Keys,
   keysForConfig,
   type SectionName,
+  within,
 } from '@snapboard/shared';
 import { type Job, WaitingError, Worker } from 'bullmq';
 import type pg from 'pg';
@@ -122,21 +123,6 @@ export function createPool(databaseUrl: string, logger: Logger, name = 'snapboar
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection lost'));
   return pool;
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise; never rejects. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    late,
-  ]).finally(() => clearTimeout(timer));
 }
 
 export function createWorker(options: WorkerOptions): SnapboardWorker {

@@ -10,3 +10,4 @@ export * from './protocol.ts';
 export * from './section-data.ts';
 export * from './sections.ts';
 export * from './snapshot.ts';
+export * from './within.ts';
