@@ -2,7 +2,7 @@ import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { createRecomputeQueue } from '@snapboard/queue';
-import { closeRedisClient, createRedisClient } from '@snapboard/redis';
+import { closeRedisClient, createRedisClient, throttledErrors } from '@snapboard/redis';
 import { ApiError, CATALOG, type Catalog, type Config, checkTtls, keysForConfig } from '@snapboard/shared';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -80,13 +80,9 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     maxRetriesPerRequest: 1,
     offlineQueue: false,
   });
-  let lastRedisError = 0;
-  const onRedisError = (error: Error) => {
-    // Every reconnect attempt fails the same way while Redis is down: log it once per 10 s.
-    if (Date.now() - lastRedisError < 10_000) return;
-    lastRedisError = Date.now();
-    logger.warn({ err: error.message }, 'redis connection error; serving the last snapshots');
-  };
+  // Every reconnect attempt fails the same way while Redis is down: one line per kind and 10 s.
+  const redisErrors = throttledErrors(logger);
+  const onRedisError = (error: Error) => redisErrors('redis connection error; serving the last snapshots', error);
   redis.on('error', onRedisError);
   subscriber.on('error', onRedisError);
   queueConnection.on('error', onRedisError);

@@ -8,7 +8,7 @@ import {
   type RecomputeReason,
   requestRecompute,
 } from '@snapboard/queue';
-import { closeRedisClient, createRedisClient } from '@snapboard/redis';
+import { closeRedisClient, createRedisClient, throttledErrors } from '@snapboard/redis';
 import {
   CATALOG,
   type Catalog,
@@ -24,7 +24,6 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type ChangeListener, createChangeListener, type DebounceOptions } from './changes.ts';
 import { createSetComputer, type SetMemberResult } from './changeset.ts';
-import { throttledErrors } from './log-throttle.ts';
 import { createPriceSource, type PriceSource } from './prices/index.ts';
 import { createPublisher, type PublishResult } from './publish.ts';
 import {
