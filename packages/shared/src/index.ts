@@ -3,6 +3,7 @@ export * from './catalog.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './keys.ts';
+export * from './median.ts';
 export * from './patch.ts';
 export * from './paths.ts';
 export * from './prices.ts';

@@ -1,4 +1,4 @@
-import { loadConfigOrExit, redactUrl } from '@snapboard/shared';
+import { loadConfigOrExit, median, redactUrl } from '@snapboard/shared';
 import pg from 'pg';
 import { timeSections } from '../timings.ts';
 import { parseSections, UsageError } from './args.ts';
@@ -43,10 +43,11 @@ try {
   // On a shared machine the minimum is the best estimate of a section's own cost.
   console.log(`over ${rounds} rounds (ms):`);
   for (const [name, values] of samples) {
-    const sorted = [...values].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    const middle = median(values) ?? 0;
     console.log(
-      `  ${name.padEnd(20)} min ${(sorted[0] ?? 0).toFixed(1).padStart(7)}  median ${median.toFixed(1).padStart(7)}`,
+      `  ${name.padEnd(20)} min ${Math.min(...values)
+        .toFixed(1)
+        .padStart(7)}  median ${middle.toFixed(1).padStart(7)}`,
     );
   }
 } finally {
