@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { loadConfigOrExit, median, redactUrl } from '@snapboard/shared';
 import pg from 'pg';
 import { timeSections } from '../timings.ts';
@@ -7,22 +8,31 @@ import { parseSections, UsageError } from './args.ts';
  * `tsx apps/worker/src/cli/timings.ts [--rounds N] [section ...]`: how long each section's compute
  * takes against DATABASE_URL. Read-only apart from folding pending rollup markers.
  */
-const args = process.argv.slice(2);
-let rounds = 3;
-const roundsAt = args.indexOf('--rounds');
-if (roundsAt >= 0) {
-  rounds = Number(args[roundsAt + 1]);
-  args.splice(roundsAt, 2);
+const USAGE = 'usage: tsx apps/worker/src/cli/timings.ts [--rounds N] [section ...]';
+
+function commandLine(argv: string[]): { rounds: number; sections: ReturnType<typeof parseSections> } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: { rounds: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const rounds = values.rounds === undefined ? 3 : Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds must be a whole number ≥ 1');
+    return { rounds, sections: parseSections(positionals) };
+  } catch (error) {
+    const message = error instanceof UsageError ? error.message : `${(error as Error).message}\n${USAGE}`;
+    process.stderr.write(`${message}\n`);
+    process.exit(2);
+  }
 }
-let sections: ReturnType<typeof parseSections>;
-try {
-  if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds must be a whole number ≥ 1');
-  sections = parseSections(args);
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(2);
-}
+
+const { rounds, sections } = commandLine(process.argv.slice(2));
 
 const config = loadConfigOrExit();
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
