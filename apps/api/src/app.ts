@@ -9,9 +9,10 @@ import { createOpsAuth } from './auth.ts';
 import { type BotViews, createBotViews } from './bot-views.ts';
 import { createCors } from './cors.ts';
 import type { ApiEnv } from './env.ts';
+import { JSON_TYPE } from './http-answers.ts';
 import { createApiMetrics, type HttpMetrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import { JSON_TYPE } from './reads.ts';
+import { createViews, type Views } from './prepared-answers.ts';
 import { logRequest, pathOf, requestId, requestLogLevel } from './request-log.ts';
 import { routeTable } from './router.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
@@ -19,8 +20,7 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { mountQueueBoard, registerOpsRoutes } from './routes/ops.ts';
 import { registerPaperTradingRoutes } from './routes/paper-trading.ts';
 import { catalogSchemas } from './schemas.ts';
-import type { SnapshotReplica } from './snapshots.ts';
-import { createViews, type Views } from './views.ts';
+import type { SnapshotReplica } from './snapshot-replica.ts';
 
 /**
  * The HTTP app: reads snapshots from the in-memory replica, queues recomputes, never touches the

@@ -1,7 +1,7 @@
 import type { RedisClient } from '@snapboard/redis';
 import type { Keys } from '@snapboard/shared';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
-import type { SnapshotReplica } from './snapshots.ts';
+import type { SnapshotReplica } from './snapshot-replica.ts';
 
 /**
  * The API's part of /metrics, in the Registry the caller owns (the WebSocket side registers its own

@@ -10,7 +10,7 @@ import { type App, createApp } from './app.ts';
 import { createCors } from './cors.ts';
 import { createFastPath } from './fast-path.ts';
 import { createPageRoutes } from './routes/page.ts';
-import { createSnapshotReplica, type SnapshotReplica } from './snapshots.ts';
+import { createSnapshotReplica, type SnapshotReplica } from './snapshot-replica.ts';
 import type { ConnectionGate } from './ws/admission.ts';
 import { attachWebSocketServer, type WsServer } from './ws/server.ts';
 

@@ -6,15 +6,15 @@ import type { Registry } from 'prom-client';
 import { clientAddress } from '../client-address.ts';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
-import { DEPRECATION_HEADERS, type ReadAnswer, readAnswer } from '../reads.ts';
+import { DEPRECATION_HEADERS, type ReadAnswer, readAnswer } from '../http-answers.ts';
+import type { Views } from '../prepared-answers.ts';
 import { createRefreshGate, type ForcedRecompute, type GateRedis } from '../refresh-gate.ts';
 import type { RouteTable } from '../router.ts';
 import { limitParamSchema, refreshParamSchema } from '../schemas.ts';
-import type { SnapshotReplica } from '../snapshots.ts';
-import type { Views } from '../views.ts';
+import type { SnapshotReplica } from '../snapshot-replica.ts';
 
 /**
- * The public read endpoints (SPEC §6). Bodies come prepared from views.ts; the fast path answers the
+ * The public read endpoints (SPEC §6). Bodies come prepared from prepared-answers.ts; the fast path answers the
  * plain GETs of v2, lite and the deprecated path before Hono sees them and must match these
  * handlers byte for byte (test/fast-path.test.ts).
  */

@@ -2,7 +2,7 @@ import { isStale, PATHS } from '@snapboard/shared';
 import type { Registry } from 'prom-client';
 import type { RouteTable } from '../router.ts';
 import type { Readiness } from '../schemas.ts';
-import type { SnapshotReplica } from '../snapshots.ts';
+import type { SnapshotReplica } from '../snapshot-replica.ts';
 
 /** Liveness, readiness and Prometheus metrics. */
 

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { BotPrepared, BotViews, TradeFilter } from '../bot-views.ts';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
-import { readAnswer } from '../reads.ts';
+import { readAnswer } from '../http-answers.ts';
 import type { RouteTable } from '../router.ts';
 import { daysParamSchema, tradeFilterSchemas } from '../schemas.ts';
 import { warmingUp } from './dashboard.ts';

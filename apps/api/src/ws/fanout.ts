@@ -9,7 +9,7 @@ import {
   type ServerMessage,
 } from '@snapboard/shared';
 import { WebSocket } from 'ws';
-import type { ReplicaEntry, SnapshotReplica } from '../snapshots.ts';
+import type { ReplicaEntry, SnapshotReplica } from '../snapshot-replica.ts';
 import type { WsMetrics } from './metrics.ts';
 import type { ClientRequest } from './protocol.ts';
 

@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { clientAddress } from '../client-address.ts';
-import type { SnapshotReplica } from '../snapshots.ts';
+import type { SnapshotReplica } from '../snapshot-replica.ts';
 import { type Admission, type ConnectionGate, createConnectionLedger } from './admission.ts';
 import { createFanout, Subscriber } from './fanout.ts';
 import { type CommandLimits, ConnectionLimiter, type LimitKind } from './limits.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Config, type SectionName, type Snapshot, staleAt } from '@snapboard/shared';
-import type { SnapshotReplica } from './snapshots.ts';
+import type { SnapshotReplica } from './snapshot-replica.ts';
 
 /**
  * The bytes of every read answer, prepared when a snapshot changes rather than per request
@@ -49,7 +49,7 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
   let liteCache: Prepared | undefined;
 
   // Serialised data per snapshot `data` object: a refresh that keeps the data keeps the same object
-  // (snapshots.ts spreads the old snapshot), so only a version change pays for JSON.stringify.
+  // (snapshot-replica.ts spreads the old snapshot), so only a version change pays for JSON.stringify.
   const serialized = new WeakMap<object, string | string[]>();
   function dataJson(section: SectionName, data: unknown, limit: number): string {
     const limited = sections[section].limited && Array.isArray(data);

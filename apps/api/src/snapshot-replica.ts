@@ -106,7 +106,7 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     const sameVersion =
       current !== undefined && current.epoch === snapshot.epoch && current.version === snapshot.version;
     const kind: ChangeKind = sameVersion ? 'refresh' : 'version';
-    // Same (epoch, version) means same data: keep the object readers already serialised (views.ts).
+    // Same (epoch, version) means same data: keep the object readers already serialised (prepared-answers.ts).
     const kept = sameVersion ? ({ ...snapshot, data: current.data } as Snapshot) : snapshot;
     const entry: ReplicaEntry = { snapshot: kept, computedAtMs: Date.parse(snapshot.computed_at) };
     entries.set(snapshot.section, entry);
