@@ -19,14 +19,8 @@ export function percentile(values: readonly number[], p: number): number | null 
   return sorted[rank - 1] ?? null;
 }
 
-/** The middle sample (the mean of the two middle ones for an even count); null when there are none. */
-export function median(values: readonly number[]): number | null {
-  const sorted = finite(values);
-  const n = sorted.length;
-  if (n === 0) return null;
-  const mid = Math.floor(n / 2);
-  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+// The median is shared's (the worker's timing CLI uses it too); re-exported with the rest of the arithmetic.
+export { median } from '@snapboard/shared';
 
 export function mean(values: readonly number[]): number | null {
   const sorted = finite(values);

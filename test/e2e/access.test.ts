@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SECTION_NAMES } from '@snapboard/shared';
+import { median, SECTION_NAMES } from '@snapboard/shared';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertAlive, useE2E } from './support/fixture.ts';
 import { http } from './support/http.ts';
@@ -137,9 +137,8 @@ describe('access', () => {
         expect(answer.status).toBe(401);
       }
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-    const medians = Object.values(samples).map(median);
-    const overall = median(Object.values(samples).flat());
+    const medians = Object.values(samples).map((values) => median(values)!);
+    const overall = median(Object.values(samples).flat())!;
     const spread = Math.max(...medians) - Math.min(...medians);
     // A comparison that stops at the first differing byte differs by nanoseconds, which HTTP noise
     // hides; this bound catches gross differences (a slow path for one kind of guess). The

@@ -1,6 +1,6 @@
 import type { RecomputeQueue } from '@snapboard/queue';
 import type { RedisClient } from '@snapboard/redis';
-import { ApiError, type Config, type ErrorCode, keysForConfig } from '@snapboard/shared';
+import { ApiError, type Config, checkTtls, type ErrorCode, keysForConfig, PATHS } from '@snapboard/shared';
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
@@ -9,17 +9,18 @@ import { createOpsAuth } from './auth.ts';
 import { type BotViews, createBotViews } from './bot-views.ts';
 import { createCors } from './cors.ts';
 import type { ApiEnv } from './env.ts';
+import { JSON_TYPE } from './http-answers.ts';
 import { createApiMetrics, type HttpMetrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
-import { JSON_TYPE, PATHS } from './reads.ts';
+import { createViews, type Views } from './prepared-answers.ts';
 import { logRequest, pathOf, requestId, requestLogLevel } from './request-log.ts';
 import { routeTable } from './router.ts';
 import { registerDashboardRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { mountQueueBoard, registerOpsRoutes } from './routes/ops.ts';
 import { registerPaperTradingRoutes } from './routes/paper-trading.ts';
-import type { SnapshotReplica } from './snapshots.ts';
-import { createViews, type Views } from './views.ts';
+import { catalogSchemas } from './schemas.ts';
+import type { SnapshotReplica } from './snapshot-replica.ts';
 
 /**
  * The HTTP app: reads snapshots from the in-memory replica, queues recomputes, never touches the
@@ -58,13 +59,17 @@ export interface App {
 
 export function createApp(deps: AppDeps): App {
   const { replica, queue, config, logger, registry } = deps;
+  // The sections served are the replica's: every list, schema and document below derives from them.
+  const { catalog } = replica;
+  checkTtls(config, catalog.names);
   const now = deps.now ?? Date.now;
   const cors = createCors(config);
   const views = createViews({ replica, config });
   const bot = createBotViews({ replica });
   const metrics = createApiMetrics({ registry, replica, redis: deps.redis, keys: keysForConfig(config), now });
   const auth = createOpsAuth(config.opsToken);
-  const openapi = JSON.stringify(buildOpenApiDocument());
+  const schemas = catalogSchemas(catalog);
+  const openapi = JSON.stringify(buildOpenApiDocument(catalog, schemas));
 
   const app = new Hono<ApiEnv>({ strict: false });
   const routes = routeTable(app, cors);
@@ -103,7 +108,7 @@ export function createApp(deps: AppDeps): App {
     now,
   });
   registerPaperTradingRoutes(routes, { bot, cors });
-  registerOpsRoutes(routes, { queue, auth, now });
+  registerOpsRoutes(routes, { queue, auth, now, catalog, schemas });
   registerHealthRoutes(routes, { replica, registry, now, scrape: deps.scrape });
   routes.on('GET', PATHS.openapi, { cors: true }, (c) => {
     const headers: Record<string, string> = { 'content-type': JSON_TYPE, 'cache-control': 'no-cache' };

@@ -8,12 +8,12 @@ import {
   type SectionName,
 } from '@snapboard/shared';
 import type { HeaderList } from './cors.ts';
-import type { SnapshotReplica } from './snapshots.ts';
-import { weakEtag } from './views.ts';
+import { weakEtag } from './prepared-answers.ts';
+import type { SnapshotReplica } from './snapshot-replica.ts';
 
 /**
  * The prepared bodies of the bot's own public API (SPEC §11, docs/decisions/0010), from the four
- * bot_* snapshots in memory. Like views.ts, an answer is built once per snapshot version (and per
+ * bot_* snapshots in memory. Like prepared-answers.ts, an answer is built once per snapshot version (and per
  * filter or `days`) and dropped when its section changes; a request only looks it up.
  */
 

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEFAULT_LIMIT, MAX_LIMIT } from '@snapboard/shared';
+import { DEFAULT_LIMIT, MAX_LIMIT, PATHS } from '@snapboard/shared';
 import type { Logger } from 'pino';
 import type { BotPrepared, BotViews } from './bot-views.ts';
 import type { Cors, HeaderList } from './cors.ts';
+import { DEPRECATION_HEADERS, type ReadAnswer, readAnswer } from './http-answers.ts';
 import type { HttpMetrics } from './metrics.ts';
-import { DEPRECATION_HEADERS, PATHS, type ReadAnswer, readAnswer } from './reads.ts';
+import type { Views } from './prepared-answers.ts';
 import { logRequest, requestId, requestLogLevel } from './request-log.ts';
-import type { Views } from './views.ts';
 
 /**
  * The hot path (docs/decisions/0003): plain GETs of v2, lite and the deprecated path, answered from

@@ -1,7 +1,7 @@
 import type { RedisClient } from '@snapboard/redis';
-import { type Keys, SECTION_NAMES } from '@snapboard/shared';
+import type { Keys } from '@snapboard/shared';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
-import type { SnapshotReplica } from './snapshots.ts';
+import type { SnapshotReplica } from './snapshot-replica.ts';
 
 /**
  * The API's part of /metrics, in the Registry the caller owns (the WebSocket side registers its own
@@ -51,7 +51,7 @@ export function createApiMetrics(options: {
     collect() {
       this.reset();
       const at = now();
-      for (const section of SECTION_NAMES) {
+      for (const section of replica.catalog.names) {
         const entry = replica.get(section);
         if (entry) this.set({ section }, Math.max(0, (at - entry.computedAtMs) / 1000));
       }
@@ -65,7 +65,7 @@ export function createApiMetrics(options: {
     aggregator: 'min',
     collect() {
       this.reset();
-      for (const section of SECTION_NAMES) {
+      for (const section of replica.catalog.names) {
         const entry = replica.get(section);
         if (entry) this.set({ section }, entry.snapshot.version);
       }

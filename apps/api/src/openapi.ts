@@ -1,48 +1,42 @@
-import { DEFAULT_LIMIT, SECTION_NAMES } from '@snapboard/shared';
+import { CATALOG, type Catalog, DEFAULT_LIMIT, PATHS } from '@snapboard/shared';
 import { z } from 'zod';
-import { PATHS } from './reads.ts';
 import {
   botOpenPositionsSchema,
   botPerformanceSchema,
   botSummarySchema,
   botTradeListSchema,
-  dashboardV2Schema,
+  type CatalogSchemas,
+  catalogSchemas,
   daysParamSchema,
   errorSchema,
   healthSchema,
   limitParamSchema,
   liteResponseSchema,
-  notReadySchema,
-  readySchema,
-  recomputeBodySchema,
-  recomputeResponseSchema,
   refreshParamSchema,
-  sectionParamSchema,
-  sectionResponseSchema,
   tradeFilterSchemas,
 } from './schemas.ts';
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas the routes validate with (schemas.ts)
- * and the section catalog. Built once per app; served as prepared bytes.
+ * and the section catalog the app serves. Built once per app; served as prepared bytes.
  */
 
 type Json = Record<string, unknown>;
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 
-function componentSchemas(): Json {
+function componentSchemas(sectionSchemas: CatalogSchemas): Json {
   const registry = z.registry<{ id: string }>();
   const named = {
     Error: errorSchema,
-    DashboardV2: dashboardV2Schema,
+    DashboardV2: sectionSchemas.dashboardV2Schema,
     DashboardLite: liteResponseSchema,
-    SectionSnapshot: sectionResponseSchema,
-    RecomputeRequest: recomputeBodySchema,
-    RecomputeQueued: recomputeResponseSchema,
+    SectionSnapshot: sectionSchemas.sectionResponseSchema,
+    RecomputeRequest: sectionSchemas.recomputeBodySchema,
+    RecomputeQueued: sectionSchemas.recomputeResponseSchema,
     Health: healthSchema,
-    Readiness: readySchema,
-    NotReady: notReadySchema,
+    Readiness: sectionSchemas.readySchema,
+    NotReady: sectionSchemas.notReadySchema,
     BotTradeList: botTradeListSchema,
     BotPerformance: botPerformanceSchema,
     BotOpenPositions: botOpenPositionsSchema,
@@ -164,7 +158,7 @@ const filterParameters = Object.entries(tradeFilterSchemas).map(([name, schema])
   schema: param(schema, 'input'),
 }));
 
-export function buildOpenApiDocument(): Json {
+export function buildOpenApiDocument(catalog: Catalog = CATALOG, schemas = catalogSchemas(catalog)): Json {
   const recomputeOperation = (summary: string) => ({
     tags: ['ops'],
     summary,
@@ -207,7 +201,7 @@ export function buildOpenApiDocument(): Json {
           tags: ['dashboard'],
           summary: 'One section snapshot (limit applies to open_positions and recent_trades).',
           parameters: [
-            { name: 'name', in: 'path', required: true, schema: param(sectionParamSchema, 'input') },
+            { name: 'name', in: 'path', required: true, schema: param(schemas.sectionParamSchema, 'input') },
             limitParameter,
             ifNoneMatch,
           ],
@@ -330,13 +324,13 @@ export function buildOpenApiDocument(): Json {
       },
     },
     components: {
-      schemas: componentSchemas(),
+      schemas: componentSchemas(schemas),
       securitySchemes: {
         opsToken: { type: 'http', scheme: 'bearer', description: 'OPS_TOKEN' },
         opsCookie: { type: 'apiKey', in: 'cookie', name: 'snapboard_ops' },
         opsQueryToken: { type: 'apiKey', in: 'query', name: 'token' },
       },
     },
-    'x-sections': SECTION_NAMES,
+    'x-sections': catalog.names,
   };
 }

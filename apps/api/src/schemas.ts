@@ -7,29 +7,21 @@ import {
   botPerformanceSchema,
   botSummarySchema,
   botTradeListSchema,
+  type Catalog,
   DEFAULT_LIMIT,
   ERROR_STATUS,
   type ErrorCode,
   liteSchema,
   MAX_LIMIT,
-  openPositionSchema,
-  overviewSchema,
-  performanceMetricsSchema,
-  recentTradeSchema,
-  SECTION_NAMES,
-  SECTIONS,
   type SectionName,
-  sectionDataSchemas,
-  sectionNameSchema,
-  topPerformerSchema,
-  tradingStatsSchema,
-  V2_SECTIONS,
 } from '@snapboard/shared';
 import { z } from 'zod';
 
 /**
  * The zod schemas the routes validate with and the OpenAPI document is generated from (openapi.ts),
- * so the two cannot drift. Response shapes are built from the snapshot schemas of packages/shared.
+ * so the two cannot drift. Response shapes are built from the section catalog of packages/shared:
+ * what names a section (the v2 body, the section endpoint, readiness, the ops body) is made per
+ * catalog by `catalogSchemas`.
  */
 
 // ---- Request parameters -------------------------------------------------------------------------
@@ -70,19 +62,6 @@ export const tradeFilterSchemas = {
   symbol: z.string().max(20).meta({ description: 'Case-insensitive substring of the symbol (at most 20 characters).' }),
 } as const;
 
-export const sectionParamSchema = sectionNameSchema.meta({ description: 'A section of the catalog.' });
-
-/** Body of the ops endpoints. Unknown keys are refused so a typo cannot widen a request to every section. */
-export const recomputeBodySchema = z
-  .strictObject({
-    sections: z
-      .array(z.enum(SECTION_NAMES, { error: (issue) => `unknown section ${JSON.stringify(issue.input)}` }))
-      .min(1, 'must name at least one section (omit it for all)')
-      .max(SECTION_NAMES.length * 4, 'too many sections'),
-  })
-  .partial()
-  .meta({ description: 'Sections to recompute; all when the body or `sections` is omitted.' });
-
 // ---- Responses ----------------------------------------------------------------------------------
 
 const iso = z.string().meta({ format: 'date-time', description: 'ISO-8601 UTC timestamp' });
@@ -101,74 +80,107 @@ const sectionMetaSchema = z.object({
   stale: z.boolean(),
 });
 
-const cacheInfoShape = Object.fromEntries(
-  V2_SECTIONS.flatMap((name) => {
-    const key = SECTIONS[name].cacheInfoKey;
-    return key ? [[key, z.number().int().positive()]] : [];
-  }),
-);
-
-export const dashboardV2Schema = z.object({
-  overview: overviewSchema,
-  open_positions: z.array(openPositionSchema).max(MAX_LIMIT),
-  recent_trades: z.array(recentTradeSchema).max(MAX_LIMIT),
-  performance_metrics: performanceMetricsSchema,
-  top_performers: z.array(topPerformerSchema),
-  trading_stats: tradingStatsSchema,
-  timestamp: iso.meta({ description: 'Time of this response.' }),
-  cached: z.boolean().meta({ description: 'false only when the answer waited for a forced recompute that finished.' }),
-  cache_info: z.strictObject(cacheInfoShape).meta({ description: 'The configured TTL (seconds) of each section.' }),
-  sections: z.strictObject(Object.fromEntries(V2_SECTIONS.map((name) => [name, sectionMetaSchema]))),
-});
-
 export const liteResponseSchema = liteSchema.extend({
   timestamp: iso.meta({ description: "The lite snapshot's computed_at." }),
 });
 
-function sectionResponse<K extends SectionName>(name: K) {
-  return z.object({
-    section: z.literal(name),
-    epoch: z.string(),
-    version: z.number().int().positive(),
-    computed_at: iso,
-    ttl: z.number().int().positive(),
-    stale: z.boolean(),
-    data: sectionDataSchemas[name],
-  });
-}
-
-export const sectionResponseSchema = z.discriminatedUnion(
-  'section',
-  SECTION_NAMES.map((name) => sectionResponse(name)) as unknown as [
-    ReturnType<typeof sectionResponse>,
-    ...ReturnType<typeof sectionResponse>[],
-  ],
-);
-
 export { botOpenPositionsSchema, botPerformanceSchema, botSummarySchema, botTradeListSchema };
-
-export const recomputeResponseSchema = z.object({
-  success: z.literal(true),
-  message: z.string(),
-  jobs: z.array(z.object({ section: sectionNameSchema, job_id: z.string() })),
-  timestamp: iso,
-});
 
 export const healthSchema = z.object({ status: z.literal('ok'), uptime_seconds: z.number() });
 
-export const readySchema = z.object({
-  status: z.enum(['ready', 'not_ready']),
-  redis: z.boolean().meta({ description: 'Redis answered as of the last command or event.' }),
-  reasons: z.array(z.string()),
-  sections: z.record(
-    sectionNameSchema,
-    z.object({
-      present: z.boolean(),
-      stale: z.boolean(),
-      version: z.number().int().nullable(),
-      age_seconds: z.number().nullable(),
-    }),
-  ),
-});
+// ---- What names the catalog's sections ------------------------------------------------------------
 
-export const notReadySchema = readySchema.extend(errorSchema.shape);
+/** A v2 member's data: lists are cut to the reader's limit. */
+function v2Member(catalog: Catalog, name: SectionName): z.ZodType {
+  const schema = catalog.dataSchemas[name];
+  return catalog.sections[name].limited && schema instanceof z.ZodArray ? schema.max(MAX_LIMIT) : schema;
+}
+
+/** The schemas that list or name sections, derived from one catalog. */
+export function catalogSchemas(catalog: Catalog) {
+  const { names, nameSchema, sections, v2 } = catalog;
+
+  const sectionParamSchema = nameSchema.meta({ description: 'A section of the catalog.' });
+
+  /** Body of the ops endpoints. Unknown keys are refused so a typo cannot widen a request to every section. */
+  const recomputeBodySchema = z
+    .strictObject({
+      sections: z
+        .array(z.enum(names, { error: (issue) => `unknown section ${JSON.stringify(issue.input)}` }))
+        .min(1, 'must name at least one section (omit it for all)')
+        .max(names.length * 4, 'too many sections'),
+    })
+    .partial()
+    .meta({ description: 'Sections to recompute; all when the body or `sections` is omitted.' });
+
+  const cacheInfoShape = Object.fromEntries(
+    v2.flatMap((name) => {
+      const key = sections[name].cacheInfoKey;
+      return key ? [[key, z.number().int().positive()]] : [];
+    }),
+  );
+
+  const dashboardV2Schema = z.object({
+    ...Object.fromEntries(v2.map((name) => [name, v2Member(catalog, name)])),
+    timestamp: iso.meta({ description: 'Time of this response.' }),
+    cached: z
+      .boolean()
+      .meta({ description: 'false only when the answer waited for a forced recompute that finished.' }),
+    cache_info: z.strictObject(cacheInfoShape).meta({ description: 'The configured TTL (seconds) of each section.' }),
+    sections: z.strictObject(Object.fromEntries(v2.map((name) => [name, sectionMetaSchema]))),
+  });
+
+  const sectionResponse = (name: SectionName) =>
+    z.object({
+      section: z.literal(name),
+      epoch: z.string(),
+      version: z.number().int().positive(),
+      computed_at: iso,
+      ttl: z.number().int().positive(),
+      stale: z.boolean(),
+      data: catalog.dataSchemas[name],
+    });
+
+  const sectionResponseSchema = z.discriminatedUnion(
+    'section',
+    names.map((name) => sectionResponse(name)) as unknown as [
+      ReturnType<typeof sectionResponse>,
+      ...ReturnType<typeof sectionResponse>[],
+    ],
+  );
+
+  const recomputeResponseSchema = z.object({
+    success: z.literal(true),
+    message: z.string(),
+    jobs: z.array(z.object({ section: nameSchema, job_id: z.string() })),
+    timestamp: iso,
+  });
+
+  const readySchema = z.object({
+    status: z.enum(['ready', 'not_ready']),
+    redis: z.boolean().meta({ description: 'Redis answered as of the last command or event.' }),
+    reasons: z.array(z.string()),
+    sections: z.record(
+      nameSchema,
+      z.object({
+        present: z.boolean(),
+        stale: z.boolean(),
+        version: z.number().int().nullable(),
+        age_seconds: z.number().nullable(),
+      }),
+    ),
+  });
+
+  return {
+    sectionParamSchema,
+    recomputeBodySchema,
+    dashboardV2Schema,
+    sectionResponseSchema,
+    recomputeResponseSchema,
+    readySchema,
+    notReadySchema: readySchema.extend(errorSchema.shape),
+  };
+}
+
+export type CatalogSchemas = ReturnType<typeof catalogSchemas>;
+export type Readiness = z.infer<CatalogSchemas['readySchema']>;

@@ -2,15 +2,15 @@ import { createServer, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import { createRecomputeQueue } from '@snapboard/queue';
-import { closeRedisClient, createRedisClient } from '@snapboard/redis';
-import { ApiError, type Config, keysForConfig } from '@snapboard/shared';
+import { closeRedisClient, createRedisClient, throttledErrors } from '@snapboard/redis';
+import { ApiError, CATALOG, type Catalog, type Config, checkTtls, keysForConfig } from '@snapboard/shared';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type App, createApp } from './app.ts';
 import { createCors } from './cors.ts';
 import { createFastPath } from './fast-path.ts';
 import { createPageRoutes } from './routes/page.ts';
-import { createSnapshotReplica, type SnapshotReplica } from './snapshots.ts';
+import { createSnapshotReplica, type SnapshotReplica } from './snapshot-replica.ts';
 import type { ConnectionGate } from './ws/admission.ts';
 import { attachWebSocketServer, type WsServer } from './ws/server.ts';
 
@@ -23,6 +23,8 @@ import { attachWebSocketServer, type WsServer } from './ws/server.ts';
 export interface StartOptions {
   config: Config;
   logger: Logger;
+  /** The sections served (the product's catalog by default); `config` must be loaded with the same. */
+  catalog?: Catalog;
   /** Serve plain v2/lite GETs from prepared buffers before Hono (default true; tests compare both). */
   fastPath?: boolean;
   /** Mount the dashboard page at `/` (default true; it builds its bundle in memory at start). */
@@ -55,6 +57,8 @@ const DRAIN_MS = 5000;
 
 export async function startApi(options: StartOptions): Promise<RunningApi> {
   const { config, logger } = options;
+  // Before any connection is made: createApp checks the same, after the replica has started.
+  checkTtls(config, (options.catalog ?? CATALOG).names);
   const keys = keysForConfig(config);
   const now = options.now ?? Date.now;
 
@@ -76,13 +80,9 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     maxRetriesPerRequest: 1,
     offlineQueue: false,
   });
-  let lastRedisError = 0;
-  const onRedisError = (error: Error) => {
-    // Every reconnect attempt fails the same way while Redis is down: log it once per 10 s.
-    if (Date.now() - lastRedisError < 10_000) return;
-    lastRedisError = Date.now();
-    logger.warn({ err: error.message }, 'redis connection error; serving the last snapshots');
-  };
+  // Every reconnect attempt fails the same way while Redis is down: one line per kind and 10 s.
+  const redisErrors = throttledErrors(logger);
+  const onRedisError = (error: Error) => redisErrors('redis connection error; serving the last snapshots', error);
   redis.on('error', onRedisError);
   subscriber.on('error', onRedisError);
   queueConnection.on('error', onRedisError);
@@ -95,6 +95,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     subscriber,
     keys,
     logger,
+    catalog: options.catalog,
     resyncIntervalMs: options.resyncIntervalMs,
   });
   await replica.start();

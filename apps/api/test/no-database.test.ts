@@ -111,7 +111,11 @@ describe('no database in the API', () => {
     }
     // The walk is real: it reached the app, the replica and the shared contract.
     expect([...seen].map((f) => relative(repoRoot, f))).toEqual(
-      expect.arrayContaining(['apps/api/src/app.ts', 'apps/api/src/snapshots.ts', 'packages/shared/src/index.ts']),
+      expect.arrayContaining([
+        'apps/api/src/app.ts',
+        'apps/api/src/snapshot-replica.ts',
+        'packages/shared/src/index.ts',
+      ]),
     );
     expect([...bare].filter(isDbModule)).toEqual([]);
   });

@@ -1,7 +1,6 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
-import { SECTION_NAMES } from '@snapboard/shared';
+import { PATHS, SECTION_NAMES } from '@snapboard/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PATHS } from '../src/reads.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { newEpoch, publishAll, until } from './support/fixtures.ts';
 import { type Conformance, loadOpenApi, type OpenApiDoc } from './support/openapi.ts';

@@ -2,7 +2,7 @@ import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
 import { createRedisClient, type RedisClient } from '@snapboard/redis';
 import { keysFor, type SectionName, type Snapshot } from '@snapboard/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ChangeKind, createSnapshotReplica, type SnapshotReplica } from '../src/snapshots.ts';
+import { type ChangeKind, createSnapshotReplica, type SnapshotReplica } from '../src/snapshot-replica.ts';
 import { silent } from './support/app.ts';
 import { makeSnapshot, newEpoch, publishRefresh, publishSnapshot, until } from './support/fixtures.ts';
 

@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { type ClientOptions, WebSocket } from 'ws';
-import { createSnapshotReplica, type SnapshotReplica } from '../src/snapshots.ts';
+import { createSnapshotReplica, type SnapshotReplica } from '../src/snapshot-replica.ts';
 import { attachWebSocketServer, type WsLimits, type WsServer } from '../src/ws/server.ts';
 import { sampleData as sampleBotData } from './support/fixtures.ts';
 

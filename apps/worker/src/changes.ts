@@ -19,8 +19,6 @@ export const CHANGES_CHANNEL = 'snapboard_changes';
 // Declared per section in the catalog (`tables`); re-exported here, where the listener uses it.
 export { SECTIONS_BY_TABLE };
 
-const ALL_WATCHED: SectionName[] = [...new Set(Object.values(SECTIONS_BY_TABLE).flat())];
-
 export interface DebounceOptions {
   /** Quiet time that ends a burst. */
   waitMs: number;
@@ -67,6 +65,8 @@ export interface ChangeListenerOptions {
   logger: Logger;
   /** Receives each debounced burst of affected sections. */
   onChange: (sections: SectionName[]) => void | Promise<void>;
+  /** The sections each table's writes affect: the catalog's (the product's by default). */
+  byTable?: Readonly<Record<string, readonly SectionName[]>>;
   debounce?: DebounceOptions;
   reconnect?: { minMs: number; maxMs: number };
   /** A silently dead TCP connection delivers nothing: probe it this often. */
@@ -83,6 +83,8 @@ export function createChangeListener(options: ChangeListenerOptions): ChangeList
   const { logger } = options;
   const reconnect = options.reconnect ?? { minMs: 100, maxMs: 5000 };
   const probeIntervalMs = options.probeIntervalMs ?? 15_000;
+  const byTable = options.byTable ?? SECTIONS_BY_TABLE;
+  const allWatched: SectionName[] = [...new Set(Object.values(byTable).flat())];
   const debouncer = createDebouncer((sections) => {
     Promise.resolve(options.onChange(sections)).catch((error) =>
       logger.error({ err: error, sections }, 'recompute request after a change failed'),
@@ -99,7 +101,7 @@ export function createChangeListener(options: ChangeListenerOptions): ChangeList
 
   function onNotification(message: pg.Notification): void {
     if (message.channel !== CHANGES_CHANNEL) return;
-    const sections = SECTIONS_BY_TABLE[message.payload ?? ''];
+    const sections = byTable[message.payload ?? ''];
     if (sections) debouncer.add(sections);
   }
 
@@ -166,7 +168,7 @@ export function createChangeListener(options: ChangeListenerOptions): ChangeList
         .finally(() => clearTimeout(silent));
     }, probeIntervalMs);
     probeTimer.unref();
-    if (everConnected) debouncer.add(ALL_WATCHED);
+    if (everConnected) debouncer.add(allWatched);
     everConnected = true;
     logger.info('listening for table changes');
   }

@@ -1,19 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { RecomputeReason } from '@snapboard/queue';
 import type { RedisClient } from '@snapboard/redis';
-import {
-  type Keys,
-  SECTIONS_BY_TABLE,
-  type SectionData,
-  type SectionName,
-  sectionDataSchemas,
-  snapshotSchema,
-} from '@snapboard/shared';
+import { type Catalog, type Keys, SECTIONS_BY_TABLE, type SectionData, type SectionName } from '@snapboard/shared';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
 import { contentHash } from './publish.ts';
-import { SECTION_COMPUTERS } from './sections/index.ts';
+import type { Computation } from './sections/index.ts';
 import { refreshRollups } from './sections/rollups.ts';
 
 /**
@@ -31,7 +24,6 @@ export const CHANGE_LOG_HORIZON_MS = 5 * 60_000;
 const CHANGE_LOG_KEEP = '10 minutes';
 const TRIM_EVERY_MS = 60_000;
 
-const WATCHED_TABLES = Object.keys(SECTIONS_BY_TABLE);
 /** pg_snapshot's text form: xmin:xmax:xip,xip,… */
 const PG_SNAPSHOT = /^\d+:\d+:(\d+(,\d+)*)?$/;
 /** Up to this many unfolded rollup hours a set reads as they are; more, and it folds them first. */
@@ -73,17 +65,26 @@ export interface SetComputerDeps {
   keys: Keys;
   prices: PriceSource;
   logger: Logger;
+  /** The sections there are, which tables affect them and the schema their data must match. */
+  catalog: Catalog;
+  /** Each catalog section's computation (sections/index.ts `computationsFor`). */
+  computation: (section: SectionName) => Computation;
 }
 
 /** The sections a change to these tables affects. */
 function ignoreClientError(): void {}
 
-export function sectionsOfTables(tables: readonly string[]): Set<SectionName> {
-  return new Set(tables.flatMap((table) => SECTIONS_BY_TABLE[table] ?? []));
+export function sectionsOfTables(
+  tables: readonly string[],
+  byTable: Catalog['byTable'] = SECTIONS_BY_TABLE,
+): Set<SectionName> {
+  return new Set(tables.flatMap((table) => byTable[table] ?? []));
 }
 
 export function createSetComputer(deps: SetComputerDeps) {
-  const { pool, redis, keys, prices, logger, ttls } = deps;
+  const { pool, redis, keys, prices, logger, ttls, catalog, computation } = deps;
+  const { dataSchemas, snapshotSchema } = catalog;
+  const watchedTables = Object.keys(catalog.byTable);
   let lastTrim = 0;
 
   /**
@@ -141,13 +142,13 @@ export function createSetComputer(deps: SetComputerDeps) {
     if (!raw) return undefined;
     const parsed = snapshotSchema.safeParse(JSON.parse(raw));
     if (!parsed.success) return undefined;
-    const data = sectionDataSchemas[section].safeParse(parsed.data.data);
+    const data = dataSchemas[section].safeParse(parsed.data.data);
     return data.success ? (data.data as SectionData[K]) : undefined;
   }
 
   function checked<K extends SectionName>(section: K, data: unknown): SectionData[K] {
     // A section that broke its contract must not reach readers; the last good snapshot stays.
-    const result = sectionDataSchemas[section].safeParse(data);
+    const result = dataSchemas[section].safeParse(data);
     if (!result.success) {
       throw new Error(`${section} does not match its schema: ${result.error.issues[0]?.message ?? 'invalid'}`);
     }
@@ -196,11 +197,11 @@ export function createSetComputer(deps: SetComputerDeps) {
 
   /** The sections the changes affect; `undefined` changes (no previous set to compare with): all. */
   function affectedBy(changes: Record<string, boolean> | undefined): Set<SectionName> {
-    if (changes === undefined) return sectionsOfTables(WATCHED_TABLES);
+    if (changes === undefined) return sectionsOfTables(watchedTables, catalog.byTable);
     const affected = new Set<SectionName>();
     for (const [table, system] of Object.entries(changes)) {
-      for (const section of SECTIONS_BY_TABLE[table] ?? []) {
-        if (system || !SECTION_COMPUTERS[section].systemTradesOnly) affected.add(section);
+      for (const section of catalog.byTable[table] ?? []) {
+        if (system || !computation(section).systemTradesOnly) affected.add(section);
       }
     }
     return affected;
@@ -245,7 +246,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       // anything a person or a cadence asked for, still bring it in).
       if (changes) {
         for (const [section, reason] of requested) {
-          if (reason === 'event' && SECTION_COMPUTERS[section].systemTradesOnly && !affected.has(section)) {
+          if (reason === 'event' && computation(section).systemTradesOnly && !affected.has(section)) {
             plan.delete(section);
           }
         }
@@ -255,7 +256,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       const entries = [...plan];
       const repricing = await Promise.all(
         entries.map(async ([section, reason]) => {
-          const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+          const computer = computation(section);
           if (!computer.reprice || reason !== 'schedule' || affected.has(section)) return undefined;
           return lastPublished(section);
         }),
@@ -286,7 +287,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       const reprices = entries.flatMap(([section, reason], i) => {
         const last = repricing[i];
         if (last === undefined) return [];
-        const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+        const computer = computation(section);
         const startedAt = performance.now();
         return [
           (computer.reprice as (l: unknown, c: object) => Promise<unknown>)(last, { prices, now: computedAt }).then(
@@ -304,7 +305,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       const runLane = async (lane: pg.PoolClient) => {
         for (let next = queue.shift(); next && !failed; next = queue.shift()) {
           const [section, reason] = next;
-          const computer = SECTION_COMPUTERS[section] as (typeof SECTION_COMPUTERS)[SectionName];
+          const computer = computation(section);
           const startedAt = performance.now();
           const data = await computer.compute({ db: lane, now: computedAt, prices });
           const ms = member(section, reason, data, startedAt, 'query');

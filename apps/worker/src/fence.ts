@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RedisClient } from '@snapboard/redis';
-import { type Keys, SECTION_NAMES } from '@snapboard/shared';
+import { type Keys, SECTION_NAMES, type SectionName } from '@snapboard/shared';
 
 /**
  * A promotion starts a new epoch (SPEC §12, decision 0012). Redis replicates asynchronously: a
@@ -44,8 +44,13 @@ export interface Fence {
   run(script: FencedScript, keysAndArgs: (string | number)[]): Promise<unknown>;
 }
 
-export function createFence(redis: RedisClient, keys: Keys, onNewPrimary: () => void = () => {}): Fence {
-  const fenceKeys = [keys.primary, ...SECTION_NAMES.map((s) => keys.meta(s))];
+export function createFence(
+  redis: RedisClient,
+  keys: Keys,
+  onNewPrimary: () => void = () => {},
+  sections: readonly SectionName[] = SECTION_NAMES,
+): Fence {
+  const fenceKeys = [keys.primary, ...sections.map((s) => keys.meta(s))];
 
   async function once(script: FencedScript, keysAndArgs: (string | number)[], bySha: boolean) {
     const multi = redis.multi();

@@ -133,11 +133,15 @@ export interface Publisher {
 export function createPublisher(
   redis: RedisClient,
   keys: Keys,
-  options: { onNewPrimary?: () => void } = {},
+  options: {
+    onNewPrimary?: () => void;
+    /** Every section of the catalog: a promoted primary starts a new epoch for each (fence.ts). */
+    sections?: readonly SectionName[];
+  } = {},
 ): Publisher {
   const publishCommand = announceCommand(redis);
   // Behind the fence: a publish that lands on a promoted primary starts new epochs (fence.ts).
-  const fence = createFence(redis, keys, options.onNewPrimary);
+  const fence = createFence(redis, keys, options.onNewPrimary, options.sections);
   const run = (keysAndArgs: (string | number)[], numberOfKeys: number) =>
     fence.run({ source: PUBLISH_SCRIPT, sha: SCRIPT_SHA, numberOfKeys }, keysAndArgs);
 

@@ -1,5 +1,5 @@
 import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
-import { type Keys, SECTION_NAMES, type SectionName } from '@snapboard/shared';
+import type { Keys, SectionName } from '@snapboard/shared';
 import { type ConnectionOptions, type Job, Queue, Worker } from 'bullmq';
 
 /**
@@ -30,15 +30,18 @@ export function schedulerId(section: SectionName): string {
 /**
  * Offset of each section's ticks within its period: sections with periods that share multiples
  * would otherwise fire together at those multiples. Never 0, which BullMQ reads as "align to now".
+ * `ttls` holds every section of the catalog, in catalog order (as loadConfig builds it).
  */
 export function staggerOffsets(ttls: Readonly<Record<SectionName, number>>): Record<SectionName, number> {
   return Object.fromEntries(
-    SECTION_NAMES.map((section, index) => {
+    sectionsOf(ttls).map((section, index) => {
       const every = ttls[section] * 1000;
       return [section, ((index * STAGGER_MS) % every) + 1];
     }),
   ) as Record<SectionName, number>;
 }
+
+const sectionsOf = (ttls: Readonly<Record<SectionName, number>>) => Object.keys(ttls) as SectionName[];
 
 export function createScheduleQueue(connection: ConnectionOptions, keys: Keys): ScheduleQueue {
   return new Queue<TickData>(keys.scheduleQueue, { connection, prefix: keys.bullPrefix });
@@ -50,7 +53,7 @@ export async function upsertSchedules(
 ): Promise<void> {
   const offsets = staggerOffsets(ttls);
   await Promise.all(
-    SECTION_NAMES.map((section) =>
+    sectionsOf(ttls).map((section) =>
       queue.upsertJobScheduler(
         schedulerId(section),
         { every: ttls[section] * 1000, offset: offsets[section] },

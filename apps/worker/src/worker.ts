@@ -8,21 +8,22 @@ import {
   type RecomputeReason,
   requestRecompute,
 } from '@snapboard/queue';
-import { closeRedisClient, createRedisClient } from '@snapboard/redis';
+import { closeRedisClient, createRedisClient, throttledErrors } from '@snapboard/redis';
 import {
+  CATALOG,
+  type Catalog,
   type Config,
-  isSectionName,
+  checkTtls,
   type Keys,
   keysForConfig,
-  SECTION_NAMES,
   type SectionName,
+  within,
 } from '@snapboard/shared';
 import { type Job, WaitingError, Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type ChangeListener, createChangeListener, type DebounceOptions } from './changes.ts';
 import { createSetComputer, type SetMemberResult } from './changeset.ts';
-import { throttledErrors } from './log-throttle.ts';
 import { createPriceSource, type PriceSource } from './prices/index.ts';
 import { createPublisher, type PublishResult } from './publish.ts';
 import { createReplicaGate, ReplicaBehindError } from './replica.ts';
@@ -33,11 +34,19 @@ import {
   type TickData,
   upsertSchedules,
 } from './schedule.ts';
+import { type ComputationRegistry, computationsFor, SECTION_COMPUTERS } from './sections/index.ts';
 import { createStats, type WorkerStats } from './stats.ts';
 
 export interface WorkerOptions {
   config: Config;
   logger: Logger;
+  /**
+   * The sections to compute and publish (the product's catalog by default); `config` must be loaded
+   * with the same one (its TTLs), and `computations` must hold one for each.
+   */
+  catalog?: Catalog;
+  /** Each section's computation; SECTION_COMPUTERS (sections/index.ts) by default. */
+  computations?: ComputationRegistry;
   /** The worker's database pool; by default one of its own on config.databaseUrl, closed with it. */
   pool?: pg.Pool;
   /** For PRICE_SOURCE=binance. */
@@ -118,23 +127,14 @@ export function createPool(databaseUrl: string, logger: Logger, name = 'snapboar
   return pool;
 }
 
-/** Resolves true when `promise` settles within `ms`, false otherwise; never rejects. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([
-    promise.then(
-      () => true,
-      () => true,
-    ),
-    late,
-  ]).finally(() => clearTimeout(timer));
-}
-
 export function createWorker(options: WorkerOptions): SnapboardWorker {
   const { config, logger } = options;
+  const catalog = options.catalog ?? CATALOG;
+  // Both fail here, at construction, rather than as a set that cannot compute or publish a member.
+  const computation = computationsFor(catalog, options.computations ?? SECTION_COMPUTERS);
+  checkTtls(config, catalog.names);
+  const sections = catalog.names;
+  const ttls = Object.fromEntries(sections.map((name) => [name, config.ttls[name]])) as Record<SectionName, number>;
   const keys = keysForConfig(config);
   // A pool the caller passed in is the caller's to close.
   let ownPool: ClosablePool | undefined;
@@ -157,10 +157,11 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
 
   const stats: WorkerStats = createStats(redis, keys);
   const publisher = createPublisher(redis, keys, {
+    sections,
     // A promoted primary: every section starts a new epoch on its next publish; make that now.
     onNewPrimary() {
       logger.warn('redis primary changed (failover): new epochs for every section');
-      requestRecompute(queue, SECTION_NAMES, 'schedule').catch((error) =>
+      requestRecompute(queue, sections, 'schedule').catch((error) =>
         logger.warn({ err: error }, 'could not request recomputes after a failover'),
       );
     },
@@ -202,8 +203,8 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     if (readies === 1 || !started || closing) return;
     logger.warn('redis reconnected: restoring schedules and recomputing every section');
     (async () => {
-      if (scheduleQueue) await upsertSchedules(scheduleQueue, config.ttls);
-      await requestRecompute(queue, SECTION_NAMES, 'schedule');
+      if (scheduleQueue) await upsertSchedules(scheduleQueue, ttls);
+      await requestRecompute(queue, sections, 'schedule');
     })().catch((error) => logger.error({ err: error }, 'could not restore schedules after reconnect'));
   });
 
@@ -221,7 +222,9 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     keys,
     prices,
     logger,
-    ttls: config.ttls,
+    catalog,
+    computation,
+    ttls,
     snapshotPool: replica?.caughtUp,
   });
   let foldedOnce = false;
@@ -249,7 +252,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       dbSnapshot: computed.dbSnapshot,
       members: computed.members.map((m) => ({
         section: m.section,
-        ttl: config.ttls[m.section],
+        ttl: ttls[m.section],
         data: m.data,
         json: m.json,
         hash: m.hash,
@@ -278,7 +281,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     const taken = new Map<SectionName, RecomputeReason>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const section = flat[i];
-      if (isSectionName(section)) taken.set(section, flat[i + 1] as RecomputeReason);
+      if (catalog.has(section)) taken.set(section, flat[i + 1] as RecomputeReason);
       else logger.error({ section, outcome: 'failed' }, 'recompute: unknown section requested; dropped');
     }
     return taken;
@@ -390,6 +393,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
           databaseUrl: config.databaseUrl,
           applicationName: applicationName('listen', config.keyPrefix),
           logger,
+          byTable: catalog.byTable,
           debounce: options.debounce,
           onChange: async (sections) => {
             if (!closing) await requestRecompute(queue, sections, 'event');
@@ -441,7 +445,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       if (options.schedule !== false) {
         scheduleQueue = createScheduleQueue(bullConnection, keys);
         scheduleQueue.on('error', (error) => connectionError('schedule queue error', error));
-        await upsertSchedules(scheduleQueue, config.ttls);
+        await upsertSchedules(scheduleQueue, ttls);
         tickWorker = createTickWorker({
           connection: bullConnection,
           keys,
@@ -451,7 +455,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         tickWorker.run().catch((error) => logger.error({ err: error }, 'schedule worker stopped'));
       }
       // Fresh snapshots at once rather than after each section's first period.
-      await requestRecompute(queue, SECTION_NAMES, 'schedule');
+      await requestRecompute(queue, sections, 'schedule');
     },
 
     close() {

@@ -1,2 +1,3 @@
 export * from './announce.ts';
 export * from './connect.ts';
+export * from './log-throttle.ts';

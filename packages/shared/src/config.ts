@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { SECTION_NAMES, SECTIONS, type SectionName, ttlEnvName } from './sections.ts';
+import { SECTION_NAMES, SECTIONS, type SectionLists, type SectionName, ttlEnvName } from './sections.ts';
 
 /**
  * The environment, parsed once at start by `loadConfig(process.env)` in each main.ts and passed
@@ -134,8 +134,10 @@ const envSchema = z.object({
   WS_COMMANDS_PER_SECOND: intInRange(1, 10_000).default(20),
   // A subscribe to every section at limit 100 answers ~100 KiB; the burst (4×) must hold one.
   WS_ANSWER_BYTES_PER_SECOND: intInRange(65_536, 1_073_741_824).default(262_144),
-  ...Object.fromEntries(SECTION_NAMES.map((name) => [ttlEnvName(name), intInRange(1, 86_400).optional()])),
 });
+
+/** `TTL_<NAME>` of each of the catalog's sections. */
+const ttlSchema = intInRange(1, 86_400).optional();
 
 export type PriceSource = (typeof PRICE_SOURCES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -213,13 +215,24 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parse the environment; throws ConfigError naming every bad variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/** The part of a catalog the configuration reads: which sections there are and their cadences. */
+export type ConfigCatalog = Pick<SectionLists, 'names' | 'sections'>;
+
+/**
+ * Parse the environment; throws ConfigError naming every bad variable. `catalog` names the sections
+ * whose `TTL_<NAME>` is read (the product's unless a test adds one).
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  catalog: ConfigCatalog = { names: SECTION_NAMES, sections: SECTIONS },
+): Config {
   // An empty string means "unset" for everything but secrets, which the schema handles itself.
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => value !== undefined && (value !== '' || key === 'OPS_TOKEN')),
   );
-  const parsed = envSchema.safeParse(present);
+  const parsed = envSchema
+    .extend(Object.fromEntries(catalog.names.map((name) => [ttlEnvName(name), ttlSchema])))
+    .safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({
@@ -228,14 +241,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       })),
     );
   }
-  const e = parsed.data as z.infer<typeof envSchema> & Record<string, number | undefined>;
+  const e = parsed.data as z.infer<typeof envSchema> & Record<string, unknown>;
   const redis = redisTarget(e);
   if (Array.isArray(redis)) throw new ConfigError(redis);
   if (e.DATABASE_READ_WAIT_MS !== undefined && e.DATABASE_READ_URL === undefined) {
     throw new ConfigError([{ variable: 'DATABASE_READ_WAIT_MS', message: 'applies only with DATABASE_READ_URL' }]);
   }
   const ttls = Object.fromEntries(
-    SECTION_NAMES.map((name) => [name, e[ttlEnvName(name)] ?? SECTIONS[name].defaultTtl]),
+    catalog.names.map((name) => [
+      name,
+      (e[ttlEnvName(name)] as number | undefined) ?? catalog.sections[name].defaultTtl,
+    ]),
   ) as Record<SectionName, number>;
   return {
     databaseUrl: e.DATABASE_URL,
@@ -329,6 +345,19 @@ export function describeRedis(target: RedisTarget): string {
   const tls = target.tls ? ' (TLS)' : '';
   if (target.mode === 'sentinel') return `sentinel ${target.name} via ${list(target.sentinels)}${tls}`;
   return `cluster via ${list(target.nodes)}${tls}`;
+}
+
+/**
+ * Throws when `config` has no cadence for one of `sections`: a catalog with more sections was given
+ * to a factory but not to `loadConfig`, which would publish snapshots without a ttl.
+ */
+export function checkTtls(config: Pick<Config, 'ttls'>, sections: readonly SectionName[]): void {
+  const missing = sections.filter((name) => !(config.ttls[name] > 0));
+  if (missing.length) {
+    throw new TypeError(
+      `the configuration has no TTL for ${missing.join(', ')}: load it with the same catalog (loadConfig(env, catalog))`,
+    );
+  }
 }
 
 /** For main.ts: a bad environment stops the process with a message naming each variable. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FieldUpdate } from './patch.ts';
+import type { SectionData } from './section-data.ts';
 import { MAX_LIMIT, SECTION_NAMES, type SectionName } from './sections.ts';
-import type { SectionData } from './snapshot.ts';
 
 /** The WebSocket protocol of SPEC §7, defined once for the server, the SDK and the tests. */
 

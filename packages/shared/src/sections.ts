@@ -1,178 +1,220 @@
-/**
- * The section catalog: the one list every part of snapboard derives from
- * (schedulers, cache_info, the OpenAPI document, the page, the WebSocket welcome).
- * The worker pairs each name with its compute function; everything else needs only this.
- */
-export const SECTION_NAMES = [
-  'overview',
-  'open_positions',
-  'recent_trades',
-  'performance_metrics',
-  'top_performers',
-  'trading_stats',
-  'lite',
-  'pnl_history',
-  'bot_trades',
-  'bot_performance',
-  'bot_open_positions',
-  'bot_summary',
-] as const;
+import type { PathName } from './paths.ts';
 
-export type SectionName = (typeof SECTION_NAMES)[number];
+/**
+ * The section catalog: each section declared once, as one entry of SECTION_DECLARATIONS, and every
+ * list of sections derived from the declarations (the names, the v2 body, the page's sections, the
+ * sections each table's writes affect). Zod-free, because the page's bundle imports it; each section's
+ * data schema is declared beside it in section-data.ts (keyed by name, checked by the compiler to cover
+ * exactly these names), and catalog.ts joins the two into the `Catalog` the API and the worker are built
+ * from. See docs/decisions/0016-one-section-catalog.md.
+ */
 
 /** The bot's tables whose writes migration 0003 announces (and migration 0007 logs). */
 export const SOURCE_TABLES = ['paper_trades', 'signals_paperaccount'] as const;
 export type SourceTable = (typeof SOURCE_TABLES)[number];
 
-export interface SectionInfo {
-  name: SectionName;
+export interface SectionInfo<N extends string = SectionName> {
+  name: N;
   /** Default cadence in seconds; `TTL_<NAME>` overrides it. */
   defaultTtl: number;
-  /** Key under `cache_info` in the v2 answer, when the section is part of v2. */
-  cacheInfoKey?: string;
-  /** Lists are cut to the reader's `limit` (HTTP and WebSocket). */
-  limited: boolean;
-  /** Part of the v2 body. */
-  inV2: boolean;
   /** Tables whose committed writes bring the section into the next change set (SPEC §10). */
   tables: readonly SourceTable[];
+  /** Lists are cut to the reader's `limit` (HTTP and WebSocket). */
+  limited: boolean;
+  /** Part of the v2 body. Every section is also served at /sections/{name}/ and over the socket. */
+  inV2: boolean;
+  /** Key under `cache_info` in the v2 answer, when the section is part of v2. */
+  cacheInfoKey?: string;
+  /** Endpoints of its own (PATHS names) answered from this section's snapshot, e.g. SPEC §11's. */
+  paths?: readonly PathName[];
+  /** Fields of the data the socket leaves out (what only HTTP answers need, SPEC §11). */
+  socketOmits?: readonly string[];
   /** Shown on (and subscribed to by) the dashboard page. */
   onPage: boolean;
   title: string;
 }
 
-export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = {
-  overview: {
+/** The declarations, in catalog order (the order of v2's body, of the welcome message and of OpenAPI). */
+export const SECTION_DECLARATIONS = [
+  {
     name: 'overview',
-    tables: ['signals_paperaccount'],
-    onPage: true,
-    defaultTtl: 5,
-    cacheInfoKey: 'overview_ttl',
-    limited: false,
-    inV2: true,
     title: 'Overview',
-  },
-  open_positions: {
-    name: 'open_positions',
-    tables: ['paper_trades'],
-    onPage: true,
-    defaultTtl: 3,
-    cacheInfoKey: 'positions_ttl',
-    limited: true,
-    inV2: true,
-    title: 'Open positions',
-  },
-  recent_trades: {
-    name: 'recent_trades',
-    tables: ['paper_trades'],
-    onPage: true,
-    defaultTtl: 10,
-    cacheInfoKey: 'recent_trades_ttl',
-    limited: true,
-    inV2: true,
-    title: 'Recent trades',
-  },
-  performance_metrics: {
-    name: 'performance_metrics',
-    tables: ['paper_trades'],
-    onPage: true,
-    defaultTtl: 10,
-    cacheInfoKey: 'metrics_ttl',
-    limited: false,
-    inV2: true,
-    title: 'Performance',
-  },
-  top_performers: {
-    name: 'top_performers',
+    defaultTtl: 5,
     tables: ['signals_paperaccount'],
-    onPage: true,
-    defaultTtl: 15,
-    cacheInfoKey: 'top_performers_ttl',
     limited: false,
     inV2: true,
-    title: 'Top performers',
-  },
-  trading_stats: {
-    name: 'trading_stats',
-    tables: ['paper_trades'],
+    cacheInfoKey: 'overview_ttl',
     onPage: true,
-    defaultTtl: 30,
-    cacheInfoKey: 'trading_stats_ttl',
-    limited: false,
+  },
+  {
+    name: 'open_positions',
+    title: 'Open positions',
+    defaultTtl: 3,
+    tables: ['paper_trades'],
+    limited: true,
     inV2: true,
-    title: 'Trading stats',
-  },
-  lite: {
-    name: 'lite',
-    tables: ['paper_trades', 'signals_paperaccount'],
+    cacheInfoKey: 'positions_ttl',
     onPage: true,
-    defaultTtl: 2,
-    limited: false,
-    inV2: false,
-    title: 'Lite',
   },
-  pnl_history: {
-    name: 'pnl_history',
-    tables: ['paper_trades'],
-    onPage: true,
-    defaultTtl: 60,
-    limited: false,
-    inV2: false,
-    title: 'Cumulative P&L',
-  },
-  // The bot's own public API (SPEC §11): system trades only, served at /api/public/paper-trading/.
-  bot_trades: {
-    name: 'bot_trades',
-    tables: ['paper_trades'],
-    onPage: false,
+  {
+    name: 'recent_trades',
+    title: 'Recent trades',
     defaultTtl: 10,
+    tables: ['paper_trades'],
+    limited: true,
+    inV2: true,
+    cacheInfoKey: 'recent_trades_ttl',
+    onPage: true,
+  },
+  {
+    name: 'performance_metrics',
+    title: 'Performance',
+    defaultTtl: 10,
+    tables: ['paper_trades'],
+    limited: false,
+    inV2: true,
+    cacheInfoKey: 'metrics_ttl',
+    onPage: true,
+  },
+  {
+    name: 'top_performers',
+    title: 'Top performers',
+    defaultTtl: 15,
+    tables: ['signals_paperaccount'],
+    limited: false,
+    inV2: true,
+    cacheInfoKey: 'top_performers_ttl',
+    onPage: true,
+  },
+  {
+    name: 'trading_stats',
+    title: 'Trading stats',
+    defaultTtl: 30,
+    tables: ['paper_trades'],
+    limited: false,
+    inV2: true,
+    cacheInfoKey: 'trading_stats_ttl',
+    onPage: true,
+  },
+  {
+    name: 'lite',
+    title: 'Lite',
+    defaultTtl: 2,
+    tables: ['paper_trades', 'signals_paperaccount'],
+    limited: false,
+    inV2: false,
+    paths: ['lite'],
+    onPage: true,
+  },
+  {
+    name: 'pnl_history',
+    title: 'Cumulative P&L',
+    defaultTtl: 60,
+    tables: ['paper_trades'],
+    limited: false,
+    inV2: false,
+    onPage: true,
+  },
+  // The bot's own public API (SPEC §11): system trades only, served at /api/public/paper-trading/; the
+  // bot's frontend reads it, not the page.
+  {
+    name: 'bot_trades',
+    title: 'Bot trades',
+    defaultTtl: 10,
+    tables: ['paper_trades'],
     limited: true,
     inV2: false,
-    title: 'Bot trades',
+    paths: ['botTrades'],
+    onPage: false,
   },
-  bot_performance: {
+  {
     name: 'bot_performance',
-    tables: ['paper_trades'],
-    onPage: false,
-    defaultTtl: 10,
-    limited: false,
-    inV2: false,
     title: 'Bot performance',
-  },
-  bot_open_positions: {
-    name: 'bot_open_positions',
-    tables: ['paper_trades'],
-    onPage: false,
-    defaultTtl: 3,
-    limited: false,
-    inV2: false,
-    title: 'Bot open positions',
-  },
-  bot_summary: {
-    name: 'bot_summary',
-    tables: ['paper_trades'],
-    onPage: false,
     defaultTtl: 10,
+    tables: ['paper_trades'],
     limited: false,
     inV2: false,
-    title: 'Bot summary',
+    paths: ['botPerformance'],
+    // The hourly figures serve the HTTP `days` windows and would only weigh on every push.
+    socketOmits: ['hours'],
+    onPage: false,
   },
-};
+  {
+    name: 'bot_open_positions',
+    title: 'Bot open positions',
+    defaultTtl: 3,
+    tables: ['paper_trades'],
+    limited: false,
+    inV2: false,
+    paths: ['botOpenPositions'],
+    onPage: false,
+  },
+  {
+    name: 'bot_summary',
+    title: 'Bot summary',
+    defaultTtl: 10,
+    tables: ['paper_trades'],
+    limited: false,
+    inV2: false,
+    paths: ['botSummary'],
+    onPage: false,
+  },
+] as const satisfies readonly SectionInfo<string>[];
+
+export type SectionName = (typeof SECTION_DECLARATIONS)[number]['name'];
+
+/** The lists every part of snapboard works from, derived from a catalog's declarations. */
+export interface SectionLists<N extends string = SectionName> {
+  /** Every section, in catalog order. */
+  names: readonly N[];
+  sections: Readonly<Record<N, SectionInfo<N>>>;
+  /** Sections that make up the v2 body, in the order the old view emitted them. */
+  v2: readonly N[];
+  /**
+   * Sections the dashboard page shows (and subscribes to): not the bot's own API's, which serve the
+   * bot's frontend (SPEC §11) and would only add bytes to each page's socket.
+   */
+  page: readonly N[];
+  /** For each source table, the sections its writes affect, in catalog order. */
+  // Keyed by any string: the listener looks up whatever table name a notification carries.
+  byTable: Readonly<Record<string, readonly N[]>>;
+}
 
 /**
- * Sections the dashboard page shows (and subscribes to): not the bot's own API's, which serve the bot's
- * frontend (SPEC §11) and would only add bytes to each page's socket.
+ * Derives the lists from declarations, refusing a catalog that would serve two sections at one name
+ * or one `cache_info` key, or a name that is not a safe path segment and environment-variable suffix.
  */
-export const PAGE_SECTIONS: readonly SectionName[] = SECTION_NAMES.filter((name) => SECTIONS[name].onPage);
+export function sectionLists<N extends string>(declarations: readonly SectionInfo<N>[]): SectionLists<N> {
+  const names = declarations.map((d) => d.name);
+  const cacheKeys = declarations.flatMap((d) => (d.inV2 && d.cacheInfoKey ? [d.cacheInfoKey] : []));
+  for (const name of names) {
+    if (!/^[a-z][a-z0-9_]{0,62}$/.test(name))
+      throw new TypeError(`section name ${JSON.stringify(name)} is not [a-z][a-z0-9_]*`);
+  }
+  const twice = (list: readonly string[]) => list.find((item, i) => list.indexOf(item) !== i);
+  const dupName = twice(names);
+  if (dupName !== undefined) throw new TypeError(`section ${dupName} is declared twice`);
+  const dupKey = twice(cacheKeys);
+  if (dupKey !== undefined) throw new TypeError(`cache_info key ${dupKey} is declared twice`);
+  const sections = Object.fromEntries(declarations.map((d) => [d.name, d])) as Record<N, SectionInfo<N>>;
+  return {
+    names,
+    sections,
+    v2: names.filter((name) => sections[name].inV2),
+    page: names.filter((name) => sections[name].onPage),
+    byTable: Object.fromEntries(
+      SOURCE_TABLES.map((table) => [table, names.filter((name) => sections[name].tables.includes(table))]),
+    ),
+  };
+}
 
-/** For each source table, the sections its writes affect, in catalog order. */
-// Keyed by any string: the listener looks up whatever table name a notification carries.
-export const SECTIONS_BY_TABLE: Readonly<Record<string, readonly SectionName[]>> = Object.fromEntries(
-  SOURCE_TABLES.map((table) => [table, SECTION_NAMES.filter((name) => SECTIONS[name].tables.includes(table))]),
-);
+const PRODUCT = sectionLists<SectionName>(SECTION_DECLARATIONS);
 
-/** Sections that make up the v2 body, in the order the old view emitted them. */
-export const V2_SECTIONS: readonly SectionName[] = SECTION_NAMES.filter((name) => SECTIONS[name].inV2);
+export const SECTION_NAMES: readonly SectionName[] = PRODUCT.names;
+export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = PRODUCT.sections;
+export const PAGE_SECTIONS: readonly SectionName[] = PRODUCT.page;
+export const SECTIONS_BY_TABLE: Readonly<Record<string, readonly SectionName[]>> = PRODUCT.byTable;
+export const V2_SECTIONS: readonly SectionName[] = PRODUCT.v2;
 
 /** Lists keep at most this many items in a snapshot; readers ask for 1..MAX_LIMIT. */
 export const MAX_LIMIT = 100;

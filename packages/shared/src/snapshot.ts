@@ -1,152 +1,57 @@
 import { z } from 'zod';
-import {
-  allTimePerformance,
-  type BotPerformanceSection,
-  botOpenPositionsSchema,
-  botPerformanceSectionSchema,
-  botSummarySchema,
-  botTradeSchema,
-} from './bot.ts';
-import { SECTION_NAMES, type SectionName } from './sections.ts';
+import type { SectionData } from './section-data.ts';
+import { SECTION_NAMES, SECTIONS, type SectionInfo, type SectionName } from './sections.ts';
 
 /**
- * Shapes of every section's data (SPEC §3) and of the snapshot envelope (SPEC §4).
- * The worker's output is checked against these in tests; the API's OpenAPI document is built from them.
+ * The snapshot envelope (SPEC §4) and the worker's announcements of it. The schemas are built for a
+ * catalog's names (catalog.ts `createCatalog`); the ones exported here are the product catalog's.
  */
 
-const num = z.number();
 const iso = z.string().describe('ISO-8601 UTC timestamp');
-const isoOrNull = iso.nullable();
 
-export const overviewSchema = z.object({
-  total_accounts: num,
-  active_accounts: num,
-  total_balance: num,
-  total_equity: num,
-  total_pnl: num,
-  total_trades: num,
-  avg_win_rate: num,
-  win_rate: num,
-});
-
-export const directionSchema = z.enum(['LONG', 'SHORT']);
-
-export const openPositionSchema = z.object({
-  trade_id: num,
-  user_id: num.nullable(),
-  username: z.string().nullable(),
-  symbol: z.string(),
-  direction: z.string(),
-  market_type: z.string(),
-  entry_price: num.nullable(),
-  entry_time: isoOrNull,
-  position_size: num.nullable(),
-  quantity: num.nullable(),
-  stop_loss: num.nullable(),
-  take_profit: num.nullable(),
-  leverage: num.nullable(),
-  current_price: num.nullable(),
-  unrealized_pnl: num,
-  unrealized_pnl_pct: num,
-  price_change: num.nullable(),
-  price_change_pct: num.nullable(),
-  has_real_time_price: z.boolean(),
-});
-
-export const recentTradeSchema = z.object({
-  trade_id: num,
-  user_id: num.nullable(),
-  symbol: z.string(),
-  direction: z.string(),
-  market_type: z.string(),
-  entry_price: num.nullable(),
-  exit_price: num.nullable(),
-  profit_loss: num.nullable(),
-  profit_loss_percentage: num.nullable(),
-  status: z.string(),
-  entry_time: isoOrNull,
-  exit_time: isoOrNull,
-});
-
-export const performanceMetricsSchema = z.object({
-  total_closed_trades: num,
-  profitable_trades: num,
-  losing_trades: num,
-  total_profit: num,
-  total_loss: num,
-  avg_profit: num,
-  avg_loss: num,
-  win_rate: num,
-  best_trade: num.nullable(),
-  worst_trade: num.nullable(),
-  avg_duration_hours: num.nullable(),
-  profit_factor: num.nullable(),
-  max_drawdown: num,
-});
-
-export const topPerformerSchema = z.object({
-  user_id: num,
-  username: z.string(),
-  balance: num,
-  equity: num,
-  total_pnl: num,
-  win_rate: num,
-  total_trades: num,
-});
-
-const windowStatsSchema = z.object({ total_trades: num, open_trades: num, closed_trades: num });
-
-export const tradingStatsSchema = z.object({
-  today: windowStatsSchema,
-  this_week: windowStatsSchema,
-  all_time: windowStatsSchema,
-});
-
-export const liteSchema = z.object({
-  total_pnl: num,
-  win_rate: num,
-  active_trades: num,
-  daily_pnl: num,
-});
-
-export const pnlPointSchema = z.object({ t: iso, pnl: num });
-
-export const sectionDataSchemas = {
-  overview: overviewSchema,
-  open_positions: z.array(openPositionSchema),
-  recent_trades: z.array(recentTradeSchema),
-  performance_metrics: performanceMetricsSchema,
-  top_performers: z.array(topPerformerSchema),
-  trading_stats: tradingStatsSchema,
-  lite: liteSchema,
-  pnl_history: z.array(pnlPointSchema),
-  bot_trades: z.array(botTradeSchema),
-  bot_performance: botPerformanceSectionSchema,
-  bot_open_positions: botOpenPositionsSchema,
-  bot_summary: botSummarySchema,
-} as const satisfies Record<SectionName, z.ZodType>;
-
-export type SectionData = { [K in SectionName]: z.infer<(typeof sectionDataSchemas)[K]> };
-export type Overview = SectionData['overview'];
-export type OpenPosition = z.infer<typeof openPositionSchema>;
-export type RecentTrade = z.infer<typeof recentTradeSchema>;
-export type PerformanceMetrics = SectionData['performance_metrics'];
-export type TopPerformer = z.infer<typeof topPerformerSchema>;
-export type TradingStats = SectionData['trading_stats'];
-export type Lite = SectionData['lite'];
-export type PnlPoint = z.infer<typeof pnlPointSchema>;
+/** The envelope schemas that name a section, for one catalog's section-name schema. */
+export function envelopeSchemas<N extends string>(sectionName: z.ZodType<N>) {
+  /** What `{KEY_PREFIX}:{section}` holds. */
+  const snapshot = z.object({
+    section: sectionName,
+    epoch: z.string().min(1),
+    version: z.number().int().positive(),
+    computed_at: iso,
+    ttl: z.number().int().positive(),
+    data: z.unknown(),
+  });
+  /**
+   * What the worker publishes on the announce channel after every compare-and-publish.
+   * `changed: true` carries the whole snapshot so API instances need no extra round trip;
+   * `changed: false` only refreshes computed_at.
+   */
+  const announcement = z.discriminatedUnion('changed', [
+    z.object({ changed: z.literal(true), snapshot }),
+    z.object({
+      changed: z.literal(false),
+      section: sectionName,
+      epoch: z.string(),
+      version: z.number().int().positive(),
+      computed_at: iso,
+    }),
+  ]);
+  /**
+   * What the worker announces for a change set (SPEC §10): one message per set, its id `change`
+   * (increasing, decimal) and one item per member, in the shape of a single announcement.
+   */
+  const setAnnouncement = z.object({
+    change: z.string().regex(/^\d+$/),
+    items: z.array(announcement).min(1),
+  });
+  return { snapshot, announcement, setAnnouncement };
+}
 
 export const sectionNameSchema = z.enum(SECTION_NAMES);
 
-/** What `{KEY_PREFIX}:{section}` holds. */
-export const snapshotSchema = z.object({
-  section: sectionNameSchema,
-  epoch: z.string().min(1),
-  version: z.number().int().positive(),
-  computed_at: iso,
-  ttl: z.number().int().positive(),
-  data: z.unknown(),
-});
+const PRODUCT_ENVELOPES = envelopeSchemas(sectionNameSchema);
+export const snapshotSchema = PRODUCT_ENVELOPES.snapshot;
+export const announcementSchema = PRODUCT_ENVELOPES.announcement;
+export const setAnnouncementSchema = PRODUCT_ENVELOPES.setAnnouncement;
 
 export type Snapshot<K extends SectionName = SectionName> = {
   section: K;
@@ -157,25 +62,14 @@ export type Snapshot<K extends SectionName = SectionName> = {
   data: SectionData[K];
 };
 
-/**
- * What the worker publishes on the announce channel after every compare-and-publish.
- * `changed: true` carries the whole snapshot so API instances need no extra round trip;
- * `changed: false` only refreshes computed_at.
- */
-export const announcementSchema = z.discriminatedUnion('changed', [
-  z.object({ changed: z.literal(true), snapshot: snapshotSchema }),
-  z.object({
-    changed: z.literal(false),
-    section: sectionNameSchema,
-    epoch: z.string(),
-    version: z.number().int().positive(),
-    computed_at: iso,
-  }),
-]);
-
 export type Announcement =
   | { changed: true; snapshot: Snapshot }
   | { changed: false; section: SectionName; epoch: string; version: number; computed_at: string };
+
+export interface SetAnnouncement {
+  change: string;
+  items: Announcement[];
+}
 
 /** Is `b` a newer state of a section than `a`? Across epochs the newer epoch always wins. */
 export function isNewer(
@@ -188,26 +82,17 @@ export function isNewer(
 }
 
 /**
- * What the socket sends of a section's data: the data itself, except for bot_performance, whose
- * hourly figures serve the HTTP `days` windows and would only weigh on every push (SPEC §11).
+ * What the socket sends of a section's data: the data itself without the fields its declaration
+ * says the socket leaves out (`socketOmits`: bot_performance's hourly figures, SPEC §11). Data that
+ * carries none of them is returned as it is.
  */
-export function socketData(section: SectionName, data: unknown): unknown {
-  if (section === 'bot_performance' && data !== null && typeof data === 'object' && 'hours' in data) {
-    return allTimePerformance(data as BotPerformanceSection);
-  }
-  return data;
-}
-
-/**
- * What the worker announces for a change set (SPEC §10): one message per set, its id `change`
- * (increasing, decimal) and one item per member, in the shape of a single announcement.
- */
-export const setAnnouncementSchema = z.object({
-  change: z.string().regex(/^\d+$/),
-  items: z.array(announcementSchema).min(1),
-});
-
-export interface SetAnnouncement {
-  change: string;
-  items: Announcement[];
+export function socketData(
+  section: SectionName,
+  data: unknown,
+  info: Pick<SectionInfo, 'socketOmits'> | undefined = SECTIONS[section],
+): unknown {
+  const omit = info?.socketOmits;
+  if (!omit?.length || data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  if (!omit.some((field) => field in data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([field]) => !omit.includes(field)));
 }

@@ -1,29 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
-import {
-  ApiError,
-  type Config,
-  DEFAULT_LIMIT,
-  isSectionName,
-  keysForConfig,
-  SECTION_NAMES,
-  type SectionName,
-  V2_SECTIONS,
-} from '@snapboard/shared';
+import { ApiError, type Config, DEFAULT_LIMIT, keysForConfig, PATHS, type SectionName } from '@snapboard/shared';
 import type { Context } from 'hono';
 import type { Registry } from 'prom-client';
 import { clientAddress } from '../client-address.ts';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
-import { DEPRECATION_HEADERS, PATHS, type ReadAnswer, readAnswer } from '../reads.ts';
+import { DEPRECATION_HEADERS, type ReadAnswer, readAnswer } from '../http-answers.ts';
+import type { Views } from '../prepared-answers.ts';
 import { createRefreshGate, type ForcedRecompute, type GateRedis } from '../refresh-gate.ts';
 import type { RouteTable } from '../router.ts';
 import { limitParamSchema, refreshParamSchema } from '../schemas.ts';
-import type { SnapshotReplica } from '../snapshots.ts';
-import type { Views } from '../views.ts';
+import type { SnapshotReplica } from '../snapshot-replica.ts';
 
 /**
- * The public read endpoints (SPEC §6). Bodies come prepared from views.ts; the fast path answers the
+ * The public read endpoints (SPEC §6). Bodies come prepared from prepared-answers.ts; the fast path answers the
  * plain GETs of v2, lite and the deprecated path before Hono sees them and must match these
  * handlers byte for byte (test/fast-path.test.ts).
  */
@@ -44,9 +35,9 @@ export interface DashboardDeps {
  * The forced recompute `refresh=true` asks for: every section (SPEC §6, §10). The refresh gate wraps
  * `start` and decides whether it runs at all; what it does is the queue's business.
  */
-export function forcedRecompute(queue: RecomputeQueue): ForcedRecompute {
+export function forcedRecompute(queue: RecomputeQueue, sections: readonly SectionName[]): ForcedRecompute {
   return {
-    start: () => requestRecompute(queue, SECTION_NAMES, 'refresh'),
+    start: () => requestRecompute(queue, sections, 'refresh'),
     async pending() {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
       return Object.values(counts).some((count) => count > 0);
@@ -101,14 +92,15 @@ const respond = (answer: ReadAnswer) =>
 
 export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps): void {
   const { views, cors, replica, queue, config, now } = deps;
+  const { catalog } = replica;
   const gate = createRefreshGate({
     redis: deps.redis,
     key: keysForConfig(config).refreshGate,
     minIntervalMs: config.refreshMinIntervalMs,
     waitMs: config.refreshWaitMs,
-    recompute: forcedRecompute(queue),
+    recompute: forcedRecompute(queue, catalog.names),
     computedSince: (sinceMs) =>
-      SECTION_NAMES.every((name) => (replica.get(name)?.computedAtMs ?? Number.NEGATIVE_INFINITY) >= sinceMs),
+      catalog.names.every((name) => (replica.get(name)?.computedAtMs ?? Number.NEGATIVE_INFINITY) >= sinceMs),
     waitFor: (predicate, timeoutMs) => replica.waitFor(predicate, timeoutMs),
     registry: deps.registry,
     now,
@@ -136,7 +128,7 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
     const fresh = parseRefresh(c) ? await refresh(c) : false;
     const at = now();
     const prepared = views.v2(limit, at);
-    if (!prepared) throw warmingUp(views.missing(V2_SECTIONS));
+    if (!prepared) throw warmingUp(views.missing(catalog.v2));
     const extra = deprecated ? [DEPRECATION_HEADERS] : [];
     return respond(
       readAnswer(
@@ -162,7 +154,7 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
 
   routes.on('GET', PATHS.section, { cors: true }, (c) => {
     const name = c.req.param('name') ?? '';
-    if (!isSectionName(name)) {
+    if (!catalog.has(name)) {
       throw new ApiError('unknown_section', `Unknown section ${JSON.stringify(name.slice(0, 64))}.`);
     }
     const limit = parseLimit(c);

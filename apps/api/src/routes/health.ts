@@ -1,10 +1,8 @@
-import { isStale, SECTION_NAMES, type SectionName } from '@snapboard/shared';
+import { isStale, PATHS } from '@snapboard/shared';
 import type { Registry } from 'prom-client';
-import type { z } from 'zod';
-import { PATHS } from '../reads.ts';
 import type { RouteTable } from '../router.ts';
-import type { readySchema } from '../schemas.ts';
-import type { SnapshotReplica } from '../snapshots.ts';
+import type { Readiness } from '../schemas.ts';
+import type { SnapshotReplica } from '../snapshot-replica.ts';
 
 /** Liveness, readiness and Prometheus metrics. */
 
@@ -15,14 +13,12 @@ export interface HealthDeps {
   scrape?: () => Promise<string>;
 }
 
-type Readiness = z.infer<typeof readySchema>;
-
 export function readiness(replica: SnapshotReplica, nowMs: number): Readiness {
   const reasons: string[] = [];
   const redis = replica.connected;
   if (!redis) reasons.push('redis is unreachable');
   const sections = {} as Readiness['sections'];
-  for (const name of SECTION_NAMES as readonly SectionName[]) {
+  for (const name of replica.catalog.names) {
     const entry = replica.get(name);
     if (!entry) {
       reasons.push(`${name}: no snapshot yet`);

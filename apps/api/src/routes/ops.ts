@@ -3,14 +3,13 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
-import { ApiError, SECTION_NAMES, type SectionName } from '@snapboard/shared';
+import { ApiError, type Catalog, PATHS, type SectionName } from '@snapboard/shared';
 import type { Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { OpsAuth } from '../auth.ts';
 import type { ApiEnv } from '../env.ts';
-import { PATHS } from '../reads.ts';
 import type { RouteTable } from '../router.ts';
-import { recomputeBodySchema } from '../schemas.ts';
+import type { CatalogSchemas } from '../schemas.ts';
 
 /**
  * Ops: force recomputes (the old "clear cache" is one of them: snapshots are never deleted) and the
@@ -22,6 +21,9 @@ export interface OpsDeps {
   queue: RecomputeQueue;
   auth: OpsAuth;
   now: () => number;
+  /** The sections "all" means, and the body schema naming them. */
+  catalog: Catalog;
+  schemas: Pick<CatalogSchemas, 'recomputeBodySchema'>;
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -35,29 +37,29 @@ const limitBody = bodyLimit({
   },
 });
 
-async function requestedSections(c: Context<ApiEnv>): Promise<SectionName[]> {
+async function requestedSections(c: Context<ApiEnv>, deps: OpsDeps): Promise<SectionName[]> {
   const text = await c.req.text();
-  if (text.trim() === '') return [...SECTION_NAMES];
+  if (text.trim() === '') return [...deps.catalog.names];
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new ApiError('invalid_body', 'The body must be JSON such as {"sections":["overview"]}, or empty for all.');
   }
-  const parsed = recomputeBodySchema.safeParse(json);
+  const parsed = deps.schemas.recomputeBodySchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
     throw new ApiError('invalid_body', `${where}${issue?.message ?? 'invalid body'}`.slice(0, 300));
   }
-  return parsed.data.sections ?? [...SECTION_NAMES];
+  return parsed.data.sections ?? [...deps.catalog.names];
 }
 
 export function registerOpsRoutes(routes: RouteTable, deps: OpsDeps): void {
   const { queue, auth, now } = deps;
 
   const recompute = (what: (count: number) => string) => async (c: Context<ApiEnv>) => {
-    const sections = await requestedSections(c);
+    const sections = await requestedSections(c, deps);
     let timer: NodeJS.Timeout | undefined;
     const jobs = await Promise.race([
       requestRecompute(queue, sections, 'manual'),

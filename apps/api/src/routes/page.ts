@@ -9,7 +9,7 @@ import {
 } from '@snapboard/web';
 import { type Context, Hono } from 'hono';
 import type { ApiEnv } from '../env.ts';
-import type { SnapshotReplica } from '../snapshots.ts';
+import type { SnapshotReplica } from '../snapshot-replica.ts';
 
 /**
  * `GET /` (the live dashboard page of SPEC §8) and its two assets, as a sub-app to mount at the root:

@@ -1,9 +1,9 @@
-import { ApiError, type SectionName } from '@snapboard/shared';
+import { ApiError, PATHS, type SectionName } from '@snapboard/shared';
 import type { Context } from 'hono';
 import type { BotPrepared, BotViews, TradeFilter } from '../bot-views.ts';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
-import { PATHS, readAnswer } from '../reads.ts';
+import { readAnswer } from '../http-answers.ts';
 import type { RouteTable } from '../router.ts';
 import { daysParamSchema, tradeFilterSchemas } from '../schemas.ts';
 import { warmingUp } from './dashboard.ts';

@@ -2,12 +2,11 @@ import type { Duplex } from 'node:stream';
 import {
   DEFAULT_LIMIT,
   type ResumeVersions,
-  SECTION_NAMES,
   type SectionName,
   type ServerMessage,
 } from '@snapboard/shared';
 import { WebSocket } from 'ws';
-import type { ReplicaEntry, SnapshotReplica } from '../snapshots.ts';
+import type { ReplicaEntry, SnapshotReplica } from '../snapshot-replica.ts';
 import { createFrameCache, type Position } from './frames.ts';
 import type { WsMetrics } from './metrics.ts';
 import type { ClientRequest } from './protocol.ts';
@@ -109,9 +108,10 @@ export function createFanout(options: {
   onTooSlow(sub: Subscriber, why: 'bytes' | 'time'): void;
 }): Fanout {
   const { replica, metrics, limits, onTooSlow } = options;
-  const bySection = new Map<SectionName, Set<Subscriber>>(SECTION_NAMES.map((name) => [name, new Set()]));
+  const { catalog } = replica;
+  const bySection = new Map<SectionName, Set<Subscriber>>(catalog.names.map((name) => [name, new Set()]));
   const behind = new Set<Subscriber>();
-  const cache = createFrameCache(metrics);
+  const cache = createFrameCache(catalog, metrics);
   const { frameFor, patchFor } = cache;
   let peakBufferedBytes = 0;
 

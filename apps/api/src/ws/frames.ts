@@ -1,5 +1,5 @@
-import { diffFields, encodeFieldPatch, encodePatch, SECTIONS, type SectionName, socketData } from '@snapboard/shared';
-import type { ReplicaEntry } from '../snapshots.ts';
+import { type Catalog, diffFields, encodeFieldPatch, encodePatch, type SectionName } from '@snapboard/shared';
+import type { ReplicaEntry } from '../snapshot-replica.ts';
 
 /**
  * The bytes a subscriber is sent for a section's replica entry: snapshot frames per list length,
@@ -50,7 +50,7 @@ export interface FrameCache {
 const COMMA = Buffer.from(',');
 const CLOSE_BATCH = Buffer.from(']}');
 
-export function createFrameCache(metrics: { serialized(): void }): FrameCache {
+export function createFrameCache(catalog: Catalog, metrics: { serialized(): void }): FrameCache {
   const frames = new Map<SectionName, SectionFrames>();
   /** Each list item's JSON, per replica entry: what patches are compared and built from. */
   const itemTexts = new WeakMap<ReplicaEntry, string[]>();
@@ -69,18 +69,18 @@ export function createFrameCache(metrics: { serialized(): void }): FrameCache {
 
   /** How many items of a list section a subscriber with `limit` is sent (the whole list when unlimited). */
   function cutLength(section: SectionName, list: readonly unknown[], limit: number): number {
-    return SECTIONS[section].limited ? Math.min(limit, list.length) : list.length;
+    return catalog.sections[section].limited ? Math.min(limit, list.length) : list.length;
   }
 
   function frameFor(section: SectionName, entry: ReplicaEntry, limit: number): Buffer {
     const cached = framesOf(section, entry);
     const { epoch, version, computed_at, data } = entry.snapshot;
     // Limits at or above the list's length all get the same frame; unlimited sections have one frame.
-    const list = SECTIONS[section].limited && Array.isArray(data) ? data : undefined;
+    const list = catalog.sections[section].limited && Array.isArray(data) ? data : undefined;
     const key = list ? cutLength(section, list, limit) : -1;
     let frame = cached.byLimit.get(key);
     if (!frame) {
-      const cut = list ? list.slice(0, key) : socketData(section, data);
+      const cut = list ? list.slice(0, key) : catalog.socketData(section, data);
       frame = Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut }));
       cached.byLimit.set(key, frame);
       metrics.serialized();

@@ -1,4 +1,4 @@
-import { SECTION_NAMES, type SectionName, type WsErrorCode } from '@snapboard/shared';
+import type { SectionName, WsErrorCode } from '@snapboard/shared';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { LimitKind } from './limits.ts';
 
@@ -43,7 +43,7 @@ export interface WsMetrics {
 
 export function createWsMetrics(
   registry: Registry,
-  live: { connections(): number; subscriptions(section: SectionName): number },
+  live: { sections: readonly SectionName[]; connections(): number; subscriptions(section: SectionName): number },
 ): WsMetrics {
   const registers = [registry];
   new Gauge({
@@ -60,7 +60,7 @@ export function createWsMetrics(
     labelNames: ['section'],
     registers,
     collect() {
-      for (const section of SECTION_NAMES) this.set({ section }, live.subscriptions(section));
+      for (const section of live.sections) this.set({ section }, live.subscriptions(section));
     },
   });
   const sent = new Counter({

@@ -1,8 +1,9 @@
 import {
+  CATALOG,
+  type Catalog,
   type ClientMessage,
   clientMessageSchema,
   DEFAULT_LIMIT,
-  isSectionName,
   MAX_LIMIT,
   type ResumeVersions,
   type SectionName,
@@ -40,7 +41,12 @@ function quote(value: unknown): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
-export function parseClientFrame(data: Buffer, isBinary: boolean): ParseResult {
+/** `catalog` is the sections the server holds (its replica's): others are unknown_section. */
+export function parseClientFrame(
+  data: Buffer,
+  isBinary: boolean,
+  catalog: Pick<Catalog, 'has'> = CATALOG,
+): ParseResult {
   if (isBinary) return fail('invalid_message', 'binary frames are not supported; send JSON text frames');
   let value: unknown;
   try {
@@ -69,7 +75,7 @@ export function parseClientFrame(data: Buffer, isBinary: boolean): ParseResult {
   const message = parsed.data;
   if (message.type === 'ping') return { ok: true, request: { type: 'ping', id: message.id ?? null } };
 
-  const unknown = message.sections.filter((name) => !isSectionName(name));
+  const unknown = message.sections.filter((name) => !catalog.has(name));
   if (unknown.length > 0) {
     return fail(
       'unknown_section',

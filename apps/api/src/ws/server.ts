@@ -5,7 +5,6 @@ import {
   type ErrorBody,
   type ErrorCode,
   MAX_FRAME_BYTES,
-  SECTION_NAMES,
   type SectionName,
   WS_CLOSE,
   WS_PATH,
@@ -15,7 +14,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { clientAddress } from '../client-address.ts';
-import type { SnapshotReplica } from '../snapshots.ts';
+import type { SnapshotReplica } from '../snapshot-replica.ts';
 import { type Admission, type ConnectionGate, createConnectionLedger } from './admission.ts';
 import { createFanout, Subscriber } from './fanout.ts';
 import { type CommandLimits, ConnectionLimiter, type LimitKind } from './limits.ts';
@@ -118,7 +117,9 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
   let nextId = 0;
   let closing: Promise<void> | undefined;
 
+  const { catalog } = replica;
   const metrics = createWsMetrics(registry, {
+    sections: catalog.names,
     connections: () => clients.size,
     subscriptions: (section) => fanout.subscriptions(section),
   });
@@ -277,7 +278,7 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
     });
     ws.once('close', () => heartbeats.delete(sub));
 
-    fanout.send(sub, { type: 'welcome', sections: [...SECTION_NAMES], server_time: new Date().toISOString() });
+    fanout.send(sub, { type: 'welcome', sections: [...catalog.names], server_time: new Date().toISOString() });
   }
 
   function onMessage(
@@ -293,7 +294,7 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
       overLimit(sub, limiter, 'commands', now);
       return;
     }
-    const parsed = parseClientFrame(data, isBinary);
+    const parsed = parseClientFrame(data, isBinary, catalog);
     if (!parsed.ok) {
       sendError(sub, parsed.code, parsed.message, errorTimes);
       return;
@@ -411,7 +412,7 @@ export function attachWebSocketServer(options: WsServerOptions): WsServer {
         ...structuredClone(metrics.tally),
         connections: clients.size,
         subscriptions: Object.fromEntries(
-          SECTION_NAMES.map((section) => [section, fanout.subscriptions(section)]),
+          catalog.names.map((section) => [section, fanout.subscriptions(section)]),
         ) as Record<SectionName, number>,
         bufferedBytes,
         peakBufferedBytes: fanout.peakBufferedBytes,

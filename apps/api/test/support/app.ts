@@ -4,7 +4,7 @@ import { type Config, type Keys, keysForConfig } from '@snapboard/shared';
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { type App, createApp } from '../../src/app.ts';
-import { createSnapshotReplica, type SnapshotReplica } from '../../src/snapshots.ts';
+import { createSnapshotReplica, type SnapshotReplica } from '../../src/snapshot-replica.ts';
 
 /** An in-process app on real Redis with the test file's own prefix, as createApp's callers build it. */
 

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { createRecomputeQueue, requestRecompute } from '@snapboard/queue';
 import { createRedisClient } from '@snapboard/redis';
 import { keysForConfig, loadConfigOrExit, type SectionName, snapshotSchema } from '@snapboard/shared';
@@ -11,36 +12,34 @@ import { parseSections, UsageError } from './args.ts';
  */
 const USAGE = 'usage: npm run recompute -- [--no-wait] [--timeout SECONDS] [section ...]';
 
-const args = process.argv.slice(2);
-let wait = true;
-let timeoutS = 15;
-const names: string[] = [];
-try {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--help' || arg === '-h') {
+function commandLine(argv: string[]): { wait: boolean; timeoutS: number; sections: SectionName[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        'no-wait': { type: 'boolean' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
       console.log(USAGE);
       process.exit(0);
-    } else if (arg === '--no-wait') wait = false;
-    else if (arg === '--timeout') {
-      timeoutS = Number(args[++i]);
-      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout must be a positive number');
-    } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}\n${USAGE}`);
-    else names.push(arg);
+    }
+    const timeoutS = values.timeout === undefined ? 15 : Number(values.timeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError('--timeout must be a positive number');
+    return { wait: !values['no-wait'], timeoutS, sections: parseSections(positionals) };
+  } catch (error) {
+    // node's own messages name the option (ERR_PARSE_ARGS_*); ours are UsageErrors.
+    const message = error instanceof UsageError ? error.message : `${(error as Error).message}\n${USAGE}`;
+    process.stderr.write(`${message}\n`);
+    process.exit(2);
   }
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(2);
 }
-let sections: SectionName[];
-try {
-  sections = parseSections(names);
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(2);
-}
+
+const { wait, timeoutS, sections } = commandLine(process.argv.slice(2));
 
 const config = loadConfigOrExit();
 const keys = keysForConfig(config);

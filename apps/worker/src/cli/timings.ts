@@ -1,4 +1,5 @@
-import { loadConfigOrExit, redactUrl } from '@snapboard/shared';
+import { parseArgs } from 'node:util';
+import { loadConfigOrExit, median, redactUrl } from '@snapboard/shared';
 import pg from 'pg';
 import { timeSections } from '../timings.ts';
 import { parseSections, UsageError } from './args.ts';
@@ -7,22 +8,31 @@ import { parseSections, UsageError } from './args.ts';
  * `tsx apps/worker/src/cli/timings.ts [--rounds N] [section ...]`: how long each section's compute
  * takes against DATABASE_URL. Read-only apart from folding pending rollup markers.
  */
-const args = process.argv.slice(2);
-let rounds = 3;
-const roundsAt = args.indexOf('--rounds');
-if (roundsAt >= 0) {
-  rounds = Number(args[roundsAt + 1]);
-  args.splice(roundsAt, 2);
+const USAGE = 'usage: tsx apps/worker/src/cli/timings.ts [--rounds N] [section ...]';
+
+function commandLine(argv: string[]): { rounds: number; sections: ReturnType<typeof parseSections> } {
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: { rounds: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const rounds = values.rounds === undefined ? 3 : Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds must be a whole number ≥ 1');
+    return { rounds, sections: parseSections(positionals) };
+  } catch (error) {
+    const message = error instanceof UsageError ? error.message : `${(error as Error).message}\n${USAGE}`;
+    process.stderr.write(`${message}\n`);
+    process.exit(2);
+  }
 }
-let sections: ReturnType<typeof parseSections>;
-try {
-  if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds must be a whole number ≥ 1');
-  sections = parseSections(args);
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  process.stderr.write(`${error.message}\n`);
-  process.exit(2);
-}
+
+const { rounds, sections } = commandLine(process.argv.slice(2));
 
 const config = loadConfigOrExit();
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
@@ -43,10 +53,11 @@ try {
   // On a shared machine the minimum is the best estimate of a section's own cost.
   console.log(`over ${rounds} rounds (ms):`);
   for (const [name, values] of samples) {
-    const sorted = [...values].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    const middle = median(values) ?? 0;
     console.log(
-      `  ${name.padEnd(20)} min ${(sorted[0] ?? 0).toFixed(1).padStart(7)}  median ${median.toFixed(1).padStart(7)}`,
+      `  ${name.padEnd(20)} min ${Math.min(...values)
+        .toFixed(1)
+        .padStart(7)}  median ${middle.toFixed(1).padStart(7)}`,
     );
   }
 } finally {

@@ -1,4 +1,4 @@
-import type { SectionData, SectionName } from '@snapboard/shared';
+import type { Catalog, SectionData, SectionName } from '@snapboard/shared';
 import { botOpenPositions } from './bot_open_positions.ts';
 import { botPerformance } from './bot_performance.ts';
 import { botSummary } from './bot_summary.ts';
@@ -15,8 +15,29 @@ import type { SectionComputer, SectionContext } from './types.ts';
 
 export type { SectionComputer, SectionContext } from './types.ts';
 
-/** The worker's half of the section catalog: shared's SECTIONS says what, this says how. */
-export const SECTION_COMPUTERS: { readonly [K in SectionName]: SectionComputer<K> } = {
+/**
+ * The worker's half of the section catalog: shared's declarations say what, this says how. The
+ * mapped type makes a declared section without a computation (or a computation of the wrong data
+ * type) a compile error.
+ */
+export type SectionComputations = { readonly [K in SectionName]: SectionComputer<K> };
+
+/**
+ * A section's computation as the set computer runs it: whatever it returns is checked against the
+ * section's schema before it is published (changeset.ts), which is what types a section the product's
+ * `SectionName` does not know (a test's).
+ */
+export interface Computation {
+  compute(ctx: SectionContext): Promise<unknown>;
+  reprice?(last: never, ctx: Pick<SectionContext, 'prices' | 'now'>): Promise<unknown>;
+  /** See SectionComputer.systemTradesOnly. */
+  systemTradesOnly?: true;
+}
+
+/** A registry for a catalog that may hold sections beyond the product's (tests): checked at start. */
+export type ComputationRegistry = Readonly<Record<string, Computation>>;
+
+export const SECTION_COMPUTERS: SectionComputations = {
   overview,
   open_positions: openPositions,
   recent_trades: recentTrades,
@@ -30,6 +51,17 @@ export const SECTION_COMPUTERS: { readonly [K in SectionName]: SectionComputer<K
   bot_open_positions: botOpenPositions,
   bot_summary: botSummary,
 };
+
+/** `computations` for every section of `catalog`, or an error naming those without one. */
+export function computationsFor(
+  catalog: Pick<Catalog, 'names'>,
+  computations: ComputationRegistry,
+): (section: SectionName) => Computation {
+  const missing = catalog.names.filter((name) => !Object.hasOwn(computations, name));
+  if (missing.length)
+    throw new TypeError(`no computation for section${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  return (section) => computations[section] as Computation;
+}
 
 export function computeSection<K extends SectionName>(section: K, ctx: SectionContext): Promise<SectionData[K]> {
   return SECTION_COMPUTERS[section].compute(ctx);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Config, SECTIONS, type SectionName, type Snapshot, staleAt, V2_SECTIONS } from '@snapboard/shared';
-import type { SnapshotReplica } from './snapshots.ts';
+import { type Config, type SectionName, type Snapshot, staleAt } from '@snapboard/shared';
+import type { SnapshotReplica } from './snapshot-replica.ts';
 
 /**
  * The bytes of every read answer, prepared when a snapshot changes rather than per request
@@ -43,15 +43,16 @@ export function weakEtag(key: string): string {
 
 export function createViews(options: { replica: SnapshotReplica; config: Pick<Config, 'ttls'> }): Views {
   const { replica, config } = options;
+  const { sections, v2: v2Sections } = replica.catalog;
   const v2Cache = new Map<number, PreparedV2>();
   const sectionCache = new Map<string, Prepared>();
   let liteCache: Prepared | undefined;
 
   // Serialised data per snapshot `data` object: a refresh that keeps the data keeps the same object
-  // (snapshots.ts spreads the old snapshot), so only a version change pays for JSON.stringify.
+  // (snapshot-replica.ts spreads the old snapshot), so only a version change pays for JSON.stringify.
   const serialized = new WeakMap<object, string | string[]>();
   function dataJson(section: SectionName, data: unknown, limit: number): string {
-    const limited = SECTIONS[section].limited && Array.isArray(data);
+    const limited = sections[section].limited && Array.isArray(data);
     if (data === null || typeof data !== 'object') return JSON.stringify(data ?? null);
     let cached = serialized.get(data);
     if (cached === undefined) {
@@ -64,15 +65,15 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
 
   const cacheInfo = JSON.stringify(
     Object.fromEntries(
-      V2_SECTIONS.flatMap((name) => {
-        const key = SECTIONS[name].cacheInfoKey;
+      v2Sections.flatMap((name) => {
+        const key = sections[name].cacheInfoKey;
         return key ? [[key, config.ttls[name]]] : [];
       }),
     ),
   );
 
   const unsubscribe = replica.onChange((section) => {
-    if (SECTIONS[section].inV2) v2Cache.clear();
+    if (sections[section].inV2) v2Cache.clear();
     if (section === 'lite') liteCache = undefined;
     for (const key of sectionCache.keys()) if (key.startsWith(`${section}|`)) sectionCache.delete(key);
   });
@@ -80,7 +81,7 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
   function buildV2(limit: number, nowMs: number): PreparedV2 | undefined {
     const snapshots: Snapshot[] = [];
     const computedAt: number[] = [];
-    for (const name of V2_SECTIONS) {
+    for (const name of v2Sections) {
       const entry = replica.get(name);
       if (!entry) return undefined;
       snapshots.push(entry.snapshot);
@@ -148,7 +149,7 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
       return liteCache;
     },
     section(name, limit, nowMs) {
-      const effectiveLimit = SECTIONS[name].limited ? limit : 0;
+      const effectiveLimit = sections[name].limited ? limit : 0;
       const key = `${name}|${effectiveLimit}`;
       const cached = sectionCache.get(key);
       if (cached && nowMs <= cached.validUntil) return cached;

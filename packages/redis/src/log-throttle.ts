@@ -1,5 +1,3 @@
-import type { Logger } from 'pino';
-
 /**
  * While Redis is away every connection (commands, queue, the workers' blocking connections) reports
  * each reconnect attempt as an error: one line each was ~16 lines a second. This logs the first of a
@@ -8,9 +6,15 @@ import type { Logger } from 'pino';
  */
 export type ErrorReporter = (source: string, error: unknown) => void;
 
+/** What the throttle logs to (a pino logger, or a child of one). */
+export interface ErrorLog {
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
 const MAX_KINDS = 200;
 
-export function throttledErrors(logger: Logger, level: 'warn' | 'error' = 'warn', windowMs = 10_000): ErrorReporter {
+export function throttledErrors(logger: ErrorLog, level: 'warn' | 'error' = 'warn', windowMs = 10_000): ErrorReporter {
   const seen = new Map<string, { at: number; held: number }>();
   return (source, error) => {
     const kind = `${source}|${error instanceof Error ? error.message : String(error)}`;

@@ -1,28 +1,10 @@
+import { PATHS } from '@snapboard/shared';
 import type { HeaderList } from './cors.ts';
 
 /**
- * What the Hono routes and the fast path (fast-path.ts) must agree on byte for byte: the paths of the
- * read endpoints, their response headers and the If-None-Match test.
+ * What the Hono routes and the fast path (fast-path.ts) must agree on byte for byte: the read
+ * endpoints' response headers and the If-None-Match test. Their paths are shared's `PATHS`.
  */
-
-export const PATHS = {
-  v2: '/api/public/dashboard/v2',
-  lite: '/api/public/dashboard/lite',
-  section: '/api/public/dashboard/sections/:name',
-  deprecated: '/api/public/paper-trading/dashboard',
-  botTrades: '/api/public/paper-trading',
-  botPerformance: '/api/public/paper-trading/performance',
-  botOpenPositions: '/api/public/paper-trading/open-positions',
-  botSummary: '/api/public/paper-trading/summary',
-  botClose: '/api/public/paper-trading/:id/close',
-  clearCache: '/api/public/dashboard/clear-cache',
-  recompute: '/api/ops/recompute',
-  openapi: '/api/openapi.json',
-  healthz: '/healthz',
-  readyz: '/readyz',
-  metrics: '/metrics',
-  queues: '/ops/queues',
-} as const;
 
 export const DEPRECATION_HEADERS: HeaderList = [
   ['deprecation', 'true'],

@@ -2,15 +2,14 @@ import { EventEmitter } from 'node:events';
 import { type AnnouncementSubscription, type RedisClient, subscribeAnnouncements } from '@snapboard/redis';
 import {
   type Announcement,
-  announcementSchema,
+  CATALOG,
+  type Catalog,
   isNewer,
   type Keys,
-  SECTION_NAMES,
   type SectionName,
   type SetAnnouncement,
   type Snapshot,
-  setAnnouncementSchema,
-  snapshotSchema,
+  within,
 } from '@snapboard/shared';
 import type { Logger } from 'pino';
 
@@ -36,6 +35,8 @@ export interface AppliedSet {
 }
 
 export interface SnapshotReplica {
+  /** The sections this replica holds, and what everything reading from it derives its lists from. */
+  readonly catalog: Catalog;
   get<K extends SectionName>(section: K): (ReplicaEntry & { snapshot: Snapshot<K> }) | undefined;
   /** True once Redis answered and the replica was loaded (even if some sections are missing). */
   readonly loaded: boolean;
@@ -65,6 +66,8 @@ export interface ReplicaOptions {
   subscriber: RedisClient;
   keys: Keys;
   logger: Logger;
+  /** The sections to hold; the product's catalog by default. */
+  catalog?: Catalog;
   resyncIntervalMs?: number;
   /** How long start() waits for a first connection before serving "warming up" (ms). */
   startTimeoutMs?: number;
@@ -84,19 +87,10 @@ function untilReady(client: RedisClient, ms: number): Promise<void> {
   });
 }
 
-/** Resolves when `promise` settles or after `ms`, whichever comes first. */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    void promise.finally(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica {
   const { redis, subscriber, keys, logger } = options;
+  const catalog = options.catalog ?? CATALOG;
+  const { snapshotSchema, announcementSchema, setAnnouncementSchema } = catalog;
   const entries = new Map<SectionName, ReplicaEntry>();
   const events = new EventEmitter();
   events.setMaxListeners(0);
@@ -112,7 +106,7 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     const sameVersion =
       current !== undefined && current.epoch === snapshot.epoch && current.version === snapshot.version;
     const kind: ChangeKind = sameVersion ? 'refresh' : 'version';
-    // Same (epoch, version) means same data: keep the object readers already serialised (views.ts).
+    // Same (epoch, version) means same data: keep the object readers already serialised (prepared-answers.ts).
     const kept = sameVersion ? ({ ...snapshot, data: current.data } as Snapshot) : snapshot;
     const entry: ReplicaEntry = { snapshot: kept, computedAtMs: Date.parse(snapshot.computed_at) };
     entries.set(snapshot.section, entry);
@@ -215,7 +209,7 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     }
   }
 
-  const resync = () => resyncSections(SECTION_NAMES);
+  const resync = () => resyncSections(catalog.names);
 
   // After a reconnect ioredis re-subscribes by itself, but what was announced meanwhile is lost.
   const onSubscriberReady = () => {
@@ -230,6 +224,7 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
   };
 
   return {
+    catalog,
     get: (section) => entries.get(section) as never,
     get loaded() {
       return loaded;
