@@ -1,10 +1,5 @@
 import type { Duplex } from 'node:stream';
-import {
-  DEFAULT_LIMIT,
-  type ResumeVersions,
-  type SectionName,
-  type ServerMessage,
-} from '@snapboard/shared';
+import { DEFAULT_LIMIT, type ResumeVersions, type SectionName, type ServerMessage } from '@snapboard/shared';
 import { WebSocket } from 'ws';
 import type { ReplicaEntry, SnapshotReplica } from '../snapshot-replica.ts';
 import { createFrameCache, type Position } from './frames.ts';
