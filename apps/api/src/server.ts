@@ -7,7 +7,6 @@ import { ApiError, type Config, keysForConfig } from '@snapboard/shared';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type App, createApp } from './app.ts';
-import { createCors } from './cors.ts';
 import { createFastPath } from './fast-path.ts';
 import { createPageRoutes } from './routes/page.ts';
 import { createSnapshotReplica, type SnapshotReplica } from './snapshots.ts';
@@ -23,7 +22,7 @@ import { attachWebSocketServer, type WsServer } from './ws/server.ts';
 export interface StartOptions {
   config: Config;
   logger: Logger;
-  /** Serve plain v2/lite GETs from prepared buffers before Hono (default true; tests compare both). */
+  /** Serve the read routes' GETs from prepared buffers before Hono (default true; tests compare both). */
   fastPath?: boolean;
   /** Mount the dashboard page at `/` (default true; it builds its bundle in memory at start). */
   page?: boolean;
@@ -125,10 +124,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
       return Response.json(apiError.toBody(), { status: apiError.status });
     },
   });
-  const fast =
-    options.fastPath === false
-      ? undefined
-      : createFastPath({ views: app.views, bot: app.bot, cors: createCors(config), metrics: app.metrics, logger, now });
+  const fast = options.fastPath === false ? undefined : createFastPath({ reads: app.reads, finish: app.finish, now });
   const server = createServer(
     fast
       ? (req, res) => {

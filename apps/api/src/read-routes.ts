@@ -1,0 +1,122 @@
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+import { tryDecode } from 'hono/utils/url';
+import type { ApiEnv } from './env.ts';
+import type { ReadAnswer } from './reads.ts';
+import type { RouteTable } from './router.ts';
+
+/**
+ * The one table of the public read routes (docs/decisions/0014). Each route says, once, how its query
+ * is read and how it is answered from prepared bytes; the Hono app (for every request) and the fast
+ * path (fast-path.ts, for the GETs it can answer synchronously) both run exactly that. So the two
+ * entry points cannot disagree on a parameter, a header or the deprecated path's rule: they differ
+ * only in how the request arrives and the answer leaves, which decision 0003's byte-identity test
+ * (test/fast-path.test.ts) pins down.
+ */
+
+/** A query string's parameters, each with its values in order, as Hono's `c.req.queries()` gives them. */
+export type Query = ReadonlyMap<string, readonly string[]>;
+
+const EMPTY: Query = new Map();
+
+/** `+` is a space and `%XX` is decoded where it is valid UTF-8, exactly as Hono decodes queries. */
+function decodePart(value: string): string {
+  if (value.indexOf('+') !== -1) value = value.replace(/\+/g, ' ');
+  return value.indexOf('%') !== -1 ? tryDecode(value, decodeURIComponent) : value;
+}
+
+/**
+ * Parse the part of a request target after `?` (a fragment, which no client should send, is cut as
+ * Hono cuts it). Empty names are skipped; a name without `=` has the value `''`.
+ */
+export function parseQuery(raw: string): Query {
+  if (raw === '') return EMPTY;
+  const hash = raw.indexOf('#');
+  if (hash !== -1) raw = raw.slice(0, hash);
+  const out = new Map<string, string[]>();
+  let start = 0;
+  while (start <= raw.length) {
+    let end = raw.indexOf('&', start);
+    if (end === -1) end = raw.length;
+    const eq = raw.indexOf('=', start);
+    const hasValue = eq !== -1 && eq < end;
+    const name = decodePart(raw.slice(start, hasValue ? eq : end));
+    if (name !== '') {
+      const value = hasValue ? decodePart(raw.slice(eq + 1, end)) : '';
+      const values = out.get(name);
+      if (values) values.push(value);
+      else out.set(name, [value]);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+/** The query of a request target (`/path?query` or an absolute URL). */
+export function queryOf(target: string): string {
+  const q = target.indexOf('?');
+  return q === -1 ? '' : target.slice(q + 1);
+}
+
+/** The conditional and CORS request headers a read answer depends on. */
+export interface ReadHeaders {
+  ifNoneMatch: string | undefined;
+  origin: string | undefined;
+}
+
+/** A request the route has validated, ready to answer. */
+export interface Read {
+  /** `refresh=true`: the answer must first wait for the refresh gate, which only the Hono route does. */
+  readonly refresh: boolean;
+  /**
+   * The answer at `at` (ms), from prepared bytes; `fresh` when it waited for a forced recompute that
+   * finished. Throws the warming-up ApiError while a snapshot it needs is missing.
+   */
+  answer(headers: ReadHeaders, at: number, fresh: boolean): ReadAnswer;
+}
+
+export interface ReadRoute {
+  /** The route pattern as Hono matches it: also the `route` label of metrics and the request log. */
+  readonly pattern: string;
+  /**
+   * The exact paths the fast path answers for it, each also with a trailing slash: the pattern, or
+   * for `:name` one path per known name (an unknown name is left to Hono's 404).
+   */
+  readonly paths: readonly { path: string; name?: string }[];
+  /** Validate the query (and the path's `:name`): throws the ApiError a client gets for bad input. */
+  read(query: Query, name: string | undefined): Read;
+}
+
+/** What the Hono side needs beyond the table: the refresh gate (async, so never on the fast path). */
+export interface ReadRouteHooks {
+  /** Wait for (or join) the forced recompute `refresh=true` asks for: true when it finished. */
+  refresh(c: Context<ApiEnv>): Promise<boolean>;
+  now: () => number;
+}
+
+/**
+ * The query of the request as node:http received it, the same string the fast path parses; in-process
+ * requests (`app.request()`, tests) have no IncomingMessage and use the URL Hono built.
+ */
+function rawQuery(c: Context<ApiEnv>): string {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return queryOf(incoming?.url ?? c.req.url);
+}
+
+const respond = (answer: ReadAnswer) =>
+  new Response(answer.body as Uint8Array<ArrayBuffer> | null, { status: answer.status, headers: answer.headers });
+
+/** Register every route of the table as a Hono GET (HEAD, OPTIONS, CORS and 405 come with it). */
+export function registerReadRoutes(routes: RouteTable, table: readonly ReadRoute[], hooks: ReadRouteHooks): void {
+  const { now } = hooks;
+  for (const route of table) {
+    const hasName = route.pattern.includes(':name');
+    routes.on('GET', route.pattern, { cors: true }, async (c) => {
+      const read = route.read(parseQuery(rawQuery(c)), hasName ? (c.req.param('name') ?? '') : undefined);
+      const fresh = read.refresh ? await hooks.refresh(c) : false;
+      return respond(
+        read.answer({ ifNoneMatch: c.req.header('if-none-match'), origin: c.req.header('origin') }, now(), fresh),
+      );
+    });
+  }
+}
