@@ -26,6 +26,8 @@ export interface FastPath {
   readonly served: number;
 }
 
+const NO_QUERY = parseQuery('');
+
 interface Entry {
   route: ReadRoute;
   name: string | undefined;
@@ -70,9 +72,9 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     }
     let answer: ReadAnswer;
     try {
-      const read = entry.route.read(parseQuery(q === -1 ? '' : url.slice(q + 1)), entry.name);
-      if (read.refresh) return false;
-      answer = read.answer({ ifNoneMatch, origin }, now(), false);
+      const params = entry.route.parse(q === -1 ? NO_QUERY : parseQuery(url.slice(q + 1)), entry.name);
+      if (params.refresh) return false;
+      answer = entry.route.answer(params, ifNoneMatch, origin, now(), false);
     } catch {
       // Bad input or warming up: the answer is an error envelope, which only Hono writes.
       return false;

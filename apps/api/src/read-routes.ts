@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import type { SectionName } from '@snapboard/shared';
 import type { Context } from 'hono';
 import { tryDecode } from 'hono/utils/url';
+import type { TradeFilter } from './bot-views.ts';
 import type { ApiEnv } from './env.ts';
 import type { ReadAnswer } from './reads.ts';
 import type { RouteTable } from './router.ts';
@@ -58,21 +60,19 @@ export function queryOf(target: string): string {
   return q === -1 ? '' : target.slice(q + 1);
 }
 
-/** The conditional and CORS request headers a read answer depends on. */
-export interface ReadHeaders {
-  ifNoneMatch: string | undefined;
-  origin: string | undefined;
-}
-
-/** A request the route has validated, ready to answer. */
-export interface Read {
+/**
+ * What a read asks for, once its query is validated. Plain data, so that answering a request creates
+ * no function (tsx keeps names, which costs a defineProperty per function created).
+ */
+export interface ReadParams {
+  /** Items of the limited lists (v2, sections); the default where the route takes none. */
+  readonly limit: number;
   /** `refresh=true`: the answer must first wait for the refresh gate, which only the Hono route does. */
   readonly refresh: boolean;
-  /**
-   * The answer at `at` (ms), from prepared bytes; `fresh` when it waited for a forced recompute that
-   * finished. Throws the warming-up ApiError while a snapshot it needs is missing.
-   */
-  answer(headers: ReadHeaders, at: number, fresh: boolean): ReadAnswer;
+  /** The section of `/sections/{name}`, validated. */
+  readonly name?: SectionName;
+  readonly filter?: TradeFilter;
+  readonly days?: number;
 }
 
 export interface ReadRoute {
@@ -84,7 +84,30 @@ export interface ReadRoute {
    */
   readonly paths: readonly { path: string; name?: string }[];
   /** Validate the query (and the path's `:name`): throws the ApiError a client gets for bad input. */
-  read(query: Query, name: string | undefined): Read;
+  parse(query: Query, name: string | undefined): ReadParams;
+  /**
+   * The answer at `at` (ms), from prepared bytes; `fresh` when it waited for a forced recompute that
+   * finished. Throws the warming-up ApiError while a snapshot it needs is missing.
+   */
+  answer(
+    params: ReadParams,
+    ifNoneMatch: string | undefined,
+    origin: string | undefined,
+    at: number,
+    fresh: boolean,
+  ): ReadAnswer;
+}
+
+/** The params of a read without filter or days, one object per (limit, refresh), made once. */
+const PLAIN: ReadParams[][] = [[], []];
+export function plainParams(limit: number, refresh: boolean): ReadParams {
+  const row = PLAIN[refresh ? 1 : 0] as ReadParams[];
+  let params = row[limit];
+  if (!params) {
+    params = Object.freeze({ limit, refresh });
+    row[limit] = params;
+  }
+  return params;
 }
 
 /** What the Hono side needs beyond the table: the refresh gate (async, so never on the fast path). */
@@ -112,11 +135,9 @@ export function registerReadRoutes(routes: RouteTable, table: readonly ReadRoute
   for (const route of table) {
     const hasName = route.pattern.includes(':name');
     routes.on('GET', route.pattern, { cors: true }, async (c) => {
-      const read = route.read(parseQuery(rawQuery(c)), hasName ? (c.req.param('name') ?? '') : undefined);
-      const fresh = read.refresh ? await hooks.refresh(c) : false;
-      return respond(
-        read.answer({ ifNoneMatch: c.req.header('if-none-match'), origin: c.req.header('origin') }, now(), fresh),
-      );
+      const params = route.parse(parseQuery(rawQuery(c)), hasName ? (c.req.param('name') ?? '') : undefined);
+      const fresh = params.refresh ? await hooks.refresh(c) : false;
+      return respond(route.answer(params, c.req.header('if-none-match'), c.req.header('origin'), now(), fresh));
     });
   }
 }

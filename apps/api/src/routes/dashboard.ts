@@ -16,12 +16,12 @@ import type { Registry } from 'prom-client';
 import { clientAddress } from '../client-address.ts';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
-import type { Query, Read, ReadHeaders, ReadRoute } from '../read-routes.ts';
+import { plainParams, type Query, type ReadParams, type ReadRoute } from '../read-routes.ts';
 import { DEPRECATION_HEADERS, PATHS, readAnswer } from '../reads.ts';
 import { createRefreshGate, type ForcedRecompute, type GateRedis } from '../refresh-gate.ts';
 import { limitParamSchema, refreshParamSchema } from '../schemas.ts';
 import type { SnapshotReplica } from '../snapshots.ts';
-import type { Prepared, Views } from '../views.ts';
+import type { Views } from '../views.ts';
 
 /**
  * The public read endpoints (SPEC §6), as entries of the one read-route table (read-routes.ts) that
@@ -129,64 +129,65 @@ export function createDashboardRefresh(deps: RefreshDeps): (c: Context<ApiEnv>) 
 export function dashboardReadRoutes(deps: { views: Views; cors: Cors }): ReadRoute[] {
   const { views, cors } = deps;
 
-  /** A prepared body with its ETag: 304 when the client holds it, CORS headers as configured. */
-  const answerPrepared = (prepared: Prepared, headers: ReadHeaders) =>
-    readAnswer(prepared.etag, headers.ifNoneMatch, () => prepared.body, cors.headers(headers.origin));
-
   /** v2 and the deprecated path: the same body, the latter at the default limit with its two headers. */
-  const dashboard = (limit: number, refresh: boolean, deprecated: boolean): Read => ({
-    refresh,
-    answer(headers, at, fresh) {
-      const prepared = views.v2(limit, at);
-      if (!prepared) throw warmingUp(views.missing(V2_SECTIONS));
-      const render = () => prepared.render(at, !fresh);
-      return deprecated
-        ? readAnswer(prepared.etag, headers.ifNoneMatch, render, DEPRECATION_HEADERS, cors.headers(headers.origin))
-        : readAnswer(prepared.etag, headers.ifNoneMatch, render, cors.headers(headers.origin));
-    },
-  });
-
-  const lite: Read = {
-    refresh: false,
-    answer(headers) {
-      const prepared = views.lite();
-      if (!prepared) throw warmingUp(['lite']);
-      return answerPrepared(prepared, headers);
-    },
+  const dashboard = (
+    params: ReadParams,
+    ifNoneMatch: string | undefined,
+    origin: string | undefined,
+    at: number,
+    fresh: boolean,
+    deprecated: boolean,
+  ) => {
+    const prepared = views.v2(params.limit, at);
+    if (!prepared) throw warmingUp(views.missing(V2_SECTIONS));
+    const corsHeaders = cors.headers(origin);
+    return deprecated
+      ? readAnswer(prepared.etag, ifNoneMatch, prepared, at, !fresh, DEPRECATION_HEADERS, corsHeaders)
+      : readAnswer(prepared.etag, ifNoneMatch, prepared, at, !fresh, corsHeaders);
   };
 
   return [
     {
       pattern: PATHS.v2,
       paths: [{ path: PATHS.v2 }],
-      read: (query) => {
+      parse(query) {
+        if (query.size === 0) return plainParams(DEFAULT_LIMIT, false);
         const limit = parseLimit(query);
-        return dashboard(limit, parseRefresh(query), false);
+        return plainParams(limit, parseRefresh(query));
       },
+      answer: (params, ifNoneMatch, origin, at, fresh) => dashboard(params, ifNoneMatch, origin, at, fresh, false),
     },
     {
       // The old view's path: the v2 body at the default limit (its clients never sent one).
       pattern: PATHS.deprecated,
       paths: [{ path: PATHS.deprecated }],
-      read: (query) => dashboard(DEFAULT_LIMIT, parseRefresh(query), true),
+      parse: (query) => plainParams(DEFAULT_LIMIT, query.size !== 0 && parseRefresh(query)),
+      answer: (params, ifNoneMatch, origin, at, fresh) => dashboard(params, ifNoneMatch, origin, at, fresh, true),
     },
-    { pattern: PATHS.lite, paths: [{ path: PATHS.lite }], read: () => lite },
+    {
+      pattern: PATHS.lite,
+      paths: [{ path: PATHS.lite }],
+      parse: () => plainParams(DEFAULT_LIMIT, false),
+      answer(_, ifNoneMatch, origin, at) {
+        const prepared = views.lite();
+        if (!prepared) throw warmingUp(['lite']);
+        return readAnswer(prepared.etag, ifNoneMatch, prepared.body, at, true, cors.headers(origin));
+      },
+    },
     {
       pattern: PATHS.section,
       paths: SECTION_NAMES.map((name) => ({ path: PATHS.section.replace(':name', name), name })),
-      read: (query, name = '') => {
+      parse(query, name = '') {
         if (!isSectionName(name)) {
           throw new ApiError('unknown_section', `Unknown section ${JSON.stringify(name.slice(0, 64))}.`);
         }
-        const limit = parseLimit(query);
-        return {
-          refresh: false,
-          answer(headers, at) {
-            const prepared = views.section(name, limit, at);
-            if (!prepared) throw warmingUp([name]);
-            return answerPrepared(prepared, headers);
-          },
-        };
+        return { limit: parseLimit(query), refresh: false, name };
+      },
+      answer(params, ifNoneMatch, origin, at) {
+        const name = params.name as SectionName;
+        const prepared = views.section(name, params.limit, at);
+        if (!prepared) throw warmingUp([name]);
+        return readAnswer(prepared.etag, ifNoneMatch, prepared.body, at, true, cors.headers(origin));
       },
     },
   ];

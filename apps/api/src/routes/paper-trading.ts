@@ -1,7 +1,7 @@
-import { ApiError, type SectionName } from '@snapboard/shared';
+import { ApiError, DEFAULT_LIMIT, type SectionName } from '@snapboard/shared';
 import type { BotPrepared, BotViews, TradeFilter } from '../bot-views.ts';
 import type { Cors } from '../cors.ts';
-import type { Query, Read, ReadRoute } from '../read-routes.ts';
+import { plainParams, type Query, type ReadParams, type ReadRoute } from '../read-routes.ts';
 import { PATHS, readAnswer } from '../reads.ts';
 import type { RouteTable } from '../router.ts';
 import { daysParamSchema, tradeFilterSchemas } from '../schemas.ts';
@@ -58,37 +58,42 @@ export function parseDays(query: Query): number | undefined {
 export function paperTradingReadRoutes(deps: PaperTradingDeps): ReadRoute[] {
   const { bot, cors } = deps;
 
-  const read = (prepare: () => BotPrepared | undefined, section: SectionName): Read => ({
-    refresh: false,
-    answer(headers) {
-      const prepared = prepare();
-      if (!prepared) throw warmingUp([section]);
-      return readAnswer(
-        prepared.etag,
-        headers.ifNoneMatch,
-        () => prepared.body,
-        prepared.headers,
-        cors.headers(headers.origin),
-      );
-    },
-  });
-  const route = (pattern: string, parse: (query: Query) => Read): ReadRoute => ({
+  const route = (
+    pattern: string,
+    section: SectionName,
+    parse: (query: Query) => ReadParams,
+    prepare: (params: ReadParams) => BotPrepared | undefined,
+  ): ReadRoute => ({
     pattern,
     paths: [{ path: pattern }],
-    read: parse,
+    parse,
+    answer(params, ifNoneMatch, origin, at) {
+      const prepared = prepare(params);
+      if (!prepared) throw warmingUp([section]);
+      return readAnswer(prepared.etag, ifNoneMatch, prepared.body, at, true, prepared.headers, cors.headers(origin));
+    },
   });
+  const plain = () => plainParams(DEFAULT_LIMIT, false);
+  const NO_FILTER: TradeFilter = {};
 
   return [
-    route(PATHS.botTrades, (query) => {
-      const filter = parseTradeFilter(query);
-      return read(() => bot.trades(filter), 'bot_trades');
-    }),
-    route(PATHS.botPerformance, (query) => {
-      const days = parseDays(query);
-      return read(() => bot.performance(days), 'bot_performance');
-    }),
-    route(PATHS.botOpenPositions, () => read(bot.openPositions, 'bot_open_positions')),
-    route(PATHS.botSummary, () => read(bot.summary, 'bot_summary')),
+    route(
+      PATHS.botTrades,
+      'bot_trades',
+      (query) => (query.size === 0 ? plain() : { ...plain(), filter: parseTradeFilter(query) }),
+      (params) => bot.trades(params.filter ?? NO_FILTER),
+    ),
+    route(
+      PATHS.botPerformance,
+      'bot_performance',
+      (query) => {
+        const days = parseDays(query);
+        return days === undefined ? plain() : { ...plain(), days };
+      },
+      (params) => bot.performance(params.days),
+    ),
+    route(PATHS.botOpenPositions, 'bot_open_positions', plain, bot.openPositions),
+    route(PATHS.botSummary, 'bot_summary', plain, bot.summary),
   ];
 }
 
