@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseQuery, type ReadRoute } from './read-routes.ts';
+import { Query, type ReadRoute } from './read-routes.ts';
 import type { ReadAnswer } from './reads.ts';
 import type { RequestFinish } from './request-log.ts';
 
@@ -25,8 +25,6 @@ export interface FastPath {
   /** Requests answered so far (tests check that the fast path really served). */
   readonly served: number;
 }
-
-const NO_QUERY = parseQuery('');
 
 interface Entry {
   route: ReadRoute;
@@ -72,7 +70,7 @@ export function createFastPath(deps: FastPathDeps): FastPath {
     }
     let answer: ReadAnswer;
     try {
-      const params = entry.route.parse(q === -1 ? NO_QUERY : parseQuery(url.slice(q + 1)), entry.name);
+      const params = entry.route.parse(q === -1 ? Query.EMPTY : Query.parse(url.slice(q + 1)), entry.name);
       if (params.refresh) return false;
       answer = entry.route.answer(params, ifNoneMatch, origin, now(), false);
     } catch {

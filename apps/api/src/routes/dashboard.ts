@@ -70,7 +70,7 @@ export function warmingUp(missing: readonly SectionName[]): ApiError {
 
 /** One value per parameter: `limit=1&limit=2` is ambiguous, so it is refused rather than guessed. */
 function single(query: Query, name: string): string | undefined {
-  const values = query.get(name);
+  const values = query.values(name);
   if (values === undefined) return undefined;
   if (values.length !== 1) {
     throw new ApiError(name === 'limit' ? 'invalid_limit' : 'invalid_parameter', `${name} must be given at most once`);
@@ -125,6 +125,22 @@ export function createDashboardRefresh(deps: RefreshDeps): (c: Context<ApiEnv>) 
   };
 }
 
+/** A section's params, one object per (name, limit), made once: a request allocates none. */
+const SECTION_PARAMS = new Map<SectionName, ReadParams[]>();
+function sectionParams(name: SectionName, limit: number): ReadParams {
+  let row = SECTION_PARAMS.get(name);
+  if (!row) {
+    row = [];
+    SECTION_PARAMS.set(name, row);
+  }
+  let params = row[limit];
+  if (!params) {
+    params = Object.freeze({ limit, refresh: false, name });
+    row[limit] = params;
+  }
+  return params;
+}
+
 /** The read routes of SPEC §6 (v2, the deprecated path, lite, one section), for the one route table. */
 export function dashboardReadRoutes(deps: { views: Views; cors: Cors }): ReadRoute[] {
   const { views, cors } = deps;
@@ -151,7 +167,7 @@ export function dashboardReadRoutes(deps: { views: Views; cors: Cors }): ReadRou
       pattern: PATHS.v2,
       paths: [{ path: PATHS.v2 }],
       parse(query) {
-        if (query.size === 0) return plainParams(DEFAULT_LIMIT, false);
+        if (query.empty) return plainParams(DEFAULT_LIMIT, false);
         const limit = parseLimit(query);
         return plainParams(limit, parseRefresh(query));
       },
@@ -161,7 +177,7 @@ export function dashboardReadRoutes(deps: { views: Views; cors: Cors }): ReadRou
       // The old view's path: the v2 body at the default limit (its clients never sent one).
       pattern: PATHS.deprecated,
       paths: [{ path: PATHS.deprecated }],
-      parse: (query) => plainParams(DEFAULT_LIMIT, query.size !== 0 && parseRefresh(query)),
+      parse: (query) => plainParams(DEFAULT_LIMIT, !query.empty && parseRefresh(query)),
       answer: (params, ifNoneMatch, origin, at, fresh) => dashboard(params, ifNoneMatch, origin, at, fresh, true),
     },
     {
@@ -181,7 +197,7 @@ export function dashboardReadRoutes(deps: { views: Views; cors: Cors }): ReadRou
         if (!isSectionName(name)) {
           throw new ApiError('unknown_section', `Unknown section ${JSON.stringify(name.slice(0, 64))}.`);
         }
-        return { limit: parseLimit(query), refresh: false, name };
+        return sectionParams(name, query.empty ? DEFAULT_LIMIT : parseLimit(query));
       },
       answer(params, ifNoneMatch, origin, at) {
         const name = params.name as SectionName;

@@ -22,7 +22,7 @@ const FILTERS = ['status', 'market_type', 'direction', 'symbol'] as const;
 
 /** One value per parameter; an empty one means "no filter", as the origin read it. */
 function single(query: Query, name: string, code: 'invalid_filter' | 'invalid_days'): string | undefined {
-  const values = query.get(name);
+  const values = query.values(name);
   if (values === undefined) return undefined;
   if (values.length !== 1) throw new ApiError(code, `${name} must be given at most once`);
   return values[0];
@@ -30,7 +30,7 @@ function single(query: Query, name: string, code: 'invalid_filter' | 'invalid_da
 
 export function parseTradeFilter(query: Query): TradeFilter {
   const filter: TradeFilter = {};
-  if (query.size === 0) return filter;
+  if (query.empty) return filter;
   for (const name of FILTERS) {
     const raw = single(query, name, 'invalid_filter');
     if (raw === undefined || raw === '') continue;
@@ -80,7 +80,7 @@ export function paperTradingReadRoutes(deps: PaperTradingDeps): ReadRoute[] {
     route(
       PATHS.botTrades,
       'bot_trades',
-      (query) => (query.size === 0 ? plain() : { ...plain(), filter: parseTradeFilter(query) }),
+      (query) => (query.empty ? plain() : { ...plain(), filter: parseTradeFilter(query) }),
       (params) => bot.trades(params.filter ?? NO_FILTER),
     ),
     route(
