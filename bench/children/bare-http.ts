@@ -3,7 +3,8 @@
  * snapboard itself (same body, same headers, 304 when If-None-Match matches). It does nothing else,
  * so its throughput is what Node can serve on this machine: the ceiling snapboard is measured against.
  *
- * IPC: receives `{type:'routes', routes}`; answers `{type:'listening', port}`.
+ * IPC: receives `{type:'routes', routes}`; answers `{type:'listening', port}` the first time and
+ * `{type:'routes-set'}` after each later one.
  */
 import { createServer } from 'node:http';
 
@@ -62,7 +63,10 @@ process.on('message', (message: { type: string; routes?: CapturedRoute[] }) => {
       ...(route.etag ? { etag: route.etag } : {}),
     });
   }
-  if (server.listening) return;
+  if (server.listening) {
+    process.send?.({ type: 'routes-set' });
+    return;
+  }
   server.listen(0, '127.0.0.1', () => {
     const address = server.address();
     process.send?.({ type: 'listening', port: typeof address === 'object' && address ? address.port : 0 });

@@ -42,11 +42,14 @@ export interface Figure {
   note?: string;
 }
 
-/** A figure as a suite states it; ratio and verdict are derived. */
-export type FigureInput = Omit<Figure, 'ratio' | 'target' | 'met'> & { target?: Target };
+/**
+ * A figure as a suite states it; ratio and verdict are derived, unless the suite gives the ratio
+ * itself (the median of per-pair ratios, which is not the ratio of the two medians).
+ */
+export type FigureInput = Omit<Figure, 'ratio' | 'target' | 'met'> & { target?: Target; ratio?: number | null };
 
 export function figure(input: FigureInput): Figure {
-  const r = ratio(input.value, input.baseline.value);
+  const r = input.ratio !== undefined ? input.ratio : ratio(input.value, input.baseline.value);
   const target = input.target ?? null;
   return {
     id: input.id,

@@ -3,16 +3,44 @@ import type { BenchContext } from '../lib/context.ts';
 import { cpuSeconds, type Managed, spawnTs } from '../lib/procs.ts';
 import { type Figure, figure } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
+import { type CpuScenario, cpuBoundMode } from './http-cpu.ts';
 
 /**
- * 1. HTTP reads under autocannon (100 connections, no pipelining), in a process of its own, against
- * snapboard's API, (a) a bare node:http server answering the same bytes, and (b) the cache-aside
- * design snapboard replaces. Servers alternate within every round (a, snapboard, b, a, …) so a noisy
- * neighbour hurts all three alike; figures are medians over the rounds.
+ * 1. HTTP reads, in two modes, with the worker stopped so that only the servers and the generator
+ * use the CPU:
+ * - CPU-bound (http-cpu.ts, the one the hot path's targets are judged in): snapboard and (a) a bare
+ *   node:http server answering the same bytes, each pinned to core 0, wrk pinned to core 1,
+ *   alternating pairs, server CPU per answer from /proc.
+ * - autocannon (100 connections, no pipelining), in a process of its own, unpinned, against snapboard,
+ *   (a), and (b) the cache-aside design snapboard replaces. Servers alternate within every round (a,
+ *   snapboard, b, a, …) so a noisy neighbour hurts all three alike; figures are medians over rounds.
+ *   autocannon costs more per request than the servers, so here it is mostly autocannon that is
+ *   measured; the mode is kept to compare with earlier runs.
  */
 
 const V2 = '/api/public/dashboard/v2/?limit=20';
 const LITE = '/api/public/dashboard/lite/';
+const DEPRECATED = '/api/public/paper-trading/dashboard/';
+const SECTION = '/api/public/dashboard/sections/open_positions/';
+const CPU_SCENARIOS: CpuScenario[] = [
+  { name: 'v2', label: 'v2 ?limit=20', path: V2, route: '/api/public/dashboard/v2', conditional: false },
+  { name: 'lite', label: 'lite', path: LITE, route: '/api/public/dashboard/lite', conditional: false },
+  {
+    name: 'deprecated',
+    label: 'deprecated path',
+    path: DEPRECATED,
+    route: '/api/public/paper-trading/dashboard',
+    conditional: false,
+  },
+  {
+    name: 'section',
+    label: 'sections/open_positions',
+    path: SECTION,
+    route: '/api/public/dashboard/sections/:name',
+    conditional: false,
+  },
+  { name: 'v2_304', label: 'v2 304', path: V2, route: '/api/public/dashboard/v2', conditional: true },
+];
 // The bot's own API (SPEC §11): the three GETs of its public page.
 const BOT_LIST = '/api/public/paper-trading/';
 const BOT_SUMMARY = '/api/public/paper-trading/summary/';
@@ -66,10 +94,13 @@ async function captureRoute(baseUrl: string, path: string): Promise<CapturedRout
 }
 
 export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
-  const { api } = await ctx.stack();
+  const stack = await ctx.stack();
+  const { api } = stack;
   const rounds = ctx.quick ? 2 : 3;
   const durationSec = ctx.quick ? 3 : 5;
   const children: Managed[] = [];
+  // Only the servers and the load generator may use the CPU while they are measured.
+  await stack.stopWorker();
   try {
     const bare = spawnTs('http-bare', 'bench/children/bare-http.ts', { ipc: true });
     const cacheAside = spawnTs('http-cache-aside', 'bench/children/cache-aside.ts', {
@@ -81,7 +112,7 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
 
     const routes = async () => {
       const all: CapturedRoute[] = [];
-      for (const path of [V2, LITE, ...BOT_SCENARIOS.map((b) => b.path)])
+      for (const path of [V2, LITE, DEPRECATED, SECTION, ...BOT_SCENARIOS.map((b) => b.path)])
         all.push(await captureRoute(api.baseUrl, path));
       return all;
     };
@@ -101,6 +132,20 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
       const fromBare = await capture(base.bare, route.path);
       if (fromBare.body !== route.ok.body) throw new Error(`bare server does not echo ${route.path}`);
     }
+
+    const cpu = await cpuBoundMode({
+      quick: ctx.quick,
+      log: ctx.log,
+      snapboard: { url: base.snapboard, pid: api.process.pid },
+      bare: { url: base.bare, pid: bare.pid },
+      async recapture() {
+        captured = await routes();
+        bare.send({ type: 'routes', routes: captured });
+        await bare.next((m: { type: string }) => m.type === 'routes-set', 20_000, 'routes-set');
+        return new Map(captured.map((r) => [r.path, r.notModified ? r.etag : undefined]));
+      },
+      scenarios: CPU_SCENARIOS,
+    });
 
     let nextId = 0;
     const pids: Record<ServerName, number> = { bare: bare.pid, snapboard: api.process.pid, cacheAside: cacheAside.pid };
@@ -163,6 +208,7 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
       // Re-capture each round: a version may have moved, and (a) must keep sending what snapboard sends.
       captured = await routes();
       bare.send({ type: 'routes', routes: captured });
+      await bare.next((m: { type: string }) => m.type === 'routes-set', 20_000, 'routes-set');
       for (const scenario of scenarios) {
         const route = captured.find((r) => r.path === scenario.path)!;
         if (scenario.conditional && !route.notModified) continue;
@@ -197,7 +243,7 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
       return value == null ? '?' : value.toFixed(0);
     };
     const rpsFig = (scenario: Scenario, server: ServerName) => med(`${scenario}:${server}`, (r) => r.rps);
-    const figures: Figure[] = [];
+    const figures: Figure[] = [...cpu.figures];
     const bareLabel = 'bare node:http';
     const casideLabel = 'cache-aside Hono';
 
@@ -214,11 +260,11 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
         figure({
           id: `http.${scenario}.throughput_vs_bare`,
           suite: 'http',
-          label: `${name} throughput vs (a)`,
+          // Judged in the CPU-bound mode (http.cpu.*): here autocannon is the bottleneck.
+          label: `${name} throughput vs (a), autocannon`,
           value: rpsFig(scenario, 'snapboard'),
           unit: 'req/s',
           baseline: { label: bareLabel, value: rpsFig(scenario, 'bare') },
-          ...(scenario === 'v2' ? { target: { on: 'ratio' as const, op: '>=' as const, limit: 0.85 } } : {}),
           samples: samples(`${scenario}:snapboard`, (r) => r.rps),
           note,
         }),
@@ -235,7 +281,7 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
         figure({
           id: `http.${scenario}.p99`,
           suite: 'http',
-          label: `${name} p99 latency @100 conns`,
+          label: `${name} p99 latency @100 conns, autocannon`,
           value: med(`${scenario}:snapboard`, (r) => r.p99),
           unit: 'ms',
           baseline: { label: bareLabel, value: med(`${scenario}:bare`, (r) => r.p99) },
@@ -256,11 +302,10 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
         figure({
           id: `http.${scenario}.throughput_vs_bare`,
           suite: 'http',
-          label: `${name} 304 throughput vs (a)`,
+          label: `${name} 304 throughput vs (a), autocannon`,
           value: rpsFig(scenario, 'snapboard'),
           unit: 'req/s',
           baseline: { label: `${bareLabel} 304`, value: rpsFig(scenario, 'bare') },
-          target: { on: 'ratio', op: '>=', limit: 0.9 },
           samples: samples(`${scenario}:snapboard`, (r) => r.rps),
           note: conditionalNote,
         }),
@@ -298,6 +343,7 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
       );
     }
     ctx.facts.http = {
+      cpuBound: cpu.facts,
       connections: CONNECTIONS,
       rounds,
       durationSec,
@@ -307,5 +353,6 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     return figures;
   } finally {
     await Promise.all(children.map((c) => c.stop()));
+    await stack.startWorker();
   }
 }

@@ -13,12 +13,13 @@ import { JSON_TYPE } from './http-answers.ts';
 import { createApiMetrics, type HttpMetrics } from './metrics.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import { createViews, type Views } from './prepared-answers.ts';
-import { logRequest, pathOf, requestId, requestLogLevel } from './request-log.ts';
+import { type ReadRoute, registerReadRoutes } from './read-routes.ts';
+import { createRequestFinish, type RequestFinish, requestId } from './request-log.ts';
 import { routeTable } from './router.ts';
-import { registerDashboardRoutes } from './routes/dashboard.ts';
+import { createDashboardRefresh, dashboardReadRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { mountQueueBoard, registerOpsRoutes } from './routes/ops.ts';
-import { registerPaperTradingRoutes } from './routes/paper-trading.ts';
+import { paperTradingReadRoutes, registerPaperTradingWrites } from './routes/paper-trading.ts';
 import { catalogSchemas } from './schemas.ts';
 import type { SnapshotReplica } from './snapshot-replica.ts';
 
@@ -53,6 +54,10 @@ export interface App {
   views: Views;
   /** The bot's own API (SPEC §11), likewise shared with the fast path. */
   bot: BotViews;
+  /** The one read-route table (read-routes.ts): the Hono routes are registered from it, the fast path runs it. */
+  reads: readonly ReadRoute[];
+  /** Metrics and the request log of one answered request, for the Hono app and the fast path alike. */
+  finish: RequestFinish;
   metrics: HttpMetrics;
   close(): void;
 }
@@ -74,40 +79,25 @@ export function createApp(deps: AppDeps): App {
   const app = new Hono<ApiEnv>({ strict: false });
   const routes = routeTable(app, cors);
 
+  const finish = createRequestFinish(metrics, logger);
+
   app.use(async (c, next) => {
     const started = performance.now();
     const id = requestId(c.req.header('x-request-id'));
     c.set('requestId', id);
     c.set('logger', logger.child({ req_id: id }));
     await next();
-    const seconds = (performance.now() - started) / 1000;
     const status = c.res.status;
     const route = c.get('route') ?? (status === 404 ? 'unmatched' : 'other');
-    metrics.observe(c.req.method, route, status, seconds);
-    const level = requestLogLevel(c.req.method, status);
-    if (logger.isLevelEnabled(level)) {
-      logRequest(logger, level, {
-        id,
-        method: c.req.method,
-        route,
-        path: pathOf(c.req.url),
-        status,
-        ms: seconds * 1000,
-      });
-    }
+    finish(c.req.method, route, c.req.url, status, started, id);
   });
 
-  registerDashboardRoutes(routes, {
-    views,
-    cors,
-    replica,
-    queue,
-    config,
-    redis: deps.redis,
-    registry,
+  const reads = [...dashboardReadRoutes({ views, cors, catalog }), ...paperTradingReadRoutes({ bot, cors })];
+  registerReadRoutes(routes, reads, {
+    refresh: createDashboardRefresh({ replica, queue, config, redis: deps.redis, registry, now }),
     now,
   });
-  registerPaperTradingRoutes(routes, { bot, cors });
+  registerPaperTradingWrites(routes);
   registerOpsRoutes(routes, { queue, auth, now, catalog, schemas });
   registerHealthRoutes(routes, { replica, registry, now, scrape: deps.scrape });
   routes.on('GET', PATHS.openapi, { cors: true }, (c) => {
@@ -143,6 +133,8 @@ export function createApp(deps: AppDeps): App {
     fetch: app.fetch.bind(app),
     views,
     bot,
+    reads,
+    finish,
     metrics,
     close: () => {
       views.stop();

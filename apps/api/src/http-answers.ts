@@ -16,9 +16,15 @@ export const JSON_TYPE = 'application/json';
 /**
  * Headers of a read answer: a plain object in a fixed order, so that @hono/node-server writes it
  * exactly as the fast path does (it passes plain objects to writeHead untouched).
- * `length` undefined means a 304 (no body headers).
+ * `length` undefined means a 304 (no body headers). Two lists at most (a route's own, then CORS),
+ * given positionally so that no array is made per request.
  */
-export function readHeaders(etag: string, length: number | undefined, ...extra: HeaderList[]): Record<string, string> {
+export function readHeaders(
+  etag: string,
+  length: number | undefined,
+  extra?: HeaderList,
+  more?: HeaderList,
+): Record<string, string> {
   const headers: Record<string, string> = {};
   if (length !== undefined) {
     headers['content-type'] = JSON_TYPE;
@@ -26,7 +32,11 @@ export function readHeaders(etag: string, length: number | undefined, ...extra: 
   }
   headers['cache-control'] = 'no-cache';
   headers['etag'] = etag;
-  for (const list of extra) for (const [name, value] of list) headers[name] = value;
+  if (extra)
+    for (let i = 0; i < extra.length; i++)
+      headers[(extra[i] as [string, string])[0]] = (extra[i] as [string, string])[1];
+  if (more)
+    for (let i = 0; i < more.length; i++) headers[(more[i] as [string, string])[0]] = (more[i] as [string, string])[1];
   return headers;
 }
 
@@ -49,15 +59,24 @@ export interface ReadAnswer {
   body: Buffer | null;
 }
 
-/** 304 when the client holds the current ETag, else 200 with the body (made only then). */
+/** The body of a 200: fixed bytes, or the v2 body rendered at the request's time (views.ts). */
+export type ReadBody = Buffer | { render(nowMs: number, cached?: boolean): Buffer };
+
+/**
+ * 304 when the client holds the current ETag, else 200 with the body (rendered only then, at `at`;
+ * `cached` false only for a refresh that completed).
+ */
 export function readAnswer(
   etag: string,
   ifNoneMatch: string | undefined,
-  body: () => Buffer,
-  ...extra: HeaderList[]
+  body: ReadBody,
+  at: number,
+  cached: boolean,
+  extra?: HeaderList,
+  more?: HeaderList,
 ): ReadAnswer {
   if (etagMatches(ifNoneMatch, etag))
-    return { status: 304, headers: readHeaders(etag, undefined, ...extra), body: null };
-  const bytes = body();
-  return { status: 200, headers: readHeaders(etag, bytes.length, ...extra), body: bytes };
+    return { status: 304, headers: readHeaders(etag, undefined, extra, more), body: null };
+  const bytes = Buffer.isBuffer(body) ? body : body.render(at, cached);
+  return { status: 200, headers: readHeaders(etag, bytes.length, extra, more), body: bytes };
 }

@@ -13,8 +13,6 @@ import type { SnapshotReplica } from './snapshot-replica.ts';
 export interface HttpMetrics {
   /** Record one answered request; `route` is the route pattern, never the raw path. */
   observe(method: string, route: string, status: number, seconds: number): void;
-  /** The same, pre-bound to one series, for the fast path. */
-  observer(method: string, route: string, status: number): (seconds: number) => void;
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -172,10 +170,6 @@ export function createApiMetrics(options: {
     observe(method, route, status, seconds) {
       duration.series(METHODS.has(method) ? method : 'OTHER', route, status).observe(seconds);
     },
-    observer(method, route, status) {
-      const series = duration.series(METHODS.has(method) ? method : 'OTHER', route, status);
-      return (seconds) => series.observe(seconds);
-    },
   };
 }
 
@@ -187,7 +181,10 @@ export function createApiMetrics(options: {
 class RequestHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly all = new Map<string, Series>();
+  /** Every series, in the order first seen (the order they render in). */
+  private all: Series[] = [];
+  /** method → route → status: three lookups, no key string built per request. */
+  private readonly byLabels = new Map<string, Map<string, Map<number, Series>>>();
 
   constructor(
     readonly name: string,
@@ -196,18 +193,28 @@ class RequestHistogram {
   ) {}
 
   series(method: string, route: string, status: number): Series {
-    const key = `${method} ${status} ${route}`;
-    let series = this.all.get(key);
+    let byRoute = this.byLabels.get(method);
+    if (!byRoute) {
+      byRoute = new Map();
+      this.byLabels.set(method, byRoute);
+    }
+    let byStatus = byRoute.get(route);
+    if (!byStatus) {
+      byStatus = new Map();
+      byRoute.set(route, byStatus);
+    }
+    let series = byStatus.get(status);
     if (!series) {
       series = new Series({ method, route, status: String(status) }, this.bounds);
-      this.all.set(key, series);
+      byStatus.set(status, series);
+      this.all.push(series);
     }
     return series;
   }
 
   get() {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
-    for (const { labels, counts, sum, count } of this.all.values()) {
+    for (const { labels, counts, sum, count } of this.all) {
       let cumulative = 0;
       this.bounds.forEach((bound, i) => {
         cumulative += counts[i] as number;
@@ -221,7 +228,8 @@ class RequestHistogram {
   }
 
   reset(): void {
-    this.all.clear();
+    this.all = [];
+    this.byLabels.clear();
   }
 }
 

@@ -45,7 +45,8 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
   const { replica, config } = options;
   const { sections, v2: v2Sections } = replica.catalog;
   const v2Cache = new Map<number, PreparedV2>();
-  const sectionCache = new Map<string, Prepared>();
+  // Per section, per effective limit: a request looks its entry up without building a key string.
+  const sectionCache = new Map<SectionName, Prepared[]>();
   let liteCache: Prepared | undefined;
 
   // Serialised data per snapshot `data` object: a refresh that keeps the data keeps the same object
@@ -75,7 +76,7 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
   const unsubscribe = replica.onChange((section) => {
     if (sections[section].inV2) v2Cache.clear();
     if (section === 'lite') liteCache = undefined;
-    for (const key of sectionCache.keys()) if (key.startsWith(`${section}|`)) sectionCache.delete(key);
+    sectionCache.delete(section);
   });
 
   function buildV2(limit: number, nowMs: number): PreparedV2 | undefined {
@@ -150,9 +151,9 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
     },
     section(name, limit, nowMs) {
       const effectiveLimit = sections[name].limited ? limit : 0;
-      const key = `${name}|${effectiveLimit}`;
-      const cached = sectionCache.get(key);
+      const cached = sectionCache.get(name)?.[effectiveLimit];
       if (cached && nowMs <= cached.validUntil) return cached;
+      const key = `${name}|${effectiveLimit}`;
       const entry = replica.get(name);
       if (!entry) return undefined;
       const s = entry.snapshot;
@@ -171,7 +172,12 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
         body: Buffer.from(`${head.slice(0, -1)},"data":${dataJson(name, s.data, limit)}}`),
         validUntil: stale ? Number.POSITIVE_INFINITY : until,
       };
-      sectionCache.set(key, prepared);
+      let row = sectionCache.get(name);
+      if (!row) {
+        row = [];
+        sectionCache.set(name, row);
+      }
+      row[effectiveLimit] = prepared;
       return prepared;
     },
     missing(sections) {

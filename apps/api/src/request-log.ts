@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Level, Logger } from 'pino';
+import type { HttpMetrics } from './metrics.ts';
 
 /**
  * One log line per request: id, method, route, status, duration. Successful reads are the bulk of the
@@ -27,9 +28,9 @@ export function requestLogLevel(method: string, status: number): Level {
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'debug' : 'info';
 }
 
-/** The path of an absolute URL, without its query (which may carry a token). */
+/** The path of an absolute URL or a request target, without its query (which may carry a token). */
 export function pathOf(url: string): string {
-  const start = url.indexOf('/', url.indexOf('//') + 2);
+  const start = url.charCodeAt(0) === 47 ? 0 : url.indexOf('/', url.indexOf('//') + 2);
   if (start === -1) return '/';
   const query = url.indexOf('?', start);
   return query === -1 ? url.slice(start) : url.slice(start, query);
@@ -57,4 +58,37 @@ export function logRequest(logger: Logger, level: Level, line: RequestLine): voi
     },
     'request',
   );
+}
+
+/**
+ * The end of every answered request, the Hono app's and the fast path's alike: one observation in
+ * the latency histogram and, when its level is on, one log line. `started` is `performance.now()` at
+ * arrival; `target` the URL or request target (only its path is logged). `id` is the request's id when
+ * one was made already; otherwise one is made from `idHeader` (X-Request-Id) only if the line is written.
+ */
+export type RequestFinish = (
+  method: string,
+  route: string,
+  target: string,
+  status: number,
+  started: number,
+  id: string | undefined,
+  idHeader?: string,
+) => void;
+
+export function createRequestFinish(metrics: HttpMetrics, logger: Logger): RequestFinish {
+  return (method, route, target, status, started, id, idHeader) => {
+    const seconds = (performance.now() - started) / 1000;
+    metrics.observe(method, route, status, seconds);
+    const level = requestLogLevel(method, status);
+    if (!logger.isLevelEnabled(level)) return;
+    logRequest(logger, level, {
+      id: id ?? requestId(idHeader),
+      method,
+      route,
+      path: pathOf(target),
+      status,
+      ms: seconds * 1000,
+    });
+  };
 }

@@ -7,7 +7,6 @@ import { ApiError, CATALOG, type Catalog, type Config, checkTtls, keysForConfig 
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type App, createApp } from './app.ts';
-import { createCors } from './cors.ts';
 import { createFastPath } from './fast-path.ts';
 import { createPageRoutes } from './routes/page.ts';
 import { createSnapshotReplica, type SnapshotReplica } from './snapshot-replica.ts';
@@ -25,7 +24,7 @@ export interface StartOptions {
   logger: Logger;
   /** The sections served (the product's catalog by default); `config` must be loaded with the same. */
   catalog?: Catalog;
-  /** Serve plain v2/lite GETs from prepared buffers before Hono (default true; tests compare both). */
+  /** Serve the read routes' GETs from prepared buffers before Hono (default true; tests compare both). */
   fastPath?: boolean;
   /** Mount the dashboard page at `/` (default true; it builds its bundle in memory at start). */
   page?: boolean;
@@ -126,10 +125,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
       return Response.json(apiError.toBody(), { status: apiError.status });
     },
   });
-  const fast =
-    options.fastPath === false
-      ? undefined
-      : createFastPath({ views: app.views, bot: app.bot, cors: createCors(config), metrics: app.metrics, logger, now });
+  const fast = options.fastPath === false ? undefined : createFastPath({ reads: app.reads, finish: app.finish, now });
   const server = createServer(
     fast
       ? (req, res) => {

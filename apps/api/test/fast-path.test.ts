@@ -1,6 +1,7 @@
 import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
 import type { RedisClient } from '@snapboard/redis';
 import { keysFor, SECTION_NAMES } from '@snapboard/shared';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningApi, startApi } from '../src/server.ts';
 import { silent } from './support/app.ts';
@@ -8,9 +9,11 @@ import { newEpoch, publishAll, until } from './support/fixtures.ts';
 import { httpGet, type RawResponse, rawRequest } from './support/raw.ts';
 
 /**
- * The fast path answers plain GETs of v2, lite and the deprecated path on node:http directly; it must
- * send exactly what the Hono routes send. Two servers on the same snapshots and the same fixed clock,
- * one with the fast path and one without, must give byte-identical answers (the Date line aside).
+ * The fast path answers GETs of the read routes on node:http directly, from the same route table as
+ * Hono (read-routes.ts); it must send exactly what the Hono routes send. Two servers on the same
+ * snapshots and the same fixed clock, one with the fast path and one without, must give
+ * byte-identical answers (the Date line aside): for the listed cases, and for generated query strings
+ * and conditional/CORS headers on every read path (decisions 0003, 0014).
  */
 
 const env = useTestEnv({ database: false });
@@ -34,16 +37,26 @@ const PATHS = [
   '/api/public/dashboard/lite?x=1',
   '/api/public/paper-trading/dashboard/',
   '/api/public/paper-trading/dashboard?limit=3',
+  '/api/public/dashboard/v2/?limit=%35',
+  '/api/public/dashboard/v2/?refresh=false',
+  '/api/public/paper-trading/dashboard/?refresh=0',
+  '/api/public/dashboard/v2/?limit=7&note=a+b%20c',
+  '/api/public/dashboard/sections/overview/',
+  '/api/public/dashboard/sections/recent_trades?limit=2',
+  '/api/public/paper-trading/?status=OPEN',
+  '/api/public/paper-trading/performance/?days=7',
 ];
 /** Requests the fast path must decline and leave to Hono. */
 const DECLINED = [
-  '/api/public/dashboard/v2/?refresh=false',
+  '/api/public/dashboard/v2/?refresh=true',
   '/api/public/dashboard/v2/?limit=0',
-  '/api/public/dashboard/v2/?limit=%35',
   '/api/public/dashboard/v2/?limit=5&limit=5',
   '/api/public/dashboard/v2/?limit=',
-  '/api/public/paper-trading/dashboard/?refresh=0',
-  '/api/public/dashboard/sections/overview/',
+  '/api/public/paper-trading/dashboard/?refresh=maybe',
+  '/api/public/dashboard/sections/nope/',
+  '/api/public/dashboard/sections/overview//',
+  '/api/public/paper-trading/?status=NOPE',
+  '/api/public/dashboard/./v2/',
 ];
 
 describe.each([
@@ -149,5 +162,77 @@ describe.each([
       'cache-control: no-cache',
       `etag: ${a.headers.etag}`,
     ]);
+  });
+
+  it('property: for generated queries and headers on every read path, both servers answer byte for byte alike', async () => {
+    const before = fast.fastPathServed();
+    let requests = 0;
+    // Mostly the parameters the routes read, with values valid and not; some noise around them.
+    const name = fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.constantFrom('limit', 'refresh', 'days', 'status', 'symbol', 'direction', 'market_type'),
+      },
+      { weight: 1, arbitrary: fc.constantFrom('foo', 'lim%69t', 'li+mit', '', '_') },
+      { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'abl=%+_.-'), maxLength: 6 }) },
+    );
+    const value = fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: -3, max: 130 }).map(String) },
+      { weight: 2, arbitrary: fc.constantFrom('', 'true', 'false', '1', '0', '%35', '2%30', '+5', '5.0', '1e1') },
+      { weight: 2, arbitrary: fc.constantFrom('OPEN', 'CLOSED_TP', 'LONG', 'long', 'SPOT', 'btc', 'ETH%55SDT') },
+      { weight: 1, arbitrary: fc.constantFrom('%zz', '%E2%82%AC', "a'b", 'x"y', '<>', 'a|b', 'a#b', '%', '%2') },
+      {
+        weight: 1,
+        arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789abcAZ%+=._~!$()*,;:@/?'), maxLength: 12 }),
+      },
+    );
+    const query = fc
+      .array(fc.tuple(name, fc.option(value, { nil: undefined, freq: 8 })), { maxLength: 3 })
+      .map((parts) => parts.map(([k, v]) => (v === undefined ? k : `${k}=${v}`)).join('&'));
+    const path = fc.constantFrom(
+      '/api/public/dashboard/v2/',
+      '/api/public/dashboard/v2',
+      '/api/public/dashboard/lite/',
+      '/api/public/paper-trading/dashboard/',
+      '/api/public/paper-trading/dashboard',
+      ...SECTION_NAMES.map((s) => `/api/public/dashboard/sections/${s}/`),
+      '/api/public/dashboard/sections/unknown/',
+      '/api/public/paper-trading/',
+      '/api/public/paper-trading/performance/',
+      '/api/public/paper-trading/open-positions/',
+      '/api/public/paper-trading/summary',
+    );
+    const headers = fc.record(
+      {
+        origin: fc.constantFrom(ORIGIN, 'https://other.example'),
+        ifNoneMatch: fc.constantFrom('current', 'current-in-list', '*', 'W/"nope"'),
+        requestId: fc.constantFrom('abc-1', 'bad id!'),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(path, fc.option(query, { nil: undefined, freq: 6 }), headers, async (p, q, h) => {
+        const target = q === undefined ? p : `${p}?${q}`;
+        const sent: Record<string, string> = {};
+        if (h.origin) sent.origin = h.origin;
+        if (h.requestId) sent['x-request-id'] = h.requestId;
+        if (h.ifNoneMatch) {
+          const etag = (await rawRequest(plain.url, httpGet(target))).headers.etag;
+          const current = etag ?? 'W/"none"';
+          sent['if-none-match'] =
+            h.ifNoneMatch === 'current'
+              ? current
+              : h.ifNoneMatch === 'current-in-list'
+                ? `W/"x", ${current}`
+                : h.ifNoneMatch;
+        }
+        const [a, b] = await both(target, sent);
+        requests++;
+        expectIdentical(a, b, `${target} ${JSON.stringify(sent)}`);
+      }),
+      { numRuns: 200 },
+    );
+    // Most generated requests are valid reads: the property must have exercised the fast path itself.
+    expect(fast.fastPathServed() - before).toBeGreaterThan(requests / 4);
   });
 });

@@ -1,27 +1,33 @@
 import type { IncomingMessage } from 'node:http';
 import { type RecomputeQueue, requestRecompute } from '@snapboard/queue';
-import { ApiError, type Config, DEFAULT_LIMIT, keysForConfig, PATHS, type SectionName } from '@snapboard/shared';
+import {
+  ApiError,
+  type Catalog,
+  type Config,
+  DEFAULT_LIMIT,
+  keysForConfig,
+  MAX_LIMIT,
+  PATHS,
+  type SectionName,
+} from '@snapboard/shared';
 import type { Context } from 'hono';
 import type { Registry } from 'prom-client';
 import { clientAddress } from '../client-address.ts';
 import type { Cors } from '../cors.ts';
 import type { ApiEnv } from '../env.ts';
-import { DEPRECATION_HEADERS, type ReadAnswer, readAnswer } from '../http-answers.ts';
+import { DEPRECATION_HEADERS, readAnswer } from '../http-answers.ts';
 import type { Views } from '../prepared-answers.ts';
+import { plainParams, type Query, type ReadParams, type ReadRoute } from '../read-routes.ts';
 import { createRefreshGate, type ForcedRecompute, type GateRedis } from '../refresh-gate.ts';
-import type { RouteTable } from '../router.ts';
 import { limitParamSchema, refreshParamSchema } from '../schemas.ts';
 import type { SnapshotReplica } from '../snapshot-replica.ts';
 
 /**
- * The public read endpoints (SPEC §6). Bodies come prepared from prepared-answers.ts; the fast path answers the
- * plain GETs of v2, lite and the deprecated path before Hono sees them and must match these
- * handlers byte for byte (test/fast-path.test.ts).
+ * The public read endpoints (SPEC §6), as entries of the one read-route table (read-routes.ts) that
+ * both the Hono app and the fast path run. Bodies come prepared from prepared-answers.ts.
  */
 
-export interface DashboardDeps {
-  views: Views;
-  cors: Cors;
+export interface RefreshDeps {
   replica: SnapshotReplica;
   queue: RecomputeQueue;
   config: Pick<Config, 'refreshWaitMs' | 'refreshMinIntervalMs' | 'keyPrefix' | 'redis' | 'trustProxyHops'>;
@@ -62,8 +68,8 @@ export function warmingUp(missing: readonly SectionName[]): ApiError {
 }
 
 /** One value per parameter: `limit=1&limit=2` is ambiguous, so it is refused rather than guessed. */
-function single(c: Context<ApiEnv>, name: string): string | undefined {
-  const values = c.req.queries(name);
+function single(query: Query, name: string): string | undefined {
+  const values = query.values(name);
   if (values === undefined) return undefined;
   if (values.length !== 1) {
     throw new ApiError(name === 'limit' ? 'invalid_limit' : 'invalid_parameter', `${name} must be given at most once`);
@@ -71,27 +77,35 @@ function single(c: Context<ApiEnv>, name: string): string | undefined {
   return values[0];
 }
 
-export function parseLimit(c: Context<ApiEnv>): number {
-  const raw = single(c, 'limit');
+/** Plain digits in range: what limitParamSchema accepts, without its per-call cost on the hot path. */
+const PLAIN_LIMIT = /^[1-9][0-9]{0,2}$/;
+
+export function parseLimit(query: Query): number {
+  const raw = single(query, 'limit');
   if (raw === undefined) return DEFAULT_LIMIT;
+  if (PLAIN_LIMIT.test(raw)) {
+    const limit = Number(raw);
+    if (limit <= MAX_LIMIT) return limit;
+  }
   const parsed = limitParamSchema.safeParse(raw);
   if (!parsed.success) throw new ApiError('invalid_limit', `limit ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
   return parsed.data;
 }
 
-function parseRefresh(c: Context<ApiEnv>): boolean {
-  const raw = single(c, 'refresh');
+function parseRefresh(query: Query): boolean {
+  const raw = single(query, 'refresh');
   if (raw === undefined) return false;
   const parsed = refreshParamSchema.safeParse(raw);
   if (!parsed.success) throw new ApiError('invalid_parameter', 'refresh must be true or false');
   return parsed.data;
 }
 
-const respond = (answer: ReadAnswer) =>
-  new Response(answer.body as Uint8Array<ArrayBuffer> | null, { status: answer.status, headers: answer.headers });
-
-export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps): void {
-  const { views, cors, replica, queue, config, now } = deps;
+/**
+ * The refresh gate's side of `refresh=true` (Hono only: it waits). Resolves true when the answer
+ * waited for (or found finished) this interval's forced recompute.
+ */
+export function createDashboardRefresh(deps: RefreshDeps): (c: Context<ApiEnv>) => Promise<boolean> {
+  const { replica, queue, config, now } = deps;
   const { catalog } = replica;
   const gate = createRefreshGate({
     redis: deps.redis,
@@ -105,61 +119,92 @@ export function registerDashboardRoutes(routes: RouteTable, deps: DashboardDeps)
     registry: deps.registry,
     now,
   });
-
-  /** refresh=true: true when the answer waited for (or found finished) this interval's forced recompute. */
-  async function refresh(c: Context<ApiEnv>): Promise<boolean> {
+  return async (c) => {
     const { fresh } = await gate.refresh(c.get('logger'), requestAddress(c, config.trustProxyHops));
     return fresh;
-  }
+  };
+}
 
-  /** A prepared body with its ETag: 304 when the client holds it, CORS headers as configured. */
-  function answerPrepared(c: Context<ApiEnv>, prepared: { etag: string; body: Buffer }): Response {
-    return respond(
-      readAnswer(
-        prepared.etag,
-        c.req.header('if-none-match'),
-        () => prepared.body,
-        cors.headers(c.req.header('origin')),
-      ),
-    );
+/** A section's params, one object per (name, limit), made once: a request allocates none. */
+const SECTION_PARAMS = new Map<SectionName, ReadParams[]>();
+function sectionParams(name: SectionName, limit: number): ReadParams {
+  let row = SECTION_PARAMS.get(name);
+  if (!row) {
+    row = [];
+    SECTION_PARAMS.set(name, row);
   }
+  let params = row[limit];
+  if (!params) {
+    params = Object.freeze({ limit, refresh: false, name });
+    row[limit] = params;
+  }
+  return params;
+}
 
-  async function dashboard(c: Context<ApiEnv>, limit: number, deprecated: boolean): Promise<Response> {
-    const fresh = parseRefresh(c) ? await refresh(c) : false;
-    const at = now();
-    const prepared = views.v2(limit, at);
+/** The read routes of SPEC §6 (v2, the deprecated path, lite, one section), for the one route table. */
+export function dashboardReadRoutes(deps: { views: Views; cors: Cors; catalog: Catalog }): ReadRoute[] {
+  const { views, cors, catalog } = deps;
+
+  /** v2 and the deprecated path: the same body, the latter at the default limit with its two headers. */
+  const dashboard = (
+    params: ReadParams,
+    ifNoneMatch: string | undefined,
+    origin: string | undefined,
+    at: number,
+    fresh: boolean,
+    deprecated: boolean,
+  ) => {
+    const prepared = views.v2(params.limit, at);
     if (!prepared) throw warmingUp(views.missing(catalog.v2));
-    const extra = deprecated ? [DEPRECATION_HEADERS] : [];
-    return respond(
-      readAnswer(
-        prepared.etag,
-        c.req.header('if-none-match'),
-        () => prepared.render(at, !fresh),
-        ...extra,
-        cors.headers(c.req.header('origin')),
-      ),
-    );
-  }
+    const corsHeaders = cors.headers(origin);
+    return deprecated
+      ? readAnswer(prepared.etag, ifNoneMatch, prepared, at, !fresh, DEPRECATION_HEADERS, corsHeaders)
+      : readAnswer(prepared.etag, ifNoneMatch, prepared, at, !fresh, corsHeaders);
+  };
 
-  routes.on('GET', PATHS.v2, { cors: true }, (c) => dashboard(c, parseLimit(c), false));
-
-  // The old view's path: the v2 body at the default limit (its clients never sent one).
-  routes.on('GET', PATHS.deprecated, { cors: true }, (c) => dashboard(c, DEFAULT_LIMIT, true));
-
-  routes.on('GET', PATHS.lite, { cors: true }, (c) => {
-    const prepared = views.lite();
-    if (!prepared) throw warmingUp(['lite']);
-    return answerPrepared(c, prepared);
-  });
-
-  routes.on('GET', PATHS.section, { cors: true }, (c) => {
-    const name = c.req.param('name') ?? '';
-    if (!catalog.has(name)) {
-      throw new ApiError('unknown_section', `Unknown section ${JSON.stringify(name.slice(0, 64))}.`);
-    }
-    const limit = parseLimit(c);
-    const prepared = views.section(name, limit, now());
-    if (!prepared) throw warmingUp([name]);
-    return answerPrepared(c, prepared);
-  });
+  return [
+    {
+      pattern: PATHS.v2,
+      paths: [{ path: PATHS.v2 }],
+      parse(query) {
+        if (query.empty) return plainParams(DEFAULT_LIMIT, false);
+        const limit = parseLimit(query);
+        return plainParams(limit, parseRefresh(query));
+      },
+      answer: (params, ifNoneMatch, origin, at, fresh) => dashboard(params, ifNoneMatch, origin, at, fresh, false),
+    },
+    {
+      // The old view's path: the v2 body at the default limit (its clients never sent one).
+      pattern: PATHS.deprecated,
+      paths: [{ path: PATHS.deprecated }],
+      parse: (query) => plainParams(DEFAULT_LIMIT, !query.empty && parseRefresh(query)),
+      answer: (params, ifNoneMatch, origin, at, fresh) => dashboard(params, ifNoneMatch, origin, at, fresh, true),
+    },
+    {
+      pattern: PATHS.lite,
+      paths: [{ path: PATHS.lite }],
+      parse: () => plainParams(DEFAULT_LIMIT, false),
+      answer(_, ifNoneMatch, origin, at) {
+        const prepared = views.lite();
+        if (!prepared) throw warmingUp(['lite']);
+        return readAnswer(prepared.etag, ifNoneMatch, prepared.body, at, true, cors.headers(origin));
+      },
+    },
+    {
+      pattern: PATHS.section,
+      paths: catalog.names.map((name) => ({ path: PATHS.section.replace(':name', name), name })),
+      parse(query, name = '') {
+        if (!catalog.has(name)) {
+          throw new ApiError('unknown_section', `Unknown section ${JSON.stringify(name.slice(0, 64))}.`);
+        }
+        return sectionParams(name, query.empty ? DEFAULT_LIMIT : parseLimit(query));
+      },
+      answer(params, ifNoneMatch, origin, at) {
+        const name = params.name as SectionName;
+        const prepared = views.section(name, params.limit, at);
+        if (!prepared) throw warmingUp([name]);
+        return readAnswer(prepared.etag, ifNoneMatch, prepared.body, at, true, cors.headers(origin));
+      },
+    },
+  ];
 }
