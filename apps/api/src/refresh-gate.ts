@@ -52,8 +52,9 @@ export interface RefreshGateDeps {
 }
 
 /**
- * Take the gate when it is free (or when it still names `lost`, a recompute found lost): returns
- * [1, start, ms left] for the caller that took it, else [0, start of the recompute that holds it, ms left].
+ * Take the gate when it is free (or when it still holds `lost`, a recompute found lost): returns
+ * [1, what it now holds, ms left] for the caller that took it, else [0, what holds it, ms left]. The
+ * value is the interval's start in ms, with ":queued" appended once its recompute has been queued.
  */
 const TAKE = `
 local held = redis.call('GET', KEYS[1])
@@ -61,8 +62,18 @@ if held and held ~= ARGV[3] then return {0, held, redis.call('PTTL', KEYS[1])} e
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {1, ARGV[1], tonumber(ARGV[2])}`;
 
-/** How long a refresh that finds no job left waits for the announcement of the last one to arrive. */
-const ANNOUNCE_GRACE_MS = 100;
+/** The holder's recompute is queued: only now can "no job pending" mean it was lost. */
+const QUEUED = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1] .. ':queued', 'KEEPTTL') end
+return 1`;
+
+/**
+ * How long a refresh that finds no job left waits for the announcement of the last one to arrive
+ * before it calls the recompute lost: a quarter of the interval, within [100 ms, 1 s]. A busy host
+ * can take longer than 100 ms from a job's end to its announcement, and a retake then would be a
+ * second recompute in one interval.
+ */
+const announceGraceMs = (minIntervalMs: number) => Math.min(1000, Math.max(100, minIntervalMs / 4));
 
 export function createRefreshGate(deps: RefreshGateDeps): RefreshGate {
   const { key, minIntervalMs, waitMs, recompute, computedSince, waitFor, now } = deps;
@@ -78,15 +89,15 @@ export function createRefreshGate(deps: RefreshGateDeps): RefreshGate {
   /** The interval this instance last saw in the gate, until (by its own clock) the key expires. */
   let known: { since: number; until: number } | undefined;
 
-  async function take(at: number, lost = ''): Promise<{ taken: boolean; since: number }> {
+  async function take(at: number, lost = ''): Promise<{ taken: boolean; since: number; held: string }> {
     const [taken, held, left] = (await deps.redis.eval(TAKE, 1, key, String(at), String(minIntervalMs), lost)) as [
       number,
       string,
       number,
     ];
-    const since = Number(held);
+    const since = Number.parseInt(held, 10);
     known = { since, until: at + Math.max(0, left) };
-    return { taken: taken === 1, since };
+    return { taken: taken === 1, since, held };
   }
 
   /** Start the recompute; false (and a warning) when it could not be asked for. */
@@ -106,15 +117,17 @@ export function createRefreshGate(deps: RefreshGateDeps): RefreshGate {
     // a loop on refresh=true then costs this instance no more than a plain read.
     if (known && at < known.until && computedSince(known.since)) return { fresh: true, outcome: 'joined' };
     const deadline = at + waitMs;
-    let { taken, since } = await take(at);
-    if (!taken && !computedSince(since) && !(await recompute.pending())) {
+    let { taken, since, held } = await take(at);
+    // Before the holder has queued its recompute, "no job pending" means nothing: it is about to be.
+    if (!taken && held.endsWith(':queued') && !computedSince(since) && !(await recompute.pending())) {
       // Nothing left that could finish it: the interval's recompute was lost. Give the announcement of a
       // job that just finished a moment to arrive, then start it again — once, whoever gets there first.
-      if (!(await waitFor(() => computedSince(since), ANNOUNCE_GRACE_MS)))
-        ({ taken, since } = await take(now(), String(since)));
+      if (!(await waitFor(() => computedSince(since), announceGraceMs(minIntervalMs))))
+        ({ taken, since, held } = await take(now(), held));
     }
     if (taken) {
       if (!(await start(logger, deadline))) return { fresh: false, outcome: 'cached' };
+      await deps.redis.eval(QUEUED, 1, key, held);
     } else if (loggedInterval !== since) {
       // Once per interval and instance, not once per request: a loop on refresh=true is one episode.
       loggedInterval = since;

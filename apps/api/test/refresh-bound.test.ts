@@ -1,6 +1,10 @@
 import { useTestEnv } from '@snapboard/devenv/testing';
 import { SECTION_NAMES, type Snapshot } from '@snapboard/shared';
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRefreshGate } from '../src/refresh-gate.ts';
+import { forcedRecompute } from '../src/routes/dashboard.ts';
 import { buildTestApp, type TestApp } from './support/app.ts';
 import { newEpoch, publishAll, until } from './support/fixtures.ts';
 import { standInWorker } from './support/stand-in-worker.ts';
@@ -135,4 +139,44 @@ describe('refresh=true is bounded (SPEC §13)', () => {
       await hasty.close();
     }
   });
+  it('security: a refresh that finds the gate taken but nothing queued yet waits for the holder, never starts a second recompute', async () => {
+    // On a busy host the instance that took the gate can be slow to queue its recompute. Another
+    // instance asking then sees no job pending: that is not a lost recompute, and must not retake.
+    const worker = standIn(10);
+    const real = forcedRecompute(a.queue, SECTION_NAMES);
+    let starts = 0;
+    const gate = (queueDelayMs: number) =>
+      createRefreshGate({
+        redis: a.redis,
+        key: a.keys.refreshGate,
+        minIntervalMs: 10_000,
+        waitMs: 3000,
+        recompute: {
+          async start() {
+            starts++;
+            await new Promise((resolve) => setTimeout(resolve, queueDelayMs));
+            return real.start();
+          },
+          pending: () => real.pending(),
+        },
+        computedSince: (since) => SECTION_NAMES.every((name) => (a.replica.get(name)?.computedAtMs ?? 0) >= since),
+        waitFor: (predicate, timeoutMs) => a.replica.waitFor(predicate, timeoutMs),
+        registry: new Registry(),
+        now: Date.now,
+      });
+    const logger = pino({ level: 'silent' });
+    try {
+      const slow = gate(800).refresh(logger, 'a');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const other = await gate(0).refresh(logger, 'b');
+      expect(await slow).toEqual({ fresh: true, outcome: 'started' });
+      expect(other).toEqual({ fresh: true, outcome: 'joined' });
+      expect(starts).toBe(1);
+      expect(worker.handled).toHaveLength(1);
+    } finally {
+      await worker.close();
+      await a.redis.del(a.keys.refreshGate);
+    }
+  });
 });
+
