@@ -179,4 +179,3 @@ describe('refresh=true is bounded (SPEC §13)', () => {
     }
   });
 });
-
