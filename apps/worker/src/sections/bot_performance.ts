@@ -56,7 +56,10 @@ export function hoursOf(rows: readonly HourRow[], now: Date): BotHour[] {
 export const botPerformance: SectionComputer<'bot_performance'> = {
   systemTradesOnly: true,
   async compute(ctx) {
-    const [{ rows }, positions] = await Promise.all([ctx.db.query<HourRow>(SQL), openSystemPositions(ctx)]);
+    // One after the other: they share one connection (pg deprecates queueing on a busy client, and
+    // one connection runs them in turn anyway).
+    const { rows } = await ctx.db.query<HourRow>(SQL);
+    const positions = await openSystemPositions(ctx);
     const total = addTotals(rows.map(totalsOf));
     return { ...performanceOf(total, unrealizedOf(positions)), hours: hoursOf(rows, ctx.now) };
   },

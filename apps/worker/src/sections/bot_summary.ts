@@ -21,11 +21,10 @@ export const RECENT_CLOSED_SQL = `
 export const botSummary: SectionComputer<'bot_summary'> = {
   systemTradesOnly: true,
   async compute(ctx) {
-    const [totals, recent, positions] = await Promise.all([
-      ctx.db.query<TotalsRow>(ALL_TIME_SQL),
-      ctx.db.query<BotTradeRow>(RECENT_CLOSED_SQL),
-      openSystemPositions(ctx),
-    ]);
+    // One after the other on the set's one connection (see bot_performance.ts).
+    const totals = await ctx.db.query<TotalsRow>(ALL_TIME_SQL);
+    const recent = await ctx.db.query<BotTradeRow>(RECENT_CLOSED_SQL);
+    const positions = await openSystemPositions(ctx);
     const performance = performanceOf(totalsOf(totals.rows[0]), unrealizedOf(positions));
     return {
       performance,
