@@ -5,6 +5,7 @@ import { withDatabase } from '@snapboard/devenv';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { mixed, type State, WATCHED } from '../../test/e2e/support/invariants.ts';
+import { commitChange, type WriterState } from '../../test/e2e/support/writer.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { cloneDatabase, dropDatabase, runId } from '../lib/env.ts';
 import { cpuSeconds, REPO_ROOT, sleep } from '../lib/procs.ts';
@@ -147,34 +148,12 @@ async function run(
     const cpuBefore = [cpuSeconds(api.process.pid), cpuSeconds(worker.pid)];
     const started = performance.now();
     const writer = (async () => {
-      let n = 0;
+      const state: WriterState = { n: 0, open };
       while (!stop) {
-        n++;
-        const user = users[n % users.length] ?? null;
-        await writerDb.query('BEGIN');
-        if (open.length < MIN_OPEN || (open.length < MAX_OPEN && n % 2 === 0)) {
-          const { rows } = await writerDb.query<{ id: string }>(
-            `INSERT INTO paper_trades (user_id, symbol, direction, market_type, entry_price, entry_time,
-                                       position_size, quantity, status, created_at)
-             VALUES ($1, 'ETHUSDT', 'LONG', 'SPOT', 3000, now(), 100, 100 / 3000.0, 'OPEN', now()) RETURNING id`,
-            [user],
-          );
-          open.push(Number(rows[0]?.id));
-        } else {
-          const id = open.splice(n % open.length, 1)[0];
-          const pnl = ((n * 37) % 21) - 10 + 0.125;
-          await writerDb.query(
-            `UPDATE paper_trades SET status = 'CLOSED_MANUAL', exit_price = coalesce(entry_price, 3000),
-                    exit_time = now(), profit_loss = $2, profit_loss_percentage = $2 WHERE id = $1`,
-            [id, pnl],
-          );
-          await writerDb.query(
-            `UPDATE signals_paperaccount SET total_trades = total_trades + 1, realized_pnl = realized_pnl + $2,
-                    total_pnl = total_pnl + $2, balance = balance + $2, equity = equity + $2 WHERE user_id = $1`,
-            [user, pnl],
-          );
-        }
-        await writerDb.query('COMMIT');
+        await commitChange(writerDb, state, users[(state.n + 1) % users.length] ?? null, {
+          minOpen: MIN_OPEN,
+          maxOpen: MAX_OPEN,
+        });
         commits++;
         await sleep(Math.max(0, started + (commits * 1000) / COMMITS_PER_S - performance.now()));
       }

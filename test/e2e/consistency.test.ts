@@ -5,6 +5,7 @@ import { http } from './support/http.ts';
 import { mixed, type State, WATCHED } from './support/invariants.ts';
 import { recordObservation } from './support/report.ts';
 import { sleep, waitUntil } from './support/wait.ts';
+import { commitChange, type WriterState } from './support/writer.ts';
 import type { Message, WsClient } from './support/ws-client.ts';
 
 /**
@@ -77,35 +78,10 @@ describe('change sets under a busy writer', () => {
         const open: number[] = (
           await client.query<{ id: string }>(`SELECT id FROM paper_trades WHERE status = 'OPEN'`)
         ).rows.map((r) => Number(r.id));
-        let n = 0;
+        const state: WriterState = { n: 0, open };
         const writerStart = performance.now();
         while (!stop) {
-          n++;
-          const user = users[n % 2] as number;
-          await client.query('BEGIN');
-          if (open.length < 5 || (open.length < MAX_OPEN && n % 2 === 0)) {
-            const { rows } = await client.query<{ id: string }>(
-              `INSERT INTO paper_trades (user_id, symbol, direction, market_type, entry_price, entry_time,
-                                         position_size, quantity, status, created_at)
-               VALUES ($1, 'ETHUSDT', 'LONG', 'SPOT', 3000, now(), 100, 100 / 3000.0, 'OPEN', now()) RETURNING id`,
-              [user],
-            );
-            open.push(Number(rows[0]?.id));
-          } else {
-            const id = open.splice(n % open.length, 1)[0];
-            const pnl = ((n * 37) % 21) - 10 + 0.125;
-            await client.query(
-              `UPDATE paper_trades SET status = 'CLOSED_MANUAL', exit_price = 3000, exit_time = now(),
-                      profit_loss = $2, profit_loss_percentage = $2 WHERE id = $1`,
-              [id, pnl],
-            );
-            await client.query(
-              `UPDATE signals_paperaccount SET total_trades = total_trades + 1, realized_pnl = realized_pnl + $2,
-                      total_pnl = total_pnl + $2, balance = balance + $2, equity = equity + $2 WHERE user_id = $1`,
-              [user, pnl],
-            );
-          }
-          await client.query('COMMIT');
+          await commitChange(client, state, users[(state.n + 1) % 2] as number, { minOpen: 5, maxOpen: MAX_OPEN });
           commits++;
           // Paced at COMMITS_PER_S, catching up when a commit was slow.
           await sleep(Math.max(0, writerStart + (commits * 1000) / COMMITS_PER_S - performance.now()));
