@@ -31,6 +31,27 @@ const UNFOLDED_HOURS_READ_AS_IS = 16;
 /** Connections a set's queries are spread over (the worker's pool holds 4: one stays free). */
 const SET_LANES = 3;
 
+/**
+ * Every table a set's queries read (test: changeset-locks.test.ts checks this against the locks the
+ * sections' queries take). The set's first connection locks them all before its snapshot, each helper
+ * lane without waiting: a TRUNCATE or ALTER queued between the two would otherwise make a helper wait
+ * on it while it waits on the first connection, which waits for the helper — a cycle through the
+ * client that PostgreSQL cannot see, broken only by the statement timeout 10 s later.
+ */
+export const SET_TABLES = [
+  'paper_trades',
+  'signals_paperaccount',
+  'users',
+  'signals',
+  'snapboard_closed_hours',
+  'snapboard_created_hours',
+  'snapboard_dirty_hours',
+  'snapboard_change_log',
+] as const;
+const LOCK_SET_TABLES = `LOCK TABLE ${SET_TABLES.join(', ')} IN ACCESS SHARE MODE`;
+/** SQLSTATE lock_not_available: a NOWAIT lock found a conflicting request. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
 export interface SetMemberResult<K extends SectionName = SectionName> {
   section: K;
   reason: RecomputeReason;
@@ -53,6 +74,8 @@ export interface ComputedSet {
   changedTables: string[];
   /** Milliseconds from the start of compute() at which each step ended (for the 'change set' log). */
   phases: Record<string, number>;
+  /** Helper lanes that found an exclusive lock request queued on the set's tables and left their queries to the others. */
+  lanesStoodAside: number;
 }
 
 export interface SetComputerDeps {
@@ -191,7 +214,8 @@ export function createSetComputer(deps: SetComputerDeps) {
               WHERE xid >= pg_snapshot_xmin('${previous}'::pg_snapshot)
                 AND NOT pg_visible_in_snapshot(xid, '${previous}'::pg_snapshot)
               GROUP BY tbl) c)`;
-    return `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+    // LOCK takes no snapshot: the one the SELECT takes sees every table as it is once locked.
+    return `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${LOCK_SET_TABLES};
       SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported, ${changed} AS changed`;
   }
 
@@ -217,7 +241,7 @@ export function createSetComputer(deps: SetComputerDeps) {
     if (requested.size > 0 && fresh.size === requested.size) {
       // Nothing but ticks of sections published moments ago: no set, not even a snapshot. A change
       // meanwhile has its own notification, hence its own set.
-      return { computedAt: new Date(), dbSnapshot: '', members: [], changedTables: [], phases };
+      return { computedAt: new Date(), dbSnapshot: '', members: [], changedTables: [], phases, lanesStoodAside: 0 };
     }
     // Many unfolded hours (a bulk load, scattered history, a TRUNCATE) would make every section's
     // rollup read recompute them all inside the set: folded first, as a set did before.
@@ -228,10 +252,11 @@ export function createSetComputer(deps: SetComputerDeps) {
     mark('previous');
     const helpers: pg.PoolClient[] = [];
     let failed = false;
+    let stoodAside = 0;
     try {
       const computedAt = new Date();
       const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
-      const row = opened[1]?.rows[0] as
+      const row = opened[2]?.rows[0] as
         | { snapshot: string; exported: string; changed: Record<string, boolean> | null }
         | undefined;
       const dbSnapshot = row?.snapshot ?? '';
@@ -320,9 +345,19 @@ export function createSetComputer(deps: SetComputerDeps) {
           const helper = await checkout(source);
           helpers.push(helper);
           if (failed || !queue.length) return;
-          await helper.query(
-            `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported?.replace(/'/g, '')}'`,
-          );
+          try {
+            await helper.query(
+              `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported?.replace(/'/g, '')}';
+               ${LOCK_SET_TABLES} NOWAIT`,
+            );
+          } catch (error) {
+            if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+            // Someone waits for an exclusive lock on a table the set holds: this lane stands aside and
+            // the lanes that hold the locks run its queries; the waiter goes once the set commits.
+            await helper.query('ROLLBACK');
+            stoodAside++;
+            return;
+          }
           await runLane(helper);
         }),
         ...reprices,
@@ -344,7 +379,7 @@ export function createSetComputer(deps: SetComputerDeps) {
       // The order the set was planned in, whatever order the lanes finished in.
       const order = new Map(entries.map(([section], i) => [section, i]));
       members.sort((a, b) => (order.get(a.section) ?? 0) - (order.get(b.section) ?? 0));
-      return { computedAt, dbSnapshot, members, changedTables, phases };
+      return { computedAt, dbSnapshot, members, changedTables, phases, lanesStoodAside: stoodAside };
     } catch (error) {
       failed = true;
       await Promise.all([client, ...helpers].map((c) => c.query('ROLLBACK').catch(() => {})));

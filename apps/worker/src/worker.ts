@@ -82,6 +82,8 @@ export interface ChangeSetResult {
   changedTables: string[];
   /** Milliseconds from the set's start at which each step ended. */
   phases: Record<string, number>;
+  /** Helper connections that stood aside for a queued exclusive lock (changeset.ts SET_TABLES). */
+  lanesStoodAside: number;
 }
 
 export interface SnapboardWorker {
@@ -245,6 +247,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         durationMs: performance.now() - startedAt,
         changedTables: [],
         phases: computed.phases,
+        lanesStoodAside: computed.lanesStoodAside,
       };
     }
     const published = await publisher.publishSet({
@@ -272,6 +275,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       durationMs: performance.now() - startedAt,
       changedTables: computed.changedTables,
       phases,
+      lanesStoodAside: computed.lanesStoodAside,
     };
   }
 
@@ -331,6 +335,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
           duration_ms: Math.round(result.durationMs * 10) / 10,
           queued_ms: waitedMs,
           phases: result.phases,
+          ...(result.lanesStoodAside ? { lanes_stood_aside: result.lanesStoodAside } : {}),
           outcome: result.members.length === 0 ? 'empty' : result.change === undefined ? 'rejected' : 'published',
         },
         'change set',

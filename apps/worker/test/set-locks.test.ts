@@ -1,0 +1,114 @@
+import { useTestEnv } from '@snapboard/devenv/testing';
+import { SECTION_NAMES } from '@snapboard/shared';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SET_TABLES } from '../src/changeset.ts';
+import { createNoPrices } from '../src/prices/none.ts';
+import { computeSection } from '../src/sections/index.ts';
+import { insertFixture, trade } from './support/fixtures.ts';
+import { type RunningWorker, startWorker } from './support/harness.ts';
+
+/**
+ * A set holds its tables on several connections at once. A TRUNCATE (or the bot's ALTER TABLE) that
+ * queues between them must not leave a helper waiting behind it while it waits for the set: the
+ * statement timeout would end that cycle 10 s later with every member failed (seen in CI, in
+ * test/e2e/hostile-rows.test.ts, which truncates the bot's tables while sets run).
+ */
+
+const env = useTestEnv();
+let admin: pg.Pool;
+const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
+
+beforeAll(async () => {
+  admin = new pg.Pool({ connectionString: env.databaseUrl, max: 3 });
+  await insertFixture(admin, {
+    users: [{ id: 1, username: 'alice' }],
+    accounts: [],
+    trades: [
+      trade({ id: 1, user_id: 1, status: 'OPEN' }),
+      trade({ id: 2, user_id: 1, status: 'CLOSED_TP', profit_loss: 5, exit_time: new Date().toISOString() }),
+    ],
+  });
+});
+afterAll(() => admin.end());
+
+/** Tables (not views, not catalogs) this backend holds a lock on. */
+async function lockedTables(client: pg.PoolClient): Promise<string[]> {
+  const { rows } = await client.query<{ relname: string }>(
+    `SELECT DISTINCT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+      WHERE l.pid = pg_backend_pid() AND c.relkind IN ('r', 'p') AND c.relnamespace <> 'pg_catalog'::regnamespace
+      ORDER BY 1`,
+  );
+  return rows.map((r) => r.relname);
+}
+
+describe('the tables a set locks', () => {
+  it('happy: SET_TABLES holds every table any section query reads', async () => {
+    const client = await admin.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      for (const section of SECTION_NAMES) {
+        await computeSection(section, { db: client, now: new Date(), prices: createNoPrices() });
+      }
+      const read = await lockedTables(client);
+      expect(read.length, 'the sections read some tables').toBeGreaterThan(2);
+      expect(read.filter((table) => !(SET_TABLES as readonly string[]).includes(table))).toEqual([]);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+
+  it('error: a TRUNCATE queued while the set opens its helper connections waits for the set; the set completes', async () => {
+    // The worker's pool, but a connection checked out while a set's first connection has opened its
+    // snapshot (a helper) is handed out only once a TRUNCATE is queued behind that set's locks.
+    const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4, statement_timeout: 3000 });
+    const connect = pool.connect.bind(pool) as (callback?: unknown) => Promise<pg.PoolClient> | undefined;
+    let opened: pg.PoolClient | undefined;
+    let truncating: Promise<unknown> | undefined;
+    const checkout = async () => {
+      const client = (await connect()) as pg.PoolClient;
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const text = typeof args[0] === 'string' ? args[0] : '';
+        if (text.includes('pg_export_snapshot')) opened = client;
+        else if (opened === client && /^(COMMIT|ROLLBACK)$/.test(text)) opened = undefined;
+        return query(...args);
+      };
+      if (opened && !truncating) {
+        truncating = admin.query('TRUNCATE signals_paperaccount');
+        for (let waited = 0; ; waited += 20) {
+          const { rows } = await admin.query<{ waiting: number }>(
+            `SELECT count(*)::int AS waiting FROM pg_locks
+              WHERE relation = 'signals_paperaccount'::regclass AND mode = 'AccessExclusiveLock' AND NOT granted`,
+          );
+          if (rows[0]!.waiting > 0) break;
+          if (waited > 5000) throw new Error('the TRUNCATE never queued behind the set');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      return client;
+    };
+    // pool.query checks out with a callback; a set's connections are the promise checkouts.
+    (pool as unknown as { connect: (callback?: unknown) => unknown }).connect = (callback?: unknown) =>
+      callback ? connect(callback) : checkout();
+    let r: RunningWorker | undefined;
+    try {
+      r = startWorker(env.config({ ...LONG_TTLS, KEY_PREFIX: `${env.keyPrefix}:locks` }), {
+        pool,
+        schedule: false,
+        listen: false,
+      });
+      await r.worker.start();
+      const set = await r.worker.runSet(new Map(SECTION_NAMES.map((s) => [s, 'manual'] as const)));
+      expect(set.members.map((m) => m.section).sort()).toEqual([...SECTION_NAMES].sort());
+      expect(set.lanesStoodAside).toBeGreaterThanOrEqual(1);
+      await truncating;
+      const { rows } = await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM signals_paperaccount');
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      await r?.worker.close();
+      await pool.end();
+    }
+  });
+});
