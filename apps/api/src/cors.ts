@@ -42,21 +42,38 @@ export function createCors(config: Pick<Config, 'corsOrigins'>): Cors {
     ['access-control-allow-headers', 'If-None-Match, Content-Type, Authorization'],
     ['access-control-max-age', '600'],
   ];
+  // The methods lists are the routes' own constants: a handful, each made once.
+  const preflights = new Map<string, HeaderList>([[READS, preflight]]);
+  const preflightFor = (methods: string): HeaderList => {
+    let list = preflights.get(methods);
+    if (!list) {
+      list = preflight.map(([name, value]) => [name, name.endsWith('-methods') ? methods : value]);
+      preflights.set(methods, list);
+    }
+    return list;
+  };
+  // One list per allowed value and extra list (the configured origins, or '*'): a read answer's
+  // headers are kept per list (http-answers.ts), so the same origin must get the same list.
+  const lists = new Map<HeaderList, Map<string, HeaderList>>();
   const answer = (origin: string | undefined, extra: HeaderList): HeaderList => {
     if (!enabled) return none;
     const allow = allowed(origin);
     if (!allow) return varyOnly;
-    return [['vary', 'Origin'], ['access-control-allow-origin', allow], ...extra];
+    let byAllow = lists.get(extra);
+    if (!byAllow) {
+      byAllow = new Map();
+      lists.set(extra, byAllow);
+    }
+    let list = byAllow.get(allow);
+    if (!list) {
+      list = [['vary', 'Origin'], ['access-control-allow-origin', allow], ...extra];
+      byAllow.set(allow, list);
+    }
+    return list;
   };
   return {
     enabled,
     headers: (origin) => answer(origin, simple),
-    preflight: (origin, methods = READS) =>
-      answer(
-        origin,
-        methods === READS
-          ? preflight
-          : preflight.map(([name, value]) => [name, name.endsWith('-methods') ? methods : value]),
-      ),
+    preflight: (origin, methods = READS) => answer(origin, preflightFor(methods)),
   };
 }

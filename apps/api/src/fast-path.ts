@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReadAnswer } from './http-answers.ts';
-import { Query, type ReadRoute } from './read-routes.ts';
+import { Query, type ReadParams, type ReadRoute } from './read-routes.ts';
 import type { RequestFinish } from './request-log.ts';
 
 /**
@@ -24,12 +24,26 @@ export interface FastPath {
   (req: IncomingMessage, res: ServerResponse): boolean;
   /** Requests answered so far (tests check that the fast path really served). */
   readonly served: number;
+  /** Request targets whose parse it keeps (at most PARSED_MAX). */
+  readonly remembered: number;
 }
 
 interface Entry {
   route: ReadRoute;
   name: string | undefined;
 }
+
+interface Parsed {
+  entry: Entry;
+  params: ReadParams;
+}
+
+/**
+ * Request targets already parsed: a poller repeats its URL, so each distinct one is parsed once
+ * (issue 16: parsing was a measurable part of an answer). A route's parse depends on nothing but the
+ * target. Bounded, since targets are the client's to choose: at the bound the map starts over.
+ */
+export const PARSED_MAX = 256;
 
 export function createFastPath(deps: FastPathDeps): FastPath {
   const { reads, finish, now } = deps;
@@ -41,14 +55,32 @@ export function createFastPath(deps: FastPathDeps): FastPath {
       byPath.set(`${path}/`, entry);
     }
   }
+  const parsed = new Map<string, Parsed>();
+  /** The target's route and params; undefined when Hono must answer (not a read path, bad input, refresh). */
+  const parse = (url: string): Parsed | undefined => {
+    const q = url.indexOf('?');
+    const entry = byPath.get(q === -1 ? url : url.slice(0, q));
+    if (entry === undefined) return undefined;
+    let params: ReadParams;
+    try {
+      params = entry.route.parse(q === -1 ? Query.EMPTY : Query.parse(url.slice(q + 1)), entry.name);
+    } catch {
+      // Bad input: the answer is an error envelope, which only Hono writes.
+      return undefined;
+    }
+    if (params.refresh) return undefined;
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    const hit = { entry, params };
+    parsed.set(url, hit);
+    return hit;
+  };
   let served = 0;
   const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'GET') return false;
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const entry = byPath.get(q === -1 ? url : url.slice(0, q));
-    if (entry === undefined) return false;
     const started = performance.now();
+    const url = req.url ?? '';
+    const target = parsed.get(url) ?? parse(url);
+    if (target === undefined) return false;
     // Read the headers it needs from rawHeaders: cheaper than building req.headers, and a repeated
     // one (which node would merge before Hono reads it) is left to Hono.
     let origin: string | undefined;
@@ -68,20 +100,23 @@ export function createFastPath(deps: FastPathDeps): FastPath {
         requestIdHeader = raw[i + 1];
       }
     }
+    const { route } = target.entry;
     let answer: ReadAnswer;
     try {
-      const params = entry.route.parse(q === -1 ? Query.EMPTY : Query.parse(url.slice(q + 1)), entry.name);
-      if (params.refresh) return false;
-      answer = entry.route.answer(params, ifNoneMatch, origin, now(), false);
+      answer = route.answer(target.params, ifNoneMatch, origin, now(), false);
     } catch {
-      // Bad input or warming up: the answer is an error envelope, which only Hono writes.
+      // Warming up: the answer is an error envelope, which only Hono writes.
       return false;
     }
-    res.writeHead(answer.status, answer.headers);
+    // The flat form: node:http writes it exactly as the object Hono passes (same names, same order).
+    res.writeHead(answer.status, answer.flat as string[]);
     res.end(answer.body);
     served++;
-    finish('GET', entry.route.pattern, url, answer.status, started, undefined, requestIdHeader);
+    finish('GET', route.pattern, url, answer.status, started, undefined, requestIdHeader);
     return true;
   };
-  return Object.defineProperty(handle, 'served', { get: () => served }) as FastPath;
+  return Object.defineProperties(handle, {
+    served: { get: () => served },
+    remembered: { get: () => parsed.size },
+  }) as FastPath;
 }

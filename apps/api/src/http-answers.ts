@@ -55,12 +55,31 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
 
 export interface ReadAnswer {
   status: 200 | 304;
-  headers: Record<string, string>;
+  /** Frozen: shared by every answer of the same prepared entry. */
+  headers: Readonly<Record<string, string>>;
+  /** The same headers as name, value, name, value…: what the fast path hands node:http (decision 0014). */
+  flat: readonly string[];
   body: Buffer | null;
 }
 
 /** The body of a 200: fixed bytes, or the v2 body rendered at the request's time (views.ts). */
 export type ReadBody = Buffer | { render(nowMs: number, cached?: boolean): Buffer };
+
+interface HeaderSlot {
+  etag: string;
+  length: number | undefined;
+  extra: HeaderList | undefined;
+  more: HeaderList | undefined;
+  headers: Readonly<Record<string, string>>;
+  flat: readonly string[];
+}
+
+/**
+ * The headers of a prepared body's 200 and 304, built on its first answer and shared by the rest
+ * (issue 16: building them per request was a measurable part of the hot path). Keyed by the body, so
+ * they go when its entry is replaced; a different CORS list (another origin) rebuilds the slot.
+ */
+const headerSlots = new WeakMap<object, [HeaderSlot | undefined, HeaderSlot | undefined]>();
 
 /**
  * 304 when the client holds the current ETag, else 200 with the body (rendered only then, at `at`;
@@ -75,8 +94,26 @@ export function readAnswer(
   extra?: HeaderList,
   more?: HeaderList,
 ): ReadAnswer {
-  if (etagMatches(ifNoneMatch, etag))
-    return { status: 304, headers: readHeaders(etag, undefined, extra, more), body: null };
-  const bytes = Buffer.isBuffer(body) ? body : body.render(at, cached);
-  return { status: 200, headers: readHeaders(etag, bytes.length, extra, more), body: bytes };
+  const notModified = etagMatches(ifNoneMatch, etag);
+  const bytes = notModified ? null : Buffer.isBuffer(body) ? body : body.render(at, cached);
+  const length = bytes === null ? undefined : bytes.length;
+  let slots = headerSlots.get(body);
+  if (slots === undefined) {
+    slots = [undefined, undefined];
+    headerSlots.set(body, slots);
+  }
+  const i = notModified ? 1 : 0;
+  let slot = slots[i];
+  if (
+    slot === undefined ||
+    slot.etag !== etag ||
+    slot.length !== length ||
+    slot.extra !== extra ||
+    slot.more !== more
+  ) {
+    const headers = Object.freeze(readHeaders(etag, length, extra, more));
+    slot = { etag, length, extra, more, headers, flat: Object.freeze(Object.entries(headers).flat()) };
+    slots[i] = slot;
+  }
+  return { status: notModified ? 304 : 200, headers: slot.headers, flat: slot.flat, body: bytes };
 }
