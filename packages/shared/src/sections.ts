@@ -21,7 +21,8 @@ export type SourceTable = (typeof SOURCE_TABLES)[number];
  * - `trade_list`: SPEC §11's list, `{count, trades}`, the section's trades filtered by `status`,
  *   `market_type`, `direction` and `symbol`;
  * - `performance`: SPEC §11's performance, all time or over the last `days`, from the section's hours.
- * Each kind's query, answer and OpenAPI operation are the API's (apps/api/src/section-endpoints.ts).
+ * What each kind reads of the query, how it answers and how OpenAPI lists it are the API's
+ * (apps/api/src/routes/section-endpoints.ts, endpoint-answers.ts, openapi.ts).
  */
 export type EndpointAnswer = 'flat' | 'data' | 'trade_list' | 'performance';
 
