@@ -23,7 +23,8 @@ import { WsClient } from '../e2e/support/ws-client.ts';
  * Issue 12: a section is one declaration and one computation. This file adds one the product does not
  * have, without touching the product's files, and follows it through everything derived from the
  * catalog: the worker computes it (and again when a table it declares changes), the API serves it in
- * v2 and at /sections/{name}/, the socket welcomes and pushes it, and the OpenAPI document lists it.
+ * v2, at /sections/{name}/ and at the endpoint of its own it declares, the socket welcomes and pushes
+ * it, and the OpenAPI document lists it and that endpoint.
  */
 
 const env = useTestEnv();
@@ -31,6 +32,8 @@ const logger = pino({ level: 'silent' });
 
 // The section's name is typed as the product's names only inside the catalog (catalog.ts).
 const PROBE = 'catalog_probe' as SectionName;
+// An endpoint of its own, answered like lite's: the data's fields plus the snapshot's time.
+const PROBE_PATH = '/api/public/catalog-probe';
 
 const probe: SectionDeclaration = {
   name: PROBE,
@@ -40,6 +43,15 @@ const probe: SectionDeclaration = {
   limited: false,
   inV2: true,
   cacheInfoKey: 'catalog_probe_ttl',
+  endpoints: [
+    {
+      path: PROBE_PATH,
+      answer: 'flat',
+      tag: 'dashboard',
+      summary: "The probe's figures; timestamp is the snapshot time.",
+      schemaName: 'CatalogProbe',
+    },
+  ],
   onPage: false,
   schema: z.object({ open_trades: z.number().int().nonnegative() }),
 };
@@ -113,6 +125,25 @@ describe('a section added by declaration and computation alone', () => {
     expect(catalog.v2.at(-1)).toBe(PROBE);
   });
 
+  it('is served at the endpoint of its own it declares, with ETag and 304, on the fast path too', async () => {
+    const snapshot = await waitUntil('the probe at /sections/catalog_probe/', async () => {
+      const answer = await get(sectionPath(PROBE));
+      return answer.status === 200 ? answer.body : undefined;
+    });
+    const before = api.fastPathServed();
+    const response = await fetch(api.url + served(PROBE_PATH));
+    expect(response.status).toBe(200);
+    const etag = response.headers.get('etag') ?? '';
+    const body = (await response.json()) as Record<string, unknown>;
+    // The snapshot may have been recomputed in between; the answer's time is then the later one.
+    expect(body).toEqual({ open_trades: 0, timestamp: expect.any(String) });
+    expect(Date.parse(body.timestamp as string)).toBeGreaterThanOrEqual(Date.parse(snapshot.computed_at as string));
+    expect(etag).toMatch(/^W\//);
+    const again = await fetch(api.url + PROBE_PATH, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(api.fastPathServed() - before).toBe(2);
+  });
+
   it('is welcomed and pushed over the socket, again when a table it declares changes', async () => {
     const client = await WsClient.connect(api.url.replace(/^http/, 'ws') + WS_PATH);
     try {
@@ -151,6 +182,23 @@ describe('a section added by declaration and computation alone', () => {
     });
     expect(v2.required).toContain(PROBE);
     expect(JSON.stringify(schemas.SectionSnapshot)).toContain(`"const":"${PROBE}"`);
+
+    // Its own endpoint: the operation from the declaration, the answer's schema from its data's.
+    const own = (doc.paths as Record<string, { get?: Record<string, unknown> }>)[`${PROBE_PATH}/`]?.get;
+    expect(own).toMatchObject({
+      tags: ['dashboard'],
+      summary: probe.endpoints?.[0]?.summary,
+      responses: {
+        '200': { content: { 'application/json': { schema: { $ref: '#/components/schemas/CatalogProbe' } } } },
+        '304': {},
+        '503': {},
+      },
+    });
+    expect(schemas.CatalogProbe).toMatchObject({
+      type: 'object',
+      properties: { open_trades: { type: 'integer', minimum: 0 }, timestamp: { type: 'string', format: 'date-time' } },
+      required: ['open_trades', 'timestamp'],
+    });
   });
 
   it('is refused by a worker whose registry has no computation for it', () => {

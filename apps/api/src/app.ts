@@ -6,8 +6,8 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createOpsAuth } from './auth.ts';
-import { type BotViews, createBotViews } from './bot-views.ts';
 import { createCors } from './cors.ts';
+import { createEndpointAnswers, type EndpointAnswers } from './endpoint-answers.ts';
 import type { ApiEnv } from './env.ts';
 import { JSON_TYPE } from './http-answers.ts';
 import { createApiMetrics, type HttpMetrics } from './metrics.ts';
@@ -19,7 +19,8 @@ import { routeTable } from './router.ts';
 import { createDashboardRefresh, dashboardReadRoutes } from './routes/dashboard.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { mountQueueBoard, registerOpsRoutes } from './routes/ops.ts';
-import { paperTradingReadRoutes, registerPaperTradingWrites } from './routes/paper-trading.ts';
+import { registerPaperTradingWrites } from './routes/paper-trading.ts';
+import { sectionEndpointRoutes } from './routes/section-endpoints.ts';
 import { catalogSchemas } from './schemas.ts';
 import type { SnapshotReplica } from './snapshot-replica.ts';
 
@@ -52,8 +53,8 @@ export interface App {
   fetch: Hono<ApiEnv>['fetch'];
   /** Shared with the fast path so both serve the same prepared bytes and count the same metrics. */
   views: Views;
-  /** The bot's own API (SPEC §11), likewise shared with the fast path. */
-  bot: BotViews;
+  /** The sections' own endpoints (lite's, SPEC §11's), likewise shared with the fast path. */
+  endpoints: EndpointAnswers;
   /** The one read-route table (read-routes.ts): the Hono routes are registered from it, the fast path runs it. */
   reads: readonly ReadRoute[];
   /** Metrics and the request log of one answered request, for the Hono app and the fast path alike. */
@@ -70,7 +71,7 @@ export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const cors = createCors(config);
   const views = createViews({ replica, config });
-  const bot = createBotViews({ replica });
+  const endpoints = createEndpointAnswers({ replica });
   const metrics = createApiMetrics({ registry, replica, redis: deps.redis, keys: keysForConfig(config), now });
   const auth = createOpsAuth(config.opsToken);
   const schemas = catalogSchemas(catalog);
@@ -92,7 +93,10 @@ export function createApp(deps: AppDeps): App {
     finish(c.req.method, route, c.req.url, status, started, id);
   });
 
-  const reads = [...dashboardReadRoutes({ views, cors, catalog }), ...paperTradingReadRoutes({ bot, cors })];
+  const reads = [
+    ...dashboardReadRoutes({ views, cors, catalog }),
+    ...sectionEndpointRoutes({ catalog, answers: endpoints, cors }),
+  ];
   registerReadRoutes(routes, reads, {
     refresh: createDashboardRefresh({ replica, queue, config, redis: deps.redis, registry, now }),
     now,
@@ -132,13 +136,13 @@ export function createApp(deps: AppDeps): App {
     request: app.request.bind(app),
     fetch: app.fetch.bind(app),
     views,
-    bot,
+    endpoints,
     reads,
     finish,
     metrics,
     close: () => {
       views.stop();
-      bot.stop();
+      endpoints.stop();
     },
   };
 }

@@ -1,24 +1,30 @@
-import { CATALOG, type Catalog, DEFAULT_LIMIT, PATHS } from '@snapboard/shared';
+import {
+  CATALOG,
+  type Catalog,
+  DEFAULT_LIMIT,
+  type EndpointAnswer,
+  type EndpointTag,
+  PATHS,
+  type SectionEndpoint,
+} from '@snapboard/shared';
 import { z } from 'zod';
 import {
-  botOpenPositionsSchema,
-  botPerformanceSchema,
-  botSummarySchema,
-  botTradeListSchema,
   type CatalogSchemas,
   catalogSchemas,
   daysParamSchema,
   errorSchema,
   healthSchema,
   limitParamSchema,
-  liteResponseSchema,
   refreshParamSchema,
   tradeFilterSchemas,
 } from './schemas.ts';
 
 /**
  * The OpenAPI 3.1 document, generated from the zod schemas the routes validate with (schemas.ts)
- * and the section catalog the app serves. Built once per app; served as prepared bytes.
+ * and the section catalog the app serves: the sections' own endpoints are listed from their
+ * declarations, each operation shaped by its answer kind. Built once per app; served as prepared
+ * bytes. Paths (and their answers' schemas) are grouped by tag: the dashboard's own endpoints before
+ * /sections/{name}/, the paper-trading ones after it.
  */
 
 type Json = Record<string, unknown>;
@@ -27,22 +33,28 @@ const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 
 function componentSchemas(sectionSchemas: CatalogSchemas): Json {
   const registry = z.registry<{ id: string }>();
-  const named = {
-    Error: errorSchema,
-    DashboardV2: sectionSchemas.dashboardV2Schema,
-    DashboardLite: liteResponseSchema,
-    SectionSnapshot: sectionSchemas.sectionResponseSchema,
-    RecomputeRequest: sectionSchemas.recomputeBodySchema,
-    RecomputeQueued: sectionSchemas.recomputeResponseSchema,
-    Health: healthSchema,
-    Readiness: sectionSchemas.readySchema,
-    NotReady: sectionSchemas.notReadySchema,
-    BotTradeList: botTradeListSchema,
-    BotPerformance: botPerformanceSchema,
-    BotOpenPositions: botOpenPositionsSchema,
-    BotSummary: botSummarySchema,
-  };
-  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  const own = (tag: EndpointTag): [string, z.ZodType][] =>
+    sectionSchemas.endpointSchemas.flatMap(({ endpoint, schema }) =>
+      endpoint.tag === tag ? [[endpoint.schemaName, schema]] : [],
+    );
+  const named: [string, z.ZodType][] = [
+    ['Error', errorSchema],
+    ['DashboardV2', sectionSchemas.dashboardV2Schema],
+    ...own('dashboard'),
+    ['SectionSnapshot', sectionSchemas.sectionResponseSchema],
+    ['RecomputeRequest', sectionSchemas.recomputeBodySchema],
+    ['RecomputeQueued', sectionSchemas.recomputeResponseSchema],
+    ['Health', healthSchema],
+    ['Readiness', sectionSchemas.readySchema],
+    ['NotReady', sectionSchemas.notReadySchema],
+    ...own('paper-trading'),
+  ];
+  const ids = new Set<string>();
+  for (const [id, schema] of named) {
+    if (ids.has(id)) throw new TypeError(`OpenAPI schema ${id} is named twice`);
+    ids.add(id);
+    registry.add(schema, { id });
+  }
   // Output shapes of responses; the one request body is described as its input (RecomputeRequest
   // has no transforms, so both are the same).
   const { schemas } = z.toJSONSchema(registry, {
@@ -134,22 +146,6 @@ function v2Operation(deprecated: boolean): Json {
   };
 }
 
-/** A GET of the bot's own API (SPEC §11): prepared from one bot_* snapshot, ETag/304, CORS. */
-function botOperation(
-  summary: string,
-  schema: string,
-  parameters: Json[],
-  errors: Json,
-  headers: Json = etagHeaders,
-): Json {
-  return {
-    tags: ['paper-trading'],
-    summary,
-    parameters: [...parameters, ifNoneMatch],
-    responses: { '200': json(ref(schema), summary, headers), '304': notModified, ...errors, '503': warming },
-  };
-}
-
 const filterParameters = Object.entries(tradeFilterSchemas).map(([name, schema]) => ({
   name,
   in: 'query',
@@ -158,7 +154,60 @@ const filterParameters = Object.entries(tradeFilterSchemas).map(([name, schema])
   schema: param(schema, 'input'),
 }));
 
+/** What an endpoint's answer kind brings to its operation: its query, its client errors, its headers. */
+const ENDPOINT_OPERATIONS: { readonly [K in EndpointAnswer]: { parameters: Json[]; errors: Json; headers: Json } } = {
+  flat: { parameters: [], errors: {}, headers: etagHeaders },
+  data: { parameters: [], errors: {}, headers: etagHeaders },
+  trade_list: {
+    parameters: filterParameters,
+    errors: { '400': error('A filter outside its column or longer than 20 characters (invalid_filter).') },
+    headers: {
+      ...etagHeaders,
+      'Snapboard-Window': {
+        description:
+          'Present (500) when a filtered answer has fewer than 100 trades while older system trades exist beyond the newest 500: it may then be incomplete.',
+        schema: { type: 'string', const: '500' },
+      },
+    },
+  },
+  performance: {
+    parameters: [
+      {
+        name: 'days',
+        in: 'query',
+        required: false,
+        description: daysParamSchema.description,
+        schema: param(daysParamSchema, 'output'),
+      },
+    ],
+    errors: { '400': error('days is not a whole number from 1 to 365 (invalid_days).') },
+    headers: etagHeaders,
+  },
+};
+
+/** A GET of a section's own endpoint: prepared from its snapshot, ETag/304, CORS. */
+function endpointOperation(endpoint: SectionEndpoint): Json {
+  const { parameters, errors, headers } = ENDPOINT_OPERATIONS[endpoint.answer];
+  return {
+    tags: [endpoint.tag],
+    summary: endpoint.summary,
+    parameters: [...parameters, ifNoneMatch],
+    responses: {
+      '200': json(ref(endpoint.schemaName), endpoint.returns ?? endpoint.summary, headers),
+      '304': notModified,
+      ...errors,
+      '503': warming,
+    },
+  };
+}
+
 export function buildOpenApiDocument(catalog: Catalog = CATALOG, schemas = catalogSchemas(catalog)): Json {
+  const own = (tag: EndpointTag) =>
+    Object.fromEntries(
+      catalog.endpoints.flatMap(({ endpoint }) =>
+        endpoint.tag === tag ? [[slash(endpoint.path), { get: endpointOperation(endpoint) }]] : [],
+      ),
+    );
   const recomputeOperation = (summary: string) => ({
     tags: ['ops'],
     summary,
@@ -184,18 +233,7 @@ export function buildOpenApiDocument(catalog: Catalog = CATALOG, schemas = catal
     paths: {
       [slash(PATHS.v2)]: { get: v2Operation(false) },
       [slash(PATHS.deprecated)]: { get: v2Operation(true) },
-      [slash(PATHS.lite)]: {
-        get: {
-          tags: ['dashboard'],
-          summary: 'The lite figures; timestamp is the snapshot time.',
-          parameters: [ifNoneMatch],
-          responses: {
-            '200': json(ref('DashboardLite'), 'Lite figures.', etagHeaders),
-            '304': notModified,
-            '503': warming,
-          },
-        },
-      },
+      ...own('dashboard'),
       [slash(PATHS.section)]: {
         get: {
           tags: ['dashboard'],
@@ -214,49 +252,7 @@ export function buildOpenApiDocument(catalog: Catalog = CATALOG, schemas = catal
           },
         },
       },
-      [slash(PATHS.botTrades)]: {
-        get: botOperation(
-          'The newest 100 system trades matching the filters, which apply within the newest 500.',
-          'BotTradeList',
-          filterParameters,
-          { '400': error('A filter outside its column or longer than 20 characters (invalid_filter).') },
-          {
-            ...etagHeaders,
-            'Snapboard-Window': {
-              description:
-                'Present (500) when a filtered answer has fewer than 100 trades while older system trades exist beyond the newest 500: it may then be incomplete.',
-              schema: { type: 'string', const: '500' },
-            },
-          },
-        ),
-      },
-      [slash(PATHS.botPerformance)]: {
-        get: botOperation(
-          'Performance of the system trades (all, or created in the last `days`), unrealized P&L of all open ones.',
-          'BotPerformance',
-          [
-            {
-              name: 'days',
-              in: 'query',
-              required: false,
-              description: daysParamSchema.description,
-              schema: param(daysParamSchema, 'output'),
-            },
-          ],
-          { '400': error('days is not a whole number from 1 to 365 (invalid_days).') },
-        ),
-      },
-      [slash(PATHS.botOpenPositions)]: {
-        get: botOperation('Open system trades at current prices, with totals.', 'BotOpenPositions', [], {}),
-      },
-      [slash(PATHS.botSummary)]: {
-        get: botOperation(
-          'All-time performance, open count and the 10 newest closed system trades.',
-          'BotSummary',
-          [],
-          {},
-        ),
-      },
+      ...own('paper-trading'),
       [slash(PATHS.botClose)]: {
         post: {
           tags: ['paper-trading'],

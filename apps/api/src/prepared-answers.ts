@@ -30,7 +30,6 @@ export interface Prepared {
 export interface Views {
   /** undefined while a v2 section has no snapshot yet (warming up). */
   v2(limit: number, nowMs: number): PreparedV2 | undefined;
-  lite(): Prepared | undefined;
   section(name: SectionName, limit: number, nowMs: number): Prepared | undefined;
   /** v2 sections without a snapshot, for the warming-up message. */
   missing(sections: readonly SectionName[]): SectionName[];
@@ -47,7 +46,6 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
   const v2Cache = new Map<number, PreparedV2>();
   // Per section, per effective limit: a request looks its entry up without building a key string.
   const sectionCache = new Map<SectionName, Prepared[]>();
-  let liteCache: Prepared | undefined;
 
   // Serialised data per snapshot `data` object: a refresh that keeps the data keeps the same object
   // (snapshot-replica.ts spreads the old snapshot), so only a version change pays for JSON.stringify.
@@ -75,7 +73,6 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
 
   const unsubscribe = replica.onChange((section) => {
     if (sections[section].inV2) v2Cache.clear();
-    if (section === 'lite') liteCache = undefined;
     sectionCache.delete(section);
   });
 
@@ -134,20 +131,6 @@ export function createViews(options: { replica: SnapshotReplica; config: Pick<Co
       entry = buildV2(limit, nowMs);
       if (entry) v2Cache.set(limit, entry);
       return entry;
-    },
-    lite() {
-      if (liteCache) return liteCache;
-      const entry = replica.get('lite');
-      if (!entry) return undefined;
-      const s = entry.snapshot;
-      // The lite body carries no `stale` flag, so it never expires by time alone.
-      const data = typeof s.data === 'object' && s.data !== null ? s.data : {};
-      liteCache = {
-        etag: weakEtag(`lite|${s.epoch}:${s.version}:${s.computed_at}`),
-        body: Buffer.from(JSON.stringify({ ...data, timestamp: s.computed_at })),
-        validUntil: Number.POSITIVE_INFINITY,
-      };
-      return liteCache;
     },
     section(name, limit, nowMs) {
       const effectiveLimit = sections[name].limited ? limit : 0;

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { SectionName } from '@snapboard/shared';
 import type { Context } from 'hono';
 import { tryDecode } from 'hono/utils/url';
-import type { TradeFilter } from './bot-views.ts';
+import type { TradeFilter } from './endpoint-answers.ts';
 import type { ApiEnv } from './env.ts';
 import type { ReadAnswer } from './http-answers.ts';
 import type { RouteTable } from './router.ts';

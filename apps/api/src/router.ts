@@ -35,6 +35,9 @@ export function routeTable(app: Hono<ApiEnv>, cors: Cors): RouteTable {
         set = new Set();
         methods.set(path, set);
       }
+      // A second route at a path (a section's declared endpoint at a path already served) would
+      // never be reached: refuse it when the app is built.
+      if (set.has(method)) throw new TypeError(`${method} ${path} is registered twice`);
       set.add(method);
       if (method === 'GET') set.add('HEAD');
       if (options.cors) corsPatterns.add(path);

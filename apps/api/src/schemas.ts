@@ -3,16 +3,15 @@ import {
   BOT_MARKET_TYPES,
   BOT_MAX_DAYS,
   BOT_TRADE_STATUSES,
-  botOpenPositionsSchema,
   botPerformanceSchema,
-  botSummarySchema,
   botTradeListSchema,
   type Catalog,
   DEFAULT_LIMIT,
+  type EndpointAnswer,
   ERROR_STATUS,
   type ErrorCode,
-  liteSchema,
   MAX_LIMIT,
+  type SectionEndpoint,
   type SectionName,
 } from '@snapboard/shared';
 import { z } from 'zod';
@@ -80,12 +79,6 @@ const sectionMetaSchema = z.object({
   stale: z.boolean(),
 });
 
-export const liteResponseSchema = liteSchema.extend({
-  timestamp: iso.meta({ description: "The lite snapshot's computed_at." }),
-});
-
-export { botOpenPositionsSchema, botPerformanceSchema, botSummarySchema, botTradeListSchema };
-
 export const healthSchema = z.object({ status: z.literal('ok'), uptime_seconds: z.number() });
 
 // ---- What names the catalog's sections ------------------------------------------------------------
@@ -95,6 +88,23 @@ function v2Member(catalog: Catalog, name: SectionName): z.ZodType {
   const schema = catalog.dataSchemas[name];
   return catalog.sections[name].limited && schema instanceof z.ZodArray ? schema.max(MAX_LIMIT) : schema;
 }
+
+/**
+ * What an endpoint of a section's own answers, by its kind (routes/section-endpoints.ts): the kinds
+ * that pass the data on derive it from the section's data schema; SPEC §11's list and performance
+ * answer shapes of their own.
+ */
+const ENDPOINT_ANSWER_SCHEMAS: {
+  readonly [K in EndpointAnswer]: (data: z.ZodType, section: SectionName) => z.ZodType;
+} = {
+  flat(data, section) {
+    if (!(data instanceof z.ZodObject)) throw new TypeError(`the flat endpoint of ${section} needs object data`);
+    return data.extend({ timestamp: iso.meta({ description: `The ${section} snapshot's computed_at.` }) });
+  },
+  data: (data) => data,
+  trade_list: () => botTradeListSchema,
+  performance: () => botPerformanceSchema,
+};
 
 /** The schemas that list or name sections, derived from one catalog. */
 export function catalogSchemas(catalog: Catalog) {
@@ -171,8 +181,17 @@ export function catalogSchemas(catalog: Catalog) {
     ),
   });
 
+  /** Each endpoint of a section's own with the schema of its answer, in catalog order. */
+  const endpointSchemas: readonly { endpoint: SectionEndpoint; schema: z.ZodType }[] = catalog.endpoints.map(
+    ({ section, endpoint }) => ({
+      endpoint,
+      schema: ENDPOINT_ANSWER_SCHEMAS[endpoint.answer](catalog.dataSchemas[section], section),
+    }),
+  );
+
   return {
     sectionParamSchema,
+    endpointSchemas,
     recomputeBodySchema,
     dashboardV2Schema,
     sectionResponseSchema,

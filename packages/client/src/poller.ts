@@ -1,6 +1,5 @@
-import { FLAT_ENDPOINTS } from '@snapboard/shared/flat-endpoints';
 import { PATHS, sectionPath, served } from '@snapboard/shared/paths';
-import { SECTIONS, type SectionName } from '@snapboard/shared/sections';
+import { FLAT_ENDPOINTS, SECTIONS, type SectionName } from '@snapboard/shared/sections';
 import type { Freshness } from './freshness.ts';
 import { type HeldState, isRecord } from './held.ts';
 import type { SectionSnapshot } from './types.ts';

@@ -2,7 +2,6 @@ export * from './bot.ts';
 export * from './catalog.ts';
 export * from './config.ts';
 export * from './errors.ts';
-export * from './flat-endpoints.ts';
 export * from './json.ts';
 export * from './keys.ts';
 export * from './median.ts';

@@ -1,4 +1,4 @@
-import type { PathName } from './paths.ts';
+import { PATHS, served } from './paths.ts';
 
 /**
  * The section catalog: each section declared once, as one entry of SECTION_DECLARATIONS, and every
@@ -13,6 +13,35 @@ import type { PathName } from './paths.ts';
 export const SOURCE_TABLES = ['paper_trades', 'signals_paperaccount'] as const;
 export type SourceTable = (typeof SOURCE_TABLES)[number];
 
+/**
+ * How an endpoint of a section's own makes its answer from the snapshot:
+ * - `flat`: the data's fields plus `timestamp` = the snapshot's computed_at, no epoch or version
+ *   (lite's, SPEC §6); the data must be an object;
+ * - `data`: the data as it is (SPEC §11's open positions and summary);
+ * - `trade_list`: SPEC §11's list, `{count, trades}`, the section's trades filtered by `status`,
+ *   `market_type`, `direction` and `symbol`;
+ * - `performance`: SPEC §11's performance, all time or over the last `days`, from the section's hours.
+ * What each kind reads of the query, how it answers and how OpenAPI lists it are the API's
+ * (apps/api/src/routes/section-endpoints.ts, endpoint-answers.ts, openapi.ts).
+ */
+export type EndpointAnswer = 'flat' | 'data' | 'trade_list' | 'performance';
+
+/** The OpenAPI tags an endpoint of a section's own may be listed under. */
+export type EndpointTag = 'dashboard' | 'paper-trading';
+
+/** An endpoint of a section's own: where it is served, how it answers, how OpenAPI lists it. */
+export interface SectionEndpoint {
+  /** The path without its trailing slash (both spellings are served); the product's are PATHS values. */
+  path: string;
+  answer: EndpointAnswer;
+  /** OpenAPI: the operation's tag and summary, and the name of its answer's schema under components. */
+  tag: EndpointTag;
+  summary: string;
+  schemaName: string;
+  /** OpenAPI: what a 200 carries; the summary when omitted. */
+  returns?: string;
+}
+
 export interface SectionInfo<N extends string = SectionName> {
   name: N;
   /** Default cadence in seconds; `TTL_<NAME>` overrides it. */
@@ -25,8 +54,8 @@ export interface SectionInfo<N extends string = SectionName> {
   inV2: boolean;
   /** Key under `cache_info` in the v2 answer, when the section is part of v2. */
   cacheInfoKey?: string;
-  /** Endpoints of its own (PATHS names) answered from this section's snapshot, e.g. SPEC §11's. */
-  paths?: readonly PathName[];
+  /** Endpoints of its own, answered from this section's snapshot alone (lite's, SPEC §11's). */
+  endpoints?: readonly SectionEndpoint[];
   /** Fields of the data the socket leaves out (what only HTTP answers need, SPEC §11). */
   socketOmits?: readonly string[];
   /** Shown on (and subscribed to by) the dashboard page. */
@@ -103,7 +132,16 @@ export const SECTION_DECLARATIONS = [
     tables: ['paper_trades', 'signals_paperaccount'],
     limited: false,
     inV2: false,
-    paths: ['lite'],
+    endpoints: [
+      {
+        path: PATHS.lite,
+        answer: 'flat',
+        tag: 'dashboard',
+        summary: 'The lite figures; timestamp is the snapshot time.',
+        returns: 'Lite figures.',
+        schemaName: 'DashboardLite',
+      },
+    ],
     onPage: true,
   },
   {
@@ -124,7 +162,15 @@ export const SECTION_DECLARATIONS = [
     tables: ['paper_trades'],
     limited: true,
     inV2: false,
-    paths: ['botTrades'],
+    endpoints: [
+      {
+        path: PATHS.botTrades,
+        answer: 'trade_list',
+        tag: 'paper-trading',
+        summary: 'The newest 100 system trades matching the filters, which apply within the newest 500.',
+        schemaName: 'BotTradeList',
+      },
+    ],
     onPage: false,
   },
   {
@@ -134,7 +180,16 @@ export const SECTION_DECLARATIONS = [
     tables: ['paper_trades'],
     limited: false,
     inV2: false,
-    paths: ['botPerformance'],
+    endpoints: [
+      {
+        path: PATHS.botPerformance,
+        answer: 'performance',
+        tag: 'paper-trading',
+        summary:
+          'Performance of the system trades (all, or created in the last `days`), unrealized P&L of all open ones.',
+        schemaName: 'BotPerformance',
+      },
+    ],
     // The hourly figures serve the HTTP `days` windows and would only weigh on every push.
     socketOmits: ['hours'],
     onPage: false,
@@ -146,7 +201,15 @@ export const SECTION_DECLARATIONS = [
     tables: ['paper_trades'],
     limited: false,
     inV2: false,
-    paths: ['botOpenPositions'],
+    endpoints: [
+      {
+        path: PATHS.botOpenPositions,
+        answer: 'data',
+        tag: 'paper-trading',
+        summary: 'Open system trades at current prices, with totals.',
+        schemaName: 'BotOpenPositions',
+      },
+    ],
     onPage: false,
   },
   {
@@ -156,7 +219,15 @@ export const SECTION_DECLARATIONS = [
     tables: ['paper_trades'],
     limited: false,
     inV2: false,
-    paths: ['botSummary'],
+    endpoints: [
+      {
+        path: PATHS.botSummary,
+        answer: 'data',
+        tag: 'paper-trading',
+        summary: 'All-time performance, open count and the 10 newest closed system trades.',
+        schemaName: 'BotSummary',
+      },
+    ],
     onPage: false,
   },
 ] as const satisfies readonly SectionInfo<string>[];
@@ -175,14 +246,17 @@ export interface SectionLists<N extends string = SectionName> {
    * bot's frontend (SPEC §11) and would only add bytes to each page's socket.
    */
   page: readonly N[];
+  /** Every endpoint of a section's own, in catalog order, with its section. */
+  endpoints: readonly { section: N; endpoint: SectionEndpoint }[];
   /** For each source table, the sections its writes affect, in catalog order. */
   // Keyed by any string: the listener looks up whatever table name a notification carries.
   byTable: Readonly<Record<string, readonly N[]>>;
 }
 
 /**
- * Derives the lists from declarations, refusing a catalog that would serve two sections at one name
- * or one `cache_info` key, or a name that is not a safe path segment and environment-variable suffix.
+ * Derives the lists from declarations, refusing a catalog that would serve two sections at one name,
+ * one `cache_info` key or one endpoint path, a name that is not a safe path segment and
+ * environment-variable suffix, or an endpoint path that is not plain segments without a trailing slash.
  */
 export function sectionLists<N extends string>(declarations: readonly SectionInfo<N>[]): SectionLists<N> {
   const names = declarations.map((d) => d.name);
@@ -196,12 +270,22 @@ export function sectionLists<N extends string>(declarations: readonly SectionInf
   if (dupName !== undefined) throw new TypeError(`section ${dupName} is declared twice`);
   const dupKey = twice(cacheKeys);
   if (dupKey !== undefined) throw new TypeError(`cache_info key ${dupKey} is declared twice`);
+  const endpoints = declarations.flatMap((d) => (d.endpoints ?? []).map((endpoint) => ({ section: d.name, endpoint })));
+  for (const { section, endpoint } of endpoints) {
+    if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(endpoint.path))
+      throw new TypeError(
+        `endpoint ${JSON.stringify(endpoint.path)} of ${section} is not /segment/… without a trailing slash`,
+      );
+  }
+  const dupPath = twice(endpoints.map(({ endpoint }) => endpoint.path));
+  if (dupPath !== undefined) throw new TypeError(`endpoint ${dupPath} is declared twice`);
   const sections = Object.fromEntries(declarations.map((d) => [d.name, d])) as Record<N, SectionInfo<N>>;
   return {
     names,
     sections,
     v2: names.filter((name) => sections[name].inV2),
     page: names.filter((name) => sections[name].onPage),
+    endpoints,
     byTable: Object.fromEntries(
       SOURCE_TABLES.map((table) => [table, names.filter((name) => sections[name].tables.includes(table))]),
     ),
@@ -215,6 +299,16 @@ export const SECTIONS: Readonly<Record<SectionName, SectionInfo>> = PRODUCT.sect
 export const PAGE_SECTIONS: readonly SectionName[] = PRODUCT.page;
 export const SECTIONS_BY_TABLE: Readonly<Record<string, readonly SectionName[]>> = PRODUCT.byTable;
 export const V2_SECTIONS: readonly SectionName[] = PRODUCT.v2;
+
+/**
+ * Sections with a `flat` endpoint of their own (lite's), and where a reader polls it (the slashed
+ * spelling): the SDK reads such a section there rather than at /sections/{name}/.
+ */
+export const FLAT_ENDPOINTS: Readonly<Partial<Record<SectionName, string>>> = Object.fromEntries(
+  PRODUCT.endpoints.flatMap(({ section, endpoint }) =>
+    endpoint.answer === 'flat' ? [[section, served(endpoint.path)]] : [],
+  ),
+);
 
 /** Lists keep at most this many items in a snapshot; readers ask for 1..MAX_LIMIT. */
 export const MAX_LIMIT = 100;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CATALOG, extendCatalog, type SectionDeclaration } from '../src/catalog.ts';
 import { PATHS } from '../src/paths.ts';
-import { SECTIONS_BY_TABLE, type SectionName, sectionLists, V2_SECTIONS } from '../src/sections.ts';
+import { FLAT_ENDPOINTS, SECTIONS_BY_TABLE, type SectionName, sectionLists, V2_SECTIONS } from '../src/sections.ts';
 import { socketData } from '../src/snapshot.ts';
 
 const declaration = (name: string, extra: Partial<SectionDeclaration> = {}): SectionDeclaration => ({
@@ -31,16 +31,16 @@ describe('the section catalog', () => {
     expect(CATALOG.page).toEqual([...V2_SECTIONS, 'lite', 'pnl_history']);
   });
 
-  it('declares endpoints of its own only by names of public paths', () => {
-    const own = CATALOG.names.flatMap((name) => (CATALOG.sections[name].paths ?? []).map((path) => [name, path]));
+  it('declares endpoints of its own only at public paths', () => {
+    const own = CATALOG.endpoints.map(({ section, endpoint }) => [section, endpoint.path, endpoint.answer]);
     expect(own).toEqual([
-      ['lite', 'lite'],
-      ['bot_trades', 'botTrades'],
-      ['bot_performance', 'botPerformance'],
-      ['bot_open_positions', 'botOpenPositions'],
-      ['bot_summary', 'botSummary'],
+      ['lite', PATHS.lite, 'flat'],
+      ['bot_trades', PATHS.botTrades, 'trade_list'],
+      ['bot_performance', PATHS.botPerformance, 'performance'],
+      ['bot_open_positions', PATHS.botOpenPositions, 'data'],
+      ['bot_summary', PATHS.botSummary, 'data'],
     ]);
-    for (const [, path] of own) expect(Object.keys(PATHS)).toContain(path);
+    expect(FLAT_ENDPOINTS).toEqual({ lite: '/api/public/dashboard/lite/' });
   });
 
   it('extends with a section that every derived list and schema then holds', () => {
@@ -68,12 +68,18 @@ describe('the section catalog', () => {
     expect(catalog.dataSchemas[probe].safeParse({ n: 'x' }).success).toBe(false);
   });
 
-  it('refuses a name declared twice, a shared cache_info key, or a name unfit for a path', () => {
+  it('refuses a name declared twice, a shared cache_info key or endpoint path, or a name or path unfit for a path', () => {
     expect(() => extendCatalog(CATALOG, declaration('overview'))).toThrow(/overview is declared twice/);
     expect(() => extendCatalog(CATALOG, declaration('other', { inV2: true, cacheInfoKey: 'overview_ttl' }))).toThrow(
       /cache_info key overview_ttl is declared twice/,
     );
     expect(() => sectionLists([declaration('../v2')])).toThrow(/is not \[a-z\]/);
+    const at = (path: string) => ({ path, answer: 'data', tag: 'dashboard', summary: path, schemaName: path }) as const;
+    expect(() => extendCatalog(CATALOG, declaration('other', { endpoints: [at(PATHS.lite)] }))).toThrow(
+      /endpoint \/api\/public\/dashboard\/lite is declared twice/,
+    );
+    for (const path of ['/x/', 'x', '/a//b', '/a/:id'])
+      expect(() => sectionLists([declaration('other', { endpoints: [at(path)] })]), path).toThrow(/is not \/segment/);
   });
 
   it('leaves out of socket data exactly the fields a declaration names', () => {

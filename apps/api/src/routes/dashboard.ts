@@ -141,7 +141,10 @@ function sectionParams(name: SectionName, limit: number): ReadParams {
   return params;
 }
 
-/** The read routes of SPEC §6 (v2, the deprecated path, lite, one section), for the one route table. */
+/**
+ * The read routes of SPEC §6 every catalog has (v2, the deprecated path, one section), for the one
+ * route table; lite's is an endpoint of that section's own (section-endpoints.ts).
+ */
 export function dashboardReadRoutes(deps: { views: Views; cors: Cors; catalog: Catalog }): ReadRoute[] {
   const { views, cors, catalog } = deps;
 
@@ -179,16 +182,6 @@ export function dashboardReadRoutes(deps: { views: Views; cors: Cors; catalog: C
       paths: [{ path: PATHS.deprecated }],
       parse: (query) => plainParams(DEFAULT_LIMIT, !query.empty && parseRefresh(query)),
       answer: (params, ifNoneMatch, origin, at, fresh) => dashboard(params, ifNoneMatch, origin, at, fresh, true),
-    },
-    {
-      pattern: PATHS.lite,
-      paths: [{ path: PATHS.lite }],
-      parse: () => plainParams(DEFAULT_LIMIT, false),
-      answer(_, ifNoneMatch, origin, at) {
-        const prepared = views.lite();
-        if (!prepared) throw warmingUp(['lite']);
-        return readAnswer(prepared.etag, ifNoneMatch, prepared.body, at, true, cors.headers(origin));
-      },
     },
     {
       pattern: PATHS.section,

@@ -1,6 +1,6 @@
 import { createRecomputeQueue, type RecomputeQueue } from '@snapboard/queue';
 import { createRedisClient, type RedisClient } from '@snapboard/redis';
-import { type Config, type Keys, keysForConfig } from '@snapboard/shared';
+import { type Catalog, type Config, type Keys, keysForConfig } from '@snapboard/shared';
 import { type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import { type App, createApp } from '../../src/app.ts';
@@ -23,7 +23,7 @@ export interface TestApp {
 
 export async function buildTestApp(
   config: Config,
-  options: { now?: () => number; logger?: Logger } = {},
+  options: { now?: () => number; logger?: Logger; catalog?: Catalog } = {},
 ): Promise<TestApp> {
   const keys = keysForConfig(config);
   const redis = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: 1 });
@@ -31,11 +31,32 @@ export async function buildTestApp(
   const subscriber = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: null, subscriber: true });
   const queueConnection = createRedisClient(config.redis, { name: 'test', maxRetriesPerRequest: 1 });
   const queue = createRecomputeQueue(queueConnection, keys);
-  const replica = createSnapshotReplica({ redis: replicaRedis, subscriber, keys, logger: silent });
+  const replica = createSnapshotReplica({
+    redis: replicaRedis,
+    subscriber,
+    keys,
+    logger: silent,
+    catalog: options.catalog,
+  });
   await replica.start();
   const registry = new Registry();
   const logger = options.logger ?? silent;
-  const app = createApp({ replica, queue, config, logger, registry, redis: replicaRedis, now: options.now });
+  const disconnect = async () => {
+    await replica.stop();
+    await queue.close();
+    queueConnection.disconnect();
+    redis.disconnect();
+    replicaRedis.disconnect();
+    subscriber.disconnect();
+  };
+  let app: App;
+  try {
+    app = createApp({ replica, queue, config, logger, registry, redis: replicaRedis, now: options.now });
+  } catch (error) {
+    // A catalog the app refuses (tests of the refusal): nothing of this app may outlive the test.
+    await disconnect();
+    throw error;
+  }
   return {
     app,
     replica,
@@ -45,12 +66,7 @@ export async function buildTestApp(
     keys,
     async close() {
       app.close();
-      await replica.stop();
-      await queue.close();
-      queueConnection.disconnect();
-      redis.disconnect();
-      replicaRedis.disconnect();
-      subscriber.disconnect();
+      await disconnect();
     },
   };
 }
