@@ -101,17 +101,29 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const app = createApp({
-    replica,
-    queue,
-    config,
-    logger,
-    registry,
-    redis,
-    now,
-    page: options.page === false ? undefined : createPageRoutes({ replica }),
-    scrape: options.scrape,
-  });
+  let app: App;
+  try {
+    app = createApp({
+      replica,
+      queue,
+      config,
+      logger,
+      registry,
+      redis,
+      now,
+      page: options.page === false ? undefined : createPageRoutes({ replica }),
+      scrape: options.scrape,
+    });
+  } catch (error) {
+    // A catalog the app refuses (a route declared twice…) must not leave the process held open by
+    // the connections made above.
+    await replica.stop();
+    await queue.close().catch(() => {});
+    await closeRedisClient(queueConnection);
+    redis.disconnect();
+    subscriber.disconnect();
+    throw error;
+  }
 
   const honoListener = getRequestListener(app.fetch, {
     hostname: config.host,

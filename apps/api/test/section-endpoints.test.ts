@@ -7,6 +7,8 @@ import {
   type SectionDeclaration,
   type SectionEndpoint,
 } from '@snapboard/shared';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildTestApp } from './support/app.ts';
@@ -72,4 +74,17 @@ describe('endpoints of a section of its own', () => {
       'OpenAPI schema BotSummary is named twice',
     );
   });
+
+  it('error: startApi refuses such a catalog and closes every connection it made (the process ends by itself)', async () => {
+    const child = fileURLToPath(new URL('./support/refused-start.ts', import.meta.url));
+    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', child],
+        { env: { ...process.env, REDIS_URL: env.redisUrl, KEY_PREFIX: env.keyPrefix }, timeout: 20_000 },
+        (error, out) => (error ? reject(error) : resolve({ stdout: out })),
+      );
+    });
+    expect(stdout.trim()).toBe('refused: GET /api/public/dashboard/v2 is registered twice');
+  }, 30_000);
 });

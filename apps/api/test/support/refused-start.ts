@@ -1,0 +1,25 @@
+/**
+ * Child of section-endpoints.test.ts: starts the API with a catalog whose endpoint collides with v2.
+ * startApi must refuse it and close what it opened, so this process then ends by itself.
+ */
+import { CATALOG, extendCatalog, loadConfig, PATHS } from '@snapboard/shared';
+import pino from 'pino';
+import { z } from 'zod';
+import { startApi } from '../../src/server.ts';
+
+const catalog = extendCatalog(CATALOG, {
+  name: 'endpoint_probe',
+  title: 'Endpoint probe',
+  defaultTtl: 10,
+  tables: [],
+  limited: false,
+  inV2: false,
+  onPage: false,
+  endpoints: [{ path: PATHS.v2, answer: 'data', tag: 'dashboard', summary: 'A probe.', schemaName: 'Probe' }],
+  schema: z.object({ n: z.number() }),
+});
+const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'silent' } as Record<string, string>, catalog);
+startApi({ config, logger: pino({ level: 'silent' }), catalog, page: false }).then(
+  () => console.log('started'),
+  (error: Error) => console.log(`refused: ${error.message}`),
+);
