@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import {
   CATALOG,
@@ -7,8 +9,6 @@ import {
   type SectionDeclaration,
   type SectionEndpoint,
 } from '@snapboard/shared';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildTestApp } from './support/app.ts';
