@@ -138,10 +138,11 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
     },
   });
   const fast = options.fastPath === false ? undefined : createFastPath({ reads: app.reads, finish: app.finish, now });
+  const answerFast = fast?.handle;
   const server = createServer(
-    fast
+    answerFast
       ? (req, res) => {
-          if (!fast(req, res)) void honoListener(req, res);
+          if (!answerFast(req, res)) void honoListener(req, res);
         }
       : (req, res) => void honoListener(req, res),
   );

@@ -30,7 +30,7 @@ let finished = 0;
 beforeAll(async () => {
   fast = createFastPath({ reads: [route], finish: () => void finished++, now: Date.now });
   server = createServer((req, res) => {
-    if (fast(req, res)) return;
+    if (fast.handle(req, res)) return;
     res.writeHead(418, { 'content-length': '0' });
     res.end();
   });
