@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
 import { contentHash } from './publish.ts';
-import type { Computation } from './sections/index.ts';
+import type { Computation, SharedRead } from './sections/index.ts';
 import { refreshRollups } from './sections/rollups.ts';
 
 /**
@@ -71,9 +71,15 @@ export interface SetComputerDeps {
   computation: (section: SectionName) => Computation;
 }
 
-/** The sections a change to these tables affects. */
+/** One query of a set: a section, or several answered by their shared read. */
+interface QueryItem {
+  sections: [SectionName, RecomputeReason][];
+  shared?: SharedRead;
+}
+
 function ignoreClientError(): void {}
 
+/** The sections a change to these tables affects. */
 export function sectionsOfTables(
   tables: readonly string[],
   byTable: Catalog['byTable'] = SECTIONS_BY_TABLE,
@@ -155,8 +161,11 @@ export function createSetComputer(deps: SetComputerDeps) {
     return result.data as SectionData[K];
   }
 
-  /** Recent query time per section: a set's lanes take the longest first (the set lasts as long as its longest lane). */
-  const expectedMs = new Map<SectionName, number>();
+  /**
+   * Recent time per query (a section, or sections read together): a set's lanes take the longest
+   * first (the set lasts as long as its longest lane).
+   */
+  const expectedMs = new Map<string, number>();
 
   /**
    * Cadence ticks of sections a set published less than half their TTL ago. Such a tick would only
@@ -299,17 +308,42 @@ export function createSetComputer(deps: SetComputerDeps) {
       });
       // Queries are pulled by a few connections sharing the set's snapshot (SPEC §10 allows an exported
       // one), longest first: the first connection starts at once, the others join as they open.
-      const queue = entries
-        .filter((_, i) => repricing[i] === undefined)
-        .sort(([a], [b]) => (expectedMs.get(b) ?? 0) - (expectedMs.get(a) ?? 0));
+      // Sections with one shared read (decision 0018), several of them in this set, are one query.
+      const items: QueryItem[] = [];
+      const byRead = new Map<SharedRead, QueryItem>();
+      entries.forEach(([section, reason], i) => {
+        if (repricing[i] !== undefined) return;
+        const shared = computation(section).shared;
+        const joined = shared && byRead.get(shared);
+        if (joined) {
+          joined.sections.push([section, reason]);
+          return;
+        }
+        const item: QueryItem = { sections: [[section, reason]], shared };
+        items.push(item);
+        if (shared) byRead.set(shared, item);
+      });
+      const keyOf = (item: QueryItem) => item.sections.map(([section]) => section).join('+');
+      const queue = items.sort((a, b) => (expectedMs.get(keyOf(b)) ?? 0) - (expectedMs.get(keyOf(a)) ?? 0));
       const runLane = async (lane: pg.PoolClient) => {
         for (let next = queue.shift(); next && !failed; next = queue.shift()) {
-          const [section, reason] = next;
-          const computer = computation(section);
           const startedAt = performance.now();
-          const data = await computer.compute({ db: lane, now: computedAt, prices });
-          const ms = member(section, reason, data, startedAt, 'query');
-          expectedMs.set(section, ((expectedMs.get(section) ?? ms) + ms) / 2);
+          const ctx = { db: lane, now: computedAt, prices };
+          const [first, ...rest] = next.sections;
+          if (!first) continue;
+          if (next.shared && rest.length) {
+            const data = await next.shared.read(
+              ctx,
+              next.sections.map(([section]) => section),
+            );
+            for (const [section, reason] of next.sections)
+              member(section, reason, data.get(section), startedAt, 'query');
+          } else {
+            member(first[0], first[1], await computation(first[0]).compute(ctx), startedAt, 'query');
+          }
+          const ms = performance.now() - startedAt;
+          const key = keyOf(next);
+          expectedMs.set(key, ((expectedMs.get(key) ?? ms) + ms) / 2);
         }
       };
       const exported = row?.exported;

@@ -1,5 +1,6 @@
 import type { PerformanceMetrics } from '@snapboard/shared';
 import { type Numeric, round, toCount, toNumber, toNumberOr0 } from './convert.ts';
+import { computeFromPart, type HistoryPart } from './history.ts';
 import type { SectionComputer } from './types.ts';
 
 /**
@@ -8,14 +9,14 @@ import type { SectionComputer } from './types.ts';
  * highest running total reached before it (from 0); within an hour the fall is its own drawdown or
  * the distance from peak_before down to the hour's lowest point.
  */
-export const SQL = `
+const SQL = `
   WITH chained AS (
     SELECT *,
            coalesce(sum(pnl) OVER prior, 0) AS before,
            greatest(0, coalesce(max(pnl_at_peak) OVER prior, 0)) AS peak_before
     FROM (
       SELECT *, coalesce(sum(pnl) OVER upto, 0) - pnl + peak AS pnl_at_peak
-      FROM snapboard_closed_hours_current()
+      FROM closed_hours
       WINDOW upto AS (ORDER BY hour ROWS UNBOUNDED PRECEDING)
     ) h
     WINDOW prior AS (ORDER BY hour ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -69,9 +70,12 @@ export function build(row: PerformanceRow | undefined): PerformanceMetrics {
   };
 }
 
+export const part: HistoryPart<PerformanceMetrics> = {
+  reads: ['closed_hours'],
+  sql: () => SQL,
+  build: (row) => build(row as unknown as PerformanceRow),
+};
+
 export const performanceMetrics: SectionComputer<'performance_metrics'> = {
-  async compute({ db }) {
-    const { rows } = await db.query<PerformanceRow>(SQL);
-    return build(rows[0]);
-  },
+  compute: computeFromPart('performance_metrics', part),
 };
