@@ -11,7 +11,7 @@ import { performanceMetrics, part as performancePart } from './performance_metri
 import { pnlHistory, part as pnlPart } from './pnl_history.ts';
 import { recentTrades } from './recent_trades.ts';
 import { topPerformers } from './top_performers.ts';
-import { tradingStats, part as tradingStatsPart } from './trading_stats.ts';
+import { tradingStats } from './trading_stats.ts';
 import type { SectionComputer, SectionContext, SharedRead } from './types.ts';
 
 export type { SectionComputer, SectionContext, SharedRead } from './types.ts';
@@ -40,10 +40,12 @@ export interface Computation {
 /** A registry for a catalog that may hold sections beyond the product's (tests): checked at start. */
 export type ComputationRegistry = Readonly<Record<string, Computation>>;
 
-/** The sections over all history: one pass over the rollups when a set holds several of them. */
-const history = sharedHistory({
+/**
+ * The sections over the closed-trades rollup: one pass over it when a set holds several of them.
+ * trading_stats reads the other rollup alone, so it stays a query of its own, on another lane.
+ */
+const closedHistory = sharedHistory({
   performance_metrics: performancePart,
-  trading_stats: tradingStatsPart,
   lite: litePart,
   pnl_history: pnlPart,
 });
@@ -52,11 +54,11 @@ export const SECTION_COMPUTERS: SectionComputations = {
   overview,
   open_positions: openPositions,
   recent_trades: recentTrades,
-  performance_metrics: { ...performanceMetrics, shared: history },
+  performance_metrics: { ...performanceMetrics, shared: closedHistory },
   top_performers: topPerformers,
-  trading_stats: { ...tradingStats, shared: history },
-  lite: { ...lite, shared: history },
-  pnl_history: { ...pnlHistory, shared: history },
+  trading_stats: tradingStats,
+  lite: { ...lite, shared: closedHistory },
+  pnl_history: { ...pnlHistory, shared: closedHistory },
   bot_trades: botTrades,
   bot_performance: botPerformance,
   bot_open_positions: botOpenPositions,

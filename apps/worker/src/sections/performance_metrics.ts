@@ -8,15 +8,24 @@ import type { SectionComputer } from './types.ts';
  * Max drawdown chains the hours in order: before = running total before the hour, peak_before = the
  * highest running total reached before it (from 0); within an hour the fall is its own drawdown or
  * the distance from peak_before down to the hour's lowest point.
+ *
+ * The hours are not chained from the first: `closed_chain_start` (history.ts) is the summary of every
+ * hour up to the last one before any hour changed in this snapshot, in an hour's own shape, and only
+ * the hours after it follow (usually one or two). Without a start every hour is chained.
  */
 const SQL = `
-  WITH chained AS (
+  WITH runs AS (
+    SELECT * FROM closed_chain_start
+    UNION ALL
+    SELECT * FROM closed_hours h WHERE NOT EXISTS (SELECT 1 FROM closed_chain_start s WHERE s.hour >= h.hour)
+  ),
+  chained AS (
     SELECT *,
            coalesce(sum(pnl) OVER prior, 0) AS before,
            greatest(0, coalesce(max(pnl_at_peak) OVER prior, 0)) AS peak_before
     FROM (
       SELECT *, coalesce(sum(pnl) OVER upto, 0) - pnl + peak AS pnl_at_peak
-      FROM closed_hours
+      FROM runs
       WINDOW upto AS (ORDER BY hour ROWS UNBOUNDED PRECEDING)
     ) h
     WINDOW prior AS (ORDER BY hour ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -71,7 +80,7 @@ export function build(row: PerformanceRow | undefined): PerformanceMetrics {
 }
 
 export const part: HistoryPart<PerformanceMetrics> = {
-  reads: ['closed_hours'],
+  reads: ['closed_hours', 'closed_chain_start'],
   sql: () => SQL,
   build: (row) => build(row as unknown as PerformanceRow),
 };

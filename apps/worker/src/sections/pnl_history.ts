@@ -6,19 +6,36 @@ import type { SectionComputer } from './types.ts';
 export const PNL_POINTS = 720;
 
 /**
- * The running total at the end of each hour of the window, from the hourly rollup of closes: `base`
- * is everything before the window, then one cumulative row per hour that had closes. Hours without
- * closes are filled in by `build`. The 'infinity' hour (no exit_time) is never inside the window.
- * `first` = the first hour of the window, `last` = the last (the current hour).
+ * The running total at the end of each hour of the window that had closes, and `base`, the total
+ * before the window; `build` fills in the hours without closes. The 'infinity' hour (no exit_time) is
+ * never inside the window. `first` = the first hour of the window, `last` = the last (the current one).
+ *
+ * Running totals come from the rollup's chain (migration 0009) up to `closed_chain_start` (history.ts,
+ * the last hour before any hour changed in this snapshot), and after it from the hours that follow,
+ * added up from the start's total: usually one or two. Without a start every hour is added up.
+ * The points travel as one JSON array of [epoch seconds, total as text]: the totals convert from the
+ * same decimal text as before, and 720 timestamps are not parsed one by one.
  */
 const sql = (first: string, last: string) => `
-  WITH base AS (
-    SELECT coalesce(sum(pnl), 0) AS pnl FROM closed_hours WHERE hour < ${first}::timestamptz
+  WITH tail AS (
+    SELECT h.hour, coalesce((SELECT pnl FROM closed_chain_start), 0) + sum(h.pnl) OVER (ORDER BY h.hour) AS cumulative
+    FROM closed_hours h
+    WHERE NOT EXISTS (SELECT 1 FROM closed_chain_start s WHERE s.hour >= h.hour)
+  ),
+  points AS (
+    SELECT c.hour, c.pnl AS cumulative
+    FROM snapboard_closed_chain c, closed_chain_start s
+    WHERE c.hour >= ${first}::timestamptz AND c.hour <= ${last}::timestamptz AND c.hour <= s.hour
+    UNION ALL
+    SELECT hour, cumulative FROM tail WHERE hour >= ${first}::timestamptz AND hour <= ${last}::timestamptz
   )
-  SELECT h.hour, base.pnl + sum(h.pnl) OVER (ORDER BY h.hour) AS cumulative, base.pnl AS base
-  FROM base
-  LEFT JOIN closed_hours h ON h.hour >= ${first}::timestamptz AND h.hour <= ${last}::timestamptz
-  ORDER BY h.hour`;
+  SELECT coalesce(
+           (SELECT cumulative FROM tail WHERE hour < ${first}::timestamptz ORDER BY hour DESC LIMIT 1),
+           (SELECT c.pnl FROM snapboard_closed_chain c, closed_chain_start s
+            WHERE c.hour < ${first}::timestamptz AND c.hour <= s.hour ORDER BY c.hour DESC LIMIT 1),
+           0) AS ph_base,
+         (SELECT json_agg(json_build_array(extract(epoch FROM hour)::bigint, cumulative::text) ORDER BY hour)
+          FROM points) AS ph_points`;
 
 export interface PnlHistoryRow {
   hour: Date | null;
@@ -50,26 +67,21 @@ export function build(rows: readonly PnlHistoryRow[], now: Date): PnlPoint[] {
   return points;
 }
 
-/**
- * Its rows as arrays in one row (the statement it shares has one row): the hours as timestamps and
- * the totals as the rows' own text, so they convert exactly as the rows did.
- */
 export const part: HistoryPart<PnlPoint[]> = {
-  reads: ['closed_hours'],
+  reads: ['closed_hours', 'closed_chain_start'],
   sql(param, now) {
     const start = windowStart(now);
     const end = start + (PNL_POINTS - 1) * HOUR_MS;
-    return `
-    SELECT array_agg(p.hour ORDER BY p.hour) AS ph_hour, array_agg(p.cumulative::text ORDER BY p.hour) AS ph_cumulative,
-           min(p.base) AS ph_base
-    FROM (${sql(param(new Date(start).toISOString()), param(new Date(end).toISOString()))}) p`;
+    return sql(param(new Date(start).toISOString()), param(new Date(end).toISOString()));
   },
   build(row, now) {
-    const hours = (row.ph_hour as (Date | null)[] | null) ?? [];
-    const cumulative = (row.ph_cumulative as Numeric[] | null) ?? [];
+    const points = (row.ph_points as [number, string][] | null) ?? [];
     const base = row.ph_base as Numeric;
-    // The subquery has a row even without hours in the window (hour NULL), which carries `base`.
-    const rows = hours.map((hour, i) => ({ hour, cumulative: cumulative[i], base }));
+    const rows: PnlHistoryRow[] = points.map(([epoch, cumulative]) => ({
+      hour: new Date(epoch * 1000),
+      cumulative,
+      base,
+    }));
     return build(rows.length ? rows : [{ hour: null, cumulative: null, base }], now);
   },
 };
