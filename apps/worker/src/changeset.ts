@@ -53,6 +53,11 @@ export interface ComputedSet {
   changedTables: string[];
   /** Milliseconds from the start of compute() at which each step ended (for the 'change set' log). */
   phases: Record<string, number>;
+  /**
+   * The set's read-only transactions ending and their connections going back to the pool: what they
+   * read is final, so the set publishes meanwhile. Never rejects; wait for it before the fold.
+   */
+  ended: Promise<void>;
 }
 
 export interface SetComputerDeps {
@@ -226,7 +231,14 @@ export function createSetComputer(deps: SetComputerDeps) {
     if (requested.size > 0 && fresh.size === requested.size) {
       // Nothing but ticks of sections published moments ago: no set, not even a snapshot. A change
       // meanwhile has its own notification, hence its own set.
-      return { computedAt: new Date(), dbSnapshot: '', members: [], changedTables: [], phases };
+      return {
+        computedAt: new Date(),
+        dbSnapshot: '',
+        members: [],
+        changedTables: [],
+        phases,
+        ended: Promise.resolve(),
+      };
     }
     // Many unfolded hours (a bulk load, scattered history, a TRUNCATE) would make every section's
     // rollup read recompute them all inside the set: folded first, as a set did before.
@@ -237,6 +249,7 @@ export function createSetComputer(deps: SetComputerDeps) {
     mark('previous');
     const helpers: pg.PoolClient[] = [];
     let failed = false;
+    let handedOver = false;
     try {
       const computedAt = new Date();
       const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
@@ -373,21 +386,40 @@ export function createSetComputer(deps: SetComputerDeps) {
       const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected) throw rejected.reason;
       mark('queries');
-      await Promise.all([client, ...helpers].map((lane) => lane.query('COMMIT')));
-      mark('commit');
+      // A READ ONLY transaction at REPEATABLE READ cannot fail to commit what it read: the set is
+      // final now, and its COMMITs go out while it publishes rather than before.
+      const transactions = [client, ...helpers];
+      const ended = Promise.all(
+        transactions.map((lane) =>
+          lane.query('COMMIT').then(
+            () => false,
+            () => true,
+          ),
+        ),
+      ).then((broken) => {
+        mark('commit');
+        transactions.forEach((lane, i) => {
+          lane.off('error', ignoreClientError);
+          // One whose COMMIT failed may be in any state: the pool replaces it.
+          lane.release(broken[i]);
+        });
+      });
+      handedOver = true;
       // The order the set was planned in, whatever order the lanes finished in.
       const order = new Map(entries.map(([section], i) => [section, i]));
       members.sort((a, b) => (order.get(a.section) ?? 0) - (order.get(b.section) ?? 0));
-      return { computedAt, dbSnapshot, members, changedTables, phases };
+      return { computedAt, dbSnapshot, members, changedTables, phases, ended };
     } catch (error) {
       failed = true;
       await Promise.all([client, ...helpers].map((c) => c.query('ROLLBACK').catch(() => {})));
       throw error;
     } finally {
       // A client whose query failed may be in any state: the pool replaces it rather than reuse it.
-      for (const c of [client, ...helpers]) {
-        c.off('error', ignoreClientError);
-        c.release(failed);
+      if (!handedOver) {
+        for (const c of [client, ...helpers]) {
+          c.off('error', ignoreClientError);
+          c.release(failed);
+        }
       }
     }
   }

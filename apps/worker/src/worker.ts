@@ -238,6 +238,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     const computed = await sets.compute(requested);
     // Nothing asked for and nothing changed (its request was taken by the set before it): no set.
     if (computed.members.length === 0) {
+      await computed.ended;
       if (computed.dbSnapshot) await sets.fold();
       return {
         change: undefined,
@@ -247,18 +248,27 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         phases: computed.phases,
       };
     }
-    const published = await publisher.publishSet({
-      computedAt: computed.computedAt,
-      dbSnapshot: computed.dbSnapshot,
-      members: computed.members.map((m) => ({
-        section: m.section,
-        ttl: ttls[m.section],
-        data: m.data,
-        json: m.json,
-        hash: m.hash,
-      })),
-    });
-    const phases = { ...computed.phases, publish: Math.round((performance.now() - startedAt) * 10) / 10 };
+    let published: Awaited<ReturnType<typeof publisher.publishSet>>;
+    let publishedAt: number;
+    try {
+      published = await publisher.publishSet({
+        computedAt: computed.computedAt,
+        dbSnapshot: computed.dbSnapshot,
+        members: computed.members.map((m) => ({
+          section: m.section,
+          ttl: ttls[m.section],
+          data: m.data,
+          json: m.json,
+          hash: m.hash,
+        })),
+      });
+      publishedAt = performance.now();
+    } finally {
+      // The set's transactions end while it publishes (changeset.ts); their connections are back
+      // before the fold takes one.
+      await computed.ended;
+    }
+    const phases = { ...computed.phases, publish: Math.round((publishedAt - startedAt) * 10) / 10 };
     // After the publish, so readers never wait for it (changeset.ts).
     await sets.fold();
     const members = computed.members.map((m): RecomputeResult => {
