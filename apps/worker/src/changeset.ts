@@ -76,6 +76,25 @@ export interface SetComputerDeps {
   computation: (section: SectionName) => Computation;
 }
 
+/** What the set computer keeps of the last published set (`{prefix}:set:last`): its snapshot and time. */
+export interface PreviousSet {
+  snapshot: string | null;
+  atMs: string | null;
+}
+
+export async function readPreviousSet(redis: RedisClient, keys: Keys): Promise<PreviousSet> {
+  const [snapshot = null, atMs = null] = await redis.hmget(keys.changes, 'snapshot', 'at_ms');
+  return { snapshot, atMs };
+}
+
+interface OpeningRow {
+  snapshot: string;
+  exported: string;
+  changed: Record<string, boolean> | null;
+  /** More rollup hours unfolded than a set reads as they are. */
+  behind: boolean;
+}
+
 /** One query of a set: a section, or several answered by their shared read. */
 interface QueryItem {
   sections: [SectionName, RecomputeReason][];
@@ -116,20 +135,6 @@ export function createSetComputer(deps: SetComputerDeps) {
     }
   }
 
-  /** More unfolded rollup hours than a set should recompute on the fly (a trade close marks two). */
-  async function foldIsBehind(): Promise<boolean> {
-    try {
-      const { rows } = await pool.query<{ behind: boolean }>(
-        `SELECT count(*) > ${UNFOLDED_HOURS_READ_AS_IS} OR coalesce(bool_or(hour IS NULL), false) AS behind
-           FROM (SELECT DISTINCT rollup, hour FROM snapboard_dirty_hours) d`,
-      );
-      return rows[0]?.behind ?? false;
-    } catch {
-      // The set's own queries will meet whatever is wrong with the database.
-      return false;
-    }
-  }
-
   /**
    * A pooled client held for the set. The pool only listens for errors on idle clients: one that loses
    * its connection while held would emit an 'error' nobody handles and end the process. The query in
@@ -141,8 +146,8 @@ export function createSetComputer(deps: SetComputerDeps) {
     return c;
   }
 
-  async function previousSnapshot(): Promise<string | undefined> {
-    const [snapshot, atMs] = await redis.hmget(keys.changes, 'snapshot', 'at_ms');
+  async function previousSnapshot(last?: PreviousSet): Promise<string | undefined> {
+    const { snapshot, atMs } = last ?? (await readPreviousSet(redis, keys));
     if (!snapshot || !atMs || Date.now() - Number(atMs) > CHANGE_LOG_HORIZON_MS) return undefined;
     // Spliced into the set's opening SQL as a literal: only pg_snapshot's own text form is taken.
     return PG_SNAPSHOT.test(snapshot) ? snapshot : undefined;
@@ -193,8 +198,9 @@ export function createSetComputer(deps: SetComputerDeps) {
   }
 
   /**
-   * BEGIN, the snapshot, its export for the helper lanes and what changed since `previous` — each table
-   * with whether a change touched a system trade (migration 0008) — in one round trip.
+   * BEGIN, the snapshot, its export for the helper lanes, what changed since `previous` — each table
+   * with whether a change touched a system trade (migration 0008) — and whether more rollup hours are
+   * unfolded than a set should recompute on the fly (a trade close marks two), in one round trip.
    */
   function openingSql(previous: string | undefined): string {
     const changed =
@@ -206,7 +212,9 @@ export function createSetComputer(deps: SetComputerDeps) {
                 AND NOT pg_visible_in_snapshot(xid, '${previous}'::pg_snapshot)
               GROUP BY tbl) c)`;
     return `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
-      SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported, ${changed} AS changed`;
+      SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported, ${changed} AS changed,
+        (SELECT count(*) > ${UNFOLDED_HOURS_READ_AS_IS} OR coalesce(bool_or(hour IS NULL), false)
+           FROM (SELECT DISTINCT rollup, hour FROM snapboard_dirty_hours) d) AS behind`;
   }
 
   /** The sections the changes affect; `undefined` changes (no previous set to compare with): all. */
@@ -221,13 +229,45 @@ export function createSetComputer(deps: SetComputerDeps) {
     return affected;
   }
 
-  async function compute(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ComputedSet> {
+  /**
+   * The set's first connection with its transaction open (openingSql). Many unfolded hours (a bulk
+   * load, scattered history, a TRUNCATE) would make every section's rollup read recompute them all
+   * inside the set: then the fold runs first, as a set did before, and the snapshot is taken again.
+   */
+  async function open(
+    previous: string | undefined,
+  ): Promise<{ source: pg.Pool; client: pg.PoolClient; computedAt: Date; row?: OpeningRow }> {
+    for (let attempt = 0; ; attempt++) {
+      // On a read replica, only once it has replayed the primary's position (replica.ts, decision 0015).
+      const source = deps.snapshotPool ? await deps.snapshotPool() : pool;
+      const client = await checkout(source);
+      try {
+        const computedAt = new Date();
+        const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
+        const row = opened[1]?.rows[0] as OpeningRow | undefined;
+        if (!row?.behind || attempt > 0) return { source, client, computedAt, row };
+        await client.query('ROLLBACK');
+      } catch (error) {
+        client.off('error', ignoreClientError);
+        client.release(true);
+        throw error;
+      }
+      client.off('error', ignoreClientError);
+      client.release();
+      await fold();
+    }
+  }
+
+  async function compute(
+    requested: ReadonlyMap<SectionName, RecomputeReason>,
+    options: { previous?: PreviousSet } = {},
+  ): Promise<ComputedSet> {
     const t0 = performance.now();
     const phases: Record<string, number> = {};
     const mark = (name: string) => {
       phases[name] = Math.round((performance.now() - t0) * 10) / 10;
     };
-    const [previous, fresh, behind] = await Promise.all([previousSnapshot(), freshTicks(requested), foldIsBehind()]);
+    const [previous, fresh] = await Promise.all([previousSnapshot(options.previous), freshTicks(requested)]);
     if (requested.size > 0 && fresh.size === requested.size) {
       // Nothing but ticks of sections published moments ago: no set, not even a snapshot. A change
       // meanwhile has its own notification, hence its own set.
@@ -240,22 +280,12 @@ export function createSetComputer(deps: SetComputerDeps) {
         ended: Promise.resolve(),
       };
     }
-    // Many unfolded hours (a bulk load, scattered history, a TRUNCATE) would make every section's
-    // rollup read recompute them all inside the set: folded first, as a set did before.
-    if (behind) await fold();
-    // On a read replica, only once it has replayed the primary's position (replica.ts, decision 0015).
-    const source = deps.snapshotPool ? await deps.snapshotPool() : pool;
-    const client = await checkout(source);
     mark('previous');
+    const { source, client, computedAt, row } = await open(previous);
     const helpers: pg.PoolClient[] = [];
     let failed = false;
     let handedOver = false;
     try {
-      const computedAt = new Date();
-      const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
-      const row = opened[1]?.rows[0] as
-        | { snapshot: string; exported: string; changed: Record<string, boolean> | null }
-        | undefined;
       const dbSnapshot = row?.snapshot ?? '';
       const changes = row?.changed ?? undefined;
       const changedTables = changes ? Object.keys(changes).sort() : ['*'];
