@@ -25,9 +25,7 @@ function collectKeys(value: unknown, key: string, keys: Set<string>): void {
     for (let i = 0; i < v.length; i++) collectKeys(v[i], String(i), keys);
     return;
   }
-  for (const k in v) {
-    // Not Object.hasOwn: the page's bundle still targets Safari 15.0.
-    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+  for (const k of Object.keys(v)) {
     keys.add(k);
     collectKeys((v as Record<string, unknown>)[k], k, keys);
   }
