@@ -282,7 +282,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       const result = published.members.get(m.section) as PublishResult;
       return { section: m.section, reason: m.reason, mode: m.mode, durationMs: m.durationMs, ...result };
     });
-    await Promise.all(members.map((m) => stats.recordDuration(m.section, m.durationMs)));
+    await stats.recordDurations(members.map((m) => ({ section: m.section, ms: m.durationMs })));
     return {
       change: published.change,
       members,

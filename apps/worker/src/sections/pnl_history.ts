@@ -47,8 +47,22 @@ export function windowStart(now: Date): number {
   return floorHour(now.getTime()) - (PNL_POINTS - 1) * HOUR_MS;
 }
 
+/** The window's hours as text, kept while the window stays (an hour): 720 Dates less per set. */
+let cachedWindow = { start: Number.NaN, times: [] as string[] };
+
+function windowTimes(start: number): string[] {
+  if (cachedWindow.start !== start) {
+    cachedWindow = {
+      start,
+      times: Array.from({ length: PNL_POINTS }, (_, i) => new Date(start + i * HOUR_MS).toISOString()),
+    };
+  }
+  return cachedWindow.times;
+}
+
 export function build(rows: readonly PnlHistoryRow[], now: Date): PnlPoint[] {
   const start = windowStart(now);
+  const times = windowTimes(start);
   const hours = rows
     .filter((row): row is PnlHistoryRow & { hour: Date } => row.hour instanceof Date)
     .map((row) => ({ at: row.hour.getTime(), pnl: toNumberOr0(row.cumulative) }))
@@ -62,7 +76,7 @@ export function build(rows: readonly PnlHistoryRow[], now: Date): PnlPoint[] {
       running = hours[next]?.pnl ?? running;
       next++;
     }
-    points.push({ t: new Date(t).toISOString(), pnl: running });
+    points.push({ t: times[i] as string, pnl: running });
   }
   return points;
 }
