@@ -6,10 +6,11 @@ import type { SectionContext, SharedRead } from './types.ts';
  * The sections over all history (performance_metrics, pnl_history, trading_stats, lite) read the
  * hourly rollups as of the reader's snapshot (decision 0002). Each read of
  * `snapboard_*_hours_current()` recomputes the hours the fold has not absorbed yet (a trade close
- * leaves two), so those four read separately cost seven such recomputes per change set. Read
- * together they are one statement that reads each rollup once (docs/decisions/0018): a set asks
- * `readHistory` for all of them, a section computed alone asks for itself, and both run the same SQL
- * for each section, only joined differently.
+ * leaves two): read separately, the four cost seven such recomputes per change set. Here each
+ * section is a part (its SQL over the rollups by name, and its `build`); parts read together are one
+ * statement that reads each rollup once (docs/decisions/0018). A set asks `sharedHistory`'s read for
+ * the sections it holds, a section computed alone asks for itself: the same SQL for each section,
+ * only joined differently.
  */
 
 /** What a part reads of the rollups, by the name the statement gives it. */
