@@ -26,16 +26,28 @@ export interface DebounceOptions {
   maxWaitMs: number;
 }
 
-/** Collects sections and hands them over once per burst. */
+/**
+ * Collects sections and hands them over once per burst. Without a wait (the default, SPEC §10) the
+ * burst is what was read together: it is handed over on the loop's next turn (setImmediate), not
+ * after a timer, which Node holds for at least a millisecond.
+ */
 export function createDebouncer(flush: (sections: SectionName[]) => void, options: DebounceOptions) {
   let pending = new Set<SectionName>();
   let timer: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   let firstAt = 0;
   const fire = () => {
     timer = undefined;
+    immediate = undefined;
     const sections = [...pending];
     pending = new Set();
     if (sections.length) flush(sections);
+  };
+  const stop = () => {
+    if (timer) clearTimeout(timer);
+    if (immediate) clearImmediate(immediate);
+    timer = undefined;
+    immediate = undefined;
   };
   return {
     add(sections: readonly SectionName[]): void {
@@ -43,17 +55,20 @@ export function createDebouncer(flush: (sections: SectionName[]) => void, option
       const now = Date.now();
       if (pending.size === 0) firstAt = now;
       for (const section of sections) pending.add(section);
+      if (options.waitMs <= 0) {
+        immediate ??= setImmediate(fire);
+        return;
+      }
       if (timer) clearTimeout(timer);
       timer = setTimeout(fire, Math.max(0, Math.min(options.waitMs, firstAt + options.maxWaitMs - now)));
     },
     /** Flush now (shutdown). */
     flush(): void {
-      if (timer) clearTimeout(timer);
+      stop();
       fire();
     },
     cancel(): void {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      stop();
       pending = new Set();
     },
   };

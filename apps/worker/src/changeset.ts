@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
 import { contentHash } from './publish.ts';
-import type { Computation } from './sections/index.ts';
+import type { Computation, SharedRead } from './sections/index.ts';
 import { refreshRollups } from './sections/rollups.ts';
 
 /**
@@ -44,6 +44,7 @@ export const SET_TABLES = [
   'users',
   'signals',
   'snapboard_closed_hours',
+  'snapboard_closed_chain',
   'snapboard_created_hours',
   'snapboard_dirty_hours',
   'snapboard_change_log',
@@ -76,6 +77,11 @@ export interface ComputedSet {
   phases: Record<string, number>;
   /** Helper lanes that found an exclusive lock request queued on the set's tables and left their queries to the others. */
   lanesStoodAside: number;
+  /**
+   * The set's read-only transactions ending and their connections going back to the pool: what they
+   * read is final, so the set publishes meanwhile. Never rejects; wait for it before the fold.
+   */
+  ended: Promise<void>;
 }
 
 export interface SetComputerDeps {
@@ -94,9 +100,34 @@ export interface SetComputerDeps {
   computation: (section: SectionName) => Computation;
 }
 
-/** The sections a change to these tables affects. */
+/** What the set computer keeps of the last published set (`{prefix}:set:last`): its snapshot and time. */
+export interface PreviousSet {
+  snapshot: string | null;
+  atMs: string | null;
+}
+
+export async function readPreviousSet(redis: RedisClient, keys: Keys): Promise<PreviousSet> {
+  const [snapshot = null, atMs = null] = await redis.hmget(keys.changes, 'snapshot', 'at_ms');
+  return { snapshot, atMs };
+}
+
+interface OpeningRow {
+  snapshot: string;
+  exported: string;
+  changed: Record<string, boolean> | null;
+  /** More rollup hours unfolded than a set reads as they are. */
+  behind: boolean;
+}
+
+/** One query of a set: a section, or several answered by their shared read. */
+interface QueryItem {
+  sections: [SectionName, RecomputeReason][];
+  shared?: SharedRead;
+}
+
 function ignoreClientError(): void {}
 
+/** The sections a change to these tables affects. */
 export function sectionsOfTables(
   tables: readonly string[],
   byTable: Catalog['byTable'] = SECTIONS_BY_TABLE,
@@ -128,20 +159,6 @@ export function createSetComputer(deps: SetComputerDeps) {
     }
   }
 
-  /** More unfolded rollup hours than a set should recompute on the fly (a trade close marks two). */
-  async function foldIsBehind(): Promise<boolean> {
-    try {
-      const { rows } = await pool.query<{ behind: boolean }>(
-        `SELECT count(*) > ${UNFOLDED_HOURS_READ_AS_IS} OR coalesce(bool_or(hour IS NULL), false) AS behind
-           FROM (SELECT DISTINCT rollup, hour FROM snapboard_dirty_hours) d`,
-      );
-      return rows[0]?.behind ?? false;
-    } catch {
-      // The set's own queries will meet whatever is wrong with the database.
-      return false;
-    }
-  }
-
   /**
    * A pooled client held for the set. The pool only listens for errors on idle clients: one that loses
    * its connection while held would emit an 'error' nobody handles and end the process. The query in
@@ -153,8 +170,8 @@ export function createSetComputer(deps: SetComputerDeps) {
     return c;
   }
 
-  async function previousSnapshot(): Promise<string | undefined> {
-    const [snapshot, atMs] = await redis.hmget(keys.changes, 'snapshot', 'at_ms');
+  async function previousSnapshot(last?: PreviousSet): Promise<string | undefined> {
+    const { snapshot, atMs } = last ?? (await readPreviousSet(redis, keys));
     if (!snapshot || !atMs || Date.now() - Number(atMs) > CHANGE_LOG_HORIZON_MS) return undefined;
     // Spliced into the set's opening SQL as a literal: only pg_snapshot's own text form is taken.
     return PG_SNAPSHOT.test(snapshot) ? snapshot : undefined;
@@ -178,8 +195,11 @@ export function createSetComputer(deps: SetComputerDeps) {
     return result.data as SectionData[K];
   }
 
-  /** Recent query time per section: a set's lanes take the longest first (the set lasts as long as its longest lane). */
-  const expectedMs = new Map<SectionName, number>();
+  /**
+   * Recent time per query (a section, or sections read together): a set's lanes take the longest
+   * first (the set lasts as long as its longest lane).
+   */
+  const expectedMs = new Map<string, number>();
 
   /**
    * Cadence ticks of sections a set published less than half their TTL ago. Such a tick would only
@@ -202,8 +222,9 @@ export function createSetComputer(deps: SetComputerDeps) {
   }
 
   /**
-   * BEGIN, the snapshot, its export for the helper lanes and what changed since `previous` — each table
-   * with whether a change touched a system trade (migration 0008) — in one round trip.
+   * BEGIN, the snapshot, its export for the helper lanes, what changed since `previous` — each table
+   * with whether a change touched a system trade (migration 0008) — and whether more rollup hours are
+   * unfolded than a set should recompute on the fly (a trade close marks two), in one round trip.
    */
   function openingSql(previous: string | undefined): string {
     const changed =
@@ -216,7 +237,9 @@ export function createSetComputer(deps: SetComputerDeps) {
               GROUP BY tbl) c)`;
     // LOCK takes no snapshot: the one the SELECT takes sees every table as it is once locked.
     return `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${LOCK_SET_TABLES};
-      SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported, ${changed} AS changed`;
+      SELECT pg_current_snapshot()::text AS snapshot, pg_export_snapshot() AS exported, ${changed} AS changed,
+        (SELECT count(*) > ${UNFOLDED_HOURS_READ_AS_IS} OR coalesce(bool_or(hour IS NULL), false)
+           FROM (SELECT DISTINCT rollup, hour FROM snapboard_dirty_hours) d) AS behind`;
   }
 
   /** The sections the changes affect; `undefined` changes (no previous set to compare with): all. */
@@ -231,34 +254,66 @@ export function createSetComputer(deps: SetComputerDeps) {
     return affected;
   }
 
-  async function compute(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ComputedSet> {
+  /**
+   * The set's first connection with its transaction open (openingSql). Many unfolded hours (a bulk
+   * load, scattered history, a TRUNCATE) would make every section's rollup read recompute them all
+   * inside the set: then the fold runs first, as a set did before, and the snapshot is taken again.
+   */
+  async function open(
+    previous: string | undefined,
+  ): Promise<{ source: pg.Pool; client: pg.PoolClient; computedAt: Date; row?: OpeningRow }> {
+    for (let attempt = 0; ; attempt++) {
+      // On a read replica, only once it has replayed the primary's position (replica.ts, decision 0015).
+      const source = deps.snapshotPool ? await deps.snapshotPool() : pool;
+      const client = await checkout(source);
+      try {
+        const computedAt = new Date();
+        const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
+        // [BEGIN, LOCK, SELECT]
+        const row = opened[2]?.rows[0] as OpeningRow | undefined;
+        if (!row?.behind || attempt > 0) return { source, client, computedAt, row };
+        await client.query('ROLLBACK');
+      } catch (error) {
+        client.off('error', ignoreClientError);
+        client.release(true);
+        throw error;
+      }
+      client.off('error', ignoreClientError);
+      client.release();
+      await fold();
+    }
+  }
+
+  async function compute(
+    requested: ReadonlyMap<SectionName, RecomputeReason>,
+    options: { previous?: PreviousSet } = {},
+  ): Promise<ComputedSet> {
     const t0 = performance.now();
     const phases: Record<string, number> = {};
     const mark = (name: string) => {
       phases[name] = Math.round((performance.now() - t0) * 10) / 10;
     };
-    const [previous, fresh, behind] = await Promise.all([previousSnapshot(), freshTicks(requested), foldIsBehind()]);
+    const [previous, fresh] = await Promise.all([previousSnapshot(options.previous), freshTicks(requested)]);
     if (requested.size > 0 && fresh.size === requested.size) {
       // Nothing but ticks of sections published moments ago: no set, not even a snapshot. A change
       // meanwhile has its own notification, hence its own set.
-      return { computedAt: new Date(), dbSnapshot: '', members: [], changedTables: [], phases, lanesStoodAside: 0 };
+      return {
+        computedAt: new Date(),
+        dbSnapshot: '',
+        members: [],
+        changedTables: [],
+        phases,
+        lanesStoodAside: 0,
+        ended: Promise.resolve(),
+      };
     }
-    // Many unfolded hours (a bulk load, scattered history, a TRUNCATE) would make every section's
-    // rollup read recompute them all inside the set: folded first, as a set did before.
-    if (behind) await fold();
-    // On a read replica, only once it has replayed the primary's position (replica.ts, decision 0015).
-    const source = deps.snapshotPool ? await deps.snapshotPool() : pool;
-    const client = await checkout(source);
     mark('previous');
+    const { source, client, computedAt, row } = await open(previous);
     const helpers: pg.PoolClient[] = [];
     let failed = false;
+    let handedOver = false;
     let stoodAside = 0;
     try {
-      const computedAt = new Date();
-      const opened = (await client.query(openingSql(previous))) as unknown as pg.QueryResult[];
-      const row = opened[2]?.rows[0] as
-        | { snapshot: string; exported: string; changed: Record<string, boolean> | null }
-        | undefined;
       const dbSnapshot = row?.snapshot ?? '';
       const changes = row?.changed ?? undefined;
       const changedTables = changes ? Object.keys(changes).sort() : ['*'];
@@ -324,17 +379,42 @@ export function createSetComputer(deps: SetComputerDeps) {
       });
       // Queries are pulled by a few connections sharing the set's snapshot (SPEC §10 allows an exported
       // one), longest first: the first connection starts at once, the others join as they open.
-      const queue = entries
-        .filter((_, i) => repricing[i] === undefined)
-        .sort(([a], [b]) => (expectedMs.get(b) ?? 0) - (expectedMs.get(a) ?? 0));
+      // Sections with one shared read (decision 0018), several of them in this set, are one query.
+      const items: QueryItem[] = [];
+      const byRead = new Map<SharedRead, QueryItem>();
+      entries.forEach(([section, reason], i) => {
+        if (repricing[i] !== undefined) return;
+        const shared = computation(section).shared;
+        const joined = shared && byRead.get(shared);
+        if (joined) {
+          joined.sections.push([section, reason]);
+          return;
+        }
+        const item: QueryItem = { sections: [[section, reason]], shared };
+        items.push(item);
+        if (shared) byRead.set(shared, item);
+      });
+      const keyOf = (item: QueryItem) => item.sections.map(([section]) => section).join('+');
+      const queue = items.sort((a, b) => (expectedMs.get(keyOf(b)) ?? 0) - (expectedMs.get(keyOf(a)) ?? 0));
       const runLane = async (lane: pg.PoolClient) => {
         for (let next = queue.shift(); next && !failed; next = queue.shift()) {
-          const [section, reason] = next;
-          const computer = computation(section);
           const startedAt = performance.now();
-          const data = await computer.compute({ db: lane, now: computedAt, prices });
-          const ms = member(section, reason, data, startedAt, 'query');
-          expectedMs.set(section, ((expectedMs.get(section) ?? ms) + ms) / 2);
+          const ctx = { db: lane, now: computedAt, prices };
+          const [first, ...rest] = next.sections;
+          if (!first) continue;
+          if (next.shared && rest.length) {
+            const data = await next.shared.read(
+              ctx,
+              next.sections.map(([section]) => section),
+            );
+            for (const [section, reason] of next.sections)
+              member(section, reason, data.get(section), startedAt, 'query');
+          } else {
+            member(first[0], first[1], await computation(first[0]).compute(ctx), startedAt, 'query');
+          }
+          const ms = performance.now() - startedAt;
+          const key = keyOf(next);
+          expectedMs.set(key, ((expectedMs.get(key) ?? ms) + ms) / 2);
         }
       };
       const exported = row?.exported;
@@ -374,21 +454,40 @@ export function createSetComputer(deps: SetComputerDeps) {
       const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (rejected) throw rejected.reason;
       mark('queries');
-      await Promise.all([client, ...helpers].map((lane) => lane.query('COMMIT')));
-      mark('commit');
+      // A READ ONLY transaction at REPEATABLE READ cannot fail to commit what it read: the set is
+      // final now, and its COMMITs go out while it publishes rather than before.
+      const transactions = [client, ...helpers];
+      const ended = Promise.all(
+        transactions.map((lane) =>
+          lane.query('COMMIT').then(
+            () => false,
+            () => true,
+          ),
+        ),
+      ).then((broken) => {
+        mark('commit');
+        transactions.forEach((lane, i) => {
+          lane.off('error', ignoreClientError);
+          // One whose COMMIT failed may be in any state: the pool replaces it.
+          lane.release(broken[i]);
+        });
+      });
+      handedOver = true;
       // The order the set was planned in, whatever order the lanes finished in.
       const order = new Map(entries.map(([section], i) => [section, i]));
       members.sort((a, b) => (order.get(a.section) ?? 0) - (order.get(b.section) ?? 0));
-      return { computedAt, dbSnapshot, members, changedTables, phases, lanesStoodAside: stoodAside };
+      return { computedAt, dbSnapshot, members, changedTables, phases, lanesStoodAside: stoodAside, ended };
     } catch (error) {
       failed = true;
       await Promise.all([client, ...helpers].map((c) => c.query('ROLLBACK').catch(() => {})));
       throw error;
     } finally {
       // A client whose query failed may be in any state: the pool replaces it rather than reuse it.
-      for (const c of [client, ...helpers]) {
-        c.off('error', ignoreClientError);
-        c.release(failed);
+      if (!handedOver) {
+        for (const c of [client, ...helpers]) {
+          c.off('error', ignoreClientError);
+          c.release(failed);
+        }
       }
     }
   }

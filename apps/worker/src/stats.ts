@@ -7,15 +7,20 @@ import type { Keys, SectionName } from '@snapboard/shared';
  * Counters live in Redis so that several workers add up and restarts do not reset them.
  */
 export interface WorkerStats {
-  recordDuration(section: SectionName, ms: number): Promise<void>;
+  /** The compute time of each member of a set, in one command. */
+  recordDurations(durations: readonly { section: SectionName; ms: number }[]): Promise<void>;
   recordFailure(section: SectionName): Promise<void>;
   recordPriceFailures(source: string, count: number): Promise<void>;
 }
 
 export function createStats(redis: RedisClient, keys: Keys): WorkerStats {
   return {
-    async recordDuration(section, ms) {
-      await redis.hset(keys.durations, section, Math.round(ms * 1000) / 1000);
+    async recordDurations(durations) {
+      if (!durations.length) return;
+      await redis.hset(
+        keys.durations,
+        Object.fromEntries(durations.map(({ section, ms }) => [section, Math.round(ms * 1000) / 1000])),
+      );
     },
     async recordFailure(section) {
       await redis.hincrby(keys.failures, section, 1);

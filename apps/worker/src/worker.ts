@@ -23,7 +23,7 @@ import { type Job, WaitingError, Worker } from 'bullmq';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { type ChangeListener, createChangeListener, type DebounceOptions } from './changes.ts';
-import { createSetComputer, type SetMemberResult } from './changeset.ts';
+import { createSetComputer, type PreviousSet, type SetMemberResult } from './changeset.ts';
 import { createPriceSource, type PriceSource } from './prices/index.ts';
 import { createPublisher, type PublishResult } from './publish.ts';
 import { createReplicaGate, ReplicaBehindError } from './replica.ts';
@@ -102,8 +102,12 @@ export function applicationName(role: 'worker' | 'listen', keyPrefix: string): s
   return `snapboard-${role}:${keyPrefix}`.slice(0, 63);
 }
 
-/** HGETALL and DEL in one step: a request lands either in this set or in the next, never in neither. */
-const TAKE_PENDING = `local taken = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1]) return taken`;
+/**
+ * HGETALL and DEL in one step: a request lands either in this set or in the next, never in neither.
+ * The last set's snapshot comes back in the same round trip (the set computer would read it next).
+ */
+const TAKE_PENDING = `local taken = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1])
+return {taken, redis.call('HMGET', KEYS[2], 'snapshot', 'at_ms')}`;
 
 /** The worker's deadline for every query but a full rollup fold. */
 export const QUERY_DEADLINE_MS = { statement: 10_000, client: 15_000 } as const;
@@ -231,15 +235,19 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   });
   let foldedOnce = false;
 
-  async function runSet(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<ChangeSetResult> {
+  async function runSet(
+    requested: ReadonlyMap<SectionName, RecomputeReason>,
+    previous?: PreviousSet,
+  ): Promise<ChangeSetResult> {
     const startedAt = performance.now();
     // The first set of a process folds first: after a migration or a bulk load every hour may be
     // unfolded, and each section would recompute them all from the trades.
     if (!foldedOnce) await sets.fold();
     foldedOnce = true;
-    const computed = await sets.compute(requested);
+    const computed = await sets.compute(requested, { previous });
     // Nothing asked for and nothing changed (its request was taken by the set before it): no set.
     if (computed.members.length === 0) {
+      await computed.ended;
       if (computed.dbSnapshot) await sets.fold();
       return {
         change: undefined,
@@ -250,25 +258,34 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         lanesStoodAside: computed.lanesStoodAside,
       };
     }
-    const published = await publisher.publishSet({
-      computedAt: computed.computedAt,
-      dbSnapshot: computed.dbSnapshot,
-      members: computed.members.map((m) => ({
-        section: m.section,
-        ttl: ttls[m.section],
-        data: m.data,
-        json: m.json,
-        hash: m.hash,
-      })),
-    });
-    const phases = { ...computed.phases, publish: Math.round((performance.now() - startedAt) * 10) / 10 };
+    let published: Awaited<ReturnType<typeof publisher.publishSet>>;
+    let publishedAt: number;
+    try {
+      published = await publisher.publishSet({
+        computedAt: computed.computedAt,
+        dbSnapshot: computed.dbSnapshot,
+        members: computed.members.map((m) => ({
+          section: m.section,
+          ttl: ttls[m.section],
+          data: m.data,
+          json: m.json,
+          hash: m.hash,
+        })),
+      });
+      publishedAt = performance.now();
+    } finally {
+      // The set's transactions end while it publishes (changeset.ts); their connections are back
+      // before the fold takes one.
+      await computed.ended;
+    }
+    const phases = { ...computed.phases, publish: Math.round((publishedAt - startedAt) * 10) / 10 };
     // After the publish, so readers never wait for it (changeset.ts).
     await sets.fold();
     const members = computed.members.map((m): RecomputeResult => {
       const result = published.members.get(m.section) as PublishResult;
       return { section: m.section, reason: m.reason, mode: m.mode, durationMs: m.durationMs, ...result };
     });
-    await Promise.all(members.map((m) => stats.recordDuration(m.section, m.durationMs)));
+    await stats.recordDurations(members.map((m) => ({ section: m.section, ms: m.durationMs })));
     return {
       change: published.change,
       members,
@@ -280,15 +297,20 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   }
 
   /** Takes every pending section at once: requests made from now on wait for the next set. */
-  async function takePending(): Promise<Map<SectionName, RecomputeReason>> {
-    const flat = (await redis.eval(TAKE_PENDING, 1, keys.pendingSections)) as string[];
+  async function takePending(): Promise<{ taken: Map<SectionName, RecomputeReason>; previous: PreviousSet }> {
+    const [flat, [snapshot = null, atMs = null] = []] = (await redis.eval(
+      TAKE_PENDING,
+      2,
+      keys.pendingSections,
+      keys.changes,
+    )) as [string[], (string | null)[]];
     const taken = new Map<SectionName, RecomputeReason>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const section = flat[i];
       if (catalog.has(section)) taken.set(section, flat[i + 1] as RecomputeReason);
       else logger.error({ section, outcome: 'failed' }, 'recompute: unknown section requested; dropped');
     }
-    return taken;
+    return { taken, previous: { snapshot, atMs } };
   }
 
   /** A set that did not publish gives its sections back, behind any newer request for them. */
@@ -303,11 +325,12 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     job: Job<RecomputeJobData>,
     requested: Map<SectionName, RecomputeReason>,
     waitedMs?: number,
+    previous?: PreviousSet,
   ): Promise<ChangeSetResult> {
     const startedAt = performance.now();
     const attempt = job.attemptsMade + 1;
     try {
-      const result = await runSet(requested);
+      const result = await runSet(requested, previous);
       for (const m of result.members) {
         logger.info(
           {
@@ -421,9 +444,9 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         // The pending hash is what the set computes; the job's own `sections` are already in it (or
         // were taken by the set before this one), so they are not added again.
         const waitedMs = Date.now() - Date.parse(job.data.requestedAt);
-        const run = takePending().then((taken) => {
+        const run = takePending().then(({ taken, previous }) => {
           entry.taken = taken;
-          return processJob(job, taken, waitedMs);
+          return processJob(job, taken, waitedMs, previous);
         });
         entry.done = run;
         const id = String(job.id);

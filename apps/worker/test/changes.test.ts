@@ -33,6 +33,20 @@ describe('change debouncing', () => {
     expect(flushed).toEqual([['lite'], ['lite']]);
   });
 
+  it("happy: without a wait, what was read together is one request on the loop's next turn", async () => {
+    vi.useRealTimers();
+    const d = createDebouncer((s) => flushed.push(s), { waitMs: 0, maxWaitMs: 0 });
+    d.add(['lite']);
+    d.add(['overview', 'lite']);
+    expect(flushed).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toEqual([['lite', 'overview']]);
+    d.add(['recent_trades']);
+    d.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(flushed).toEqual([['lite', 'overview']]);
+  });
+
   it('happy: the tables map to the sections the SPEC derives from them', () => {
     expect([...(SECTIONS_BY_TABLE.paper_trades ?? [])].sort()).toEqual(
       [

@@ -3,17 +3,18 @@ import { botOpenPositions } from './bot_open_positions.ts';
 import { botPerformance } from './bot_performance.ts';
 import { botSummary } from './bot_summary.ts';
 import { botTrades } from './bot_trades.ts';
-import { lite } from './lite.ts';
+import { sharedHistory } from './history.ts';
+import { lite, part as litePart } from './lite.ts';
 import { openPositions } from './open_positions.ts';
 import { overview } from './overview.ts';
-import { performanceMetrics } from './performance_metrics.ts';
-import { pnlHistory } from './pnl_history.ts';
+import { performanceMetrics, part as performancePart } from './performance_metrics.ts';
+import { pnlHistory, part as pnlPart } from './pnl_history.ts';
 import { recentTrades } from './recent_trades.ts';
 import { topPerformers } from './top_performers.ts';
 import { tradingStats } from './trading_stats.ts';
-import type { SectionComputer, SectionContext } from './types.ts';
+import type { SectionComputer, SectionContext, SharedRead } from './types.ts';
 
-export type { SectionComputer, SectionContext } from './types.ts';
+export type { SectionComputer, SectionContext, SharedRead } from './types.ts';
 
 /**
  * The worker's half of the section catalog: shared's declarations say what, this says how. The
@@ -32,20 +33,32 @@ export interface Computation {
   reprice?(last: never, ctx: Pick<SectionContext, 'prices' | 'now'>): Promise<unknown>;
   /** See SectionComputer.systemTradesOnly. */
   systemTradesOnly?: true;
+  /** See SectionComputer.shared. */
+  shared?: SharedRead;
 }
 
 /** A registry for a catalog that may hold sections beyond the product's (tests): checked at start. */
 export type ComputationRegistry = Readonly<Record<string, Computation>>;
 
+/**
+ * The sections over the closed-trades rollup: one pass over it when a set holds several of them.
+ * trading_stats reads the other rollup alone, so it stays a query of its own, on another lane.
+ */
+const closedHistory = sharedHistory({
+  performance_metrics: performancePart,
+  lite: litePart,
+  pnl_history: pnlPart,
+});
+
 export const SECTION_COMPUTERS: SectionComputations = {
   overview,
   open_positions: openPositions,
   recent_trades: recentTrades,
-  performance_metrics: performanceMetrics,
+  performance_metrics: { ...performanceMetrics, shared: closedHistory },
   top_performers: topPerformers,
   trading_stats: tradingStats,
-  lite,
-  pnl_history: pnlHistory,
+  lite: { ...lite, shared: closedHistory },
+  pnl_history: { ...pnlHistory, shared: closedHistory },
   bot_trades: botTrades,
   bot_performance: botPerformance,
   bot_open_positions: botOpenPositions,

@@ -1,5 +1,6 @@
 import type { PerformanceMetrics } from '@snapboard/shared';
 import { type Numeric, round, toCount, toNumber, toNumberOr0 } from './convert.ts';
+import { computeFromPart, type HistoryPart } from './history.ts';
 import type { SectionComputer } from './types.ts';
 
 /**
@@ -7,15 +8,24 @@ import type { SectionComputer } from './types.ts';
  * Max drawdown chains the hours in order: before = running total before the hour, peak_before = the
  * highest running total reached before it (from 0); within an hour the fall is its own drawdown or
  * the distance from peak_before down to the hour's lowest point.
+ *
+ * The hours are not chained from the first: `closed_chain_start` (history.ts) is the summary of every
+ * hour up to the last one before any hour changed in this snapshot, in an hour's own shape, and only
+ * the hours after it follow (usually one or two). Without a start every hour is chained.
  */
-export const SQL = `
-  WITH chained AS (
+const SQL = `
+  WITH runs AS (
+    SELECT * FROM closed_chain_start
+    UNION ALL
+    SELECT * FROM closed_hours h WHERE NOT EXISTS (SELECT 1 FROM closed_chain_start s WHERE s.hour >= h.hour)
+  ),
+  chained AS (
     SELECT *,
            coalesce(sum(pnl) OVER prior, 0) AS before,
            greatest(0, coalesce(max(pnl_at_peak) OVER prior, 0)) AS peak_before
     FROM (
       SELECT *, coalesce(sum(pnl) OVER upto, 0) - pnl + peak AS pnl_at_peak
-      FROM snapboard_closed_hours_current()
+      FROM runs
       WINDOW upto AS (ORDER BY hour ROWS UNBOUNDED PRECEDING)
     ) h
     WINDOW prior AS (ORDER BY hour ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
@@ -69,9 +79,12 @@ export function build(row: PerformanceRow | undefined): PerformanceMetrics {
   };
 }
 
+export const part: HistoryPart<PerformanceMetrics> = {
+  reads: ['closed_hours', 'closed_chain_start'],
+  sql: () => SQL,
+  build: (row) => build(row as unknown as PerformanceRow),
+};
+
 export const performanceMetrics: SectionComputer<'performance_metrics'> = {
-  async compute({ db }) {
-    const { rows } = await db.query<PerformanceRow>(SQL);
-    return build(rows[0]);
-  },
+  compute: computeFromPart('performance_metrics', part),
 };

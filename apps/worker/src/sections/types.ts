@@ -25,4 +25,15 @@ export interface SectionComputer<K extends SectionName> {
    * move it, so a set leaves it out when the change log (migration 0008) shows only such changes.
    */
   systemTradesOnly?: true;
+  /** Read together with the other sections of the same read when a set holds several of them. */
+  shared?: SharedRead;
+}
+
+/**
+ * One statement answering several sections that read the same rows (docs/decisions/0018): a set
+ * that holds more than one of them asks it once instead of each section on its own.
+ */
+export interface SharedRead {
+  /** The data of each of `sections`, exactly as each one's own compute would give it. */
+  read(ctx: SectionContext, sections: readonly SectionName[]): Promise<Map<SectionName, unknown>>;
 }
