@@ -99,6 +99,16 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
   });
   await replica.start();
 
+  /** The replica, the queue and the Redis connections, in the order they must go. */
+  const closeConnections = async () => {
+    await replica.stop();
+    await queue.close().catch(() => {});
+    // BullMQ leaves a connection it was given open: it is ours to close.
+    await closeRedisClient(queueConnection);
+    redis.disconnect();
+    subscriber.disconnect();
+  };
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let app: App;
@@ -117,11 +127,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
   } catch (error) {
     // A catalog the app refuses (a route declared twice…) must not leave the process held open by
     // the connections made above.
-    await replica.stop();
-    await queue.close().catch(() => {});
-    await closeRedisClient(queueConnection);
-    redis.disconnect();
-    subscriber.disconnect();
+    await closeConnections();
     throw error;
   }
 
@@ -193,12 +199,7 @@ export async function startApi(options: StartOptions): Promise<RunningApi> {
       await closed;
       clearTimeout(cut);
       app.close();
-      await replica.stop();
-      await queue.close().catch(() => {});
-      // BullMQ leaves a connection it was given open: it is ours to close.
-      await closeRedisClient(queueConnection);
-      redis.disconnect();
-      subscriber.disconnect();
+      await closeConnections();
     })();
     return closing;
   };
