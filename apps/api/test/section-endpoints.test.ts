@@ -7,11 +7,11 @@ import {
   loadConfig,
   PATHS,
   type SectionDeclaration,
-  type SectionEndpoint,
 } from '@snapboard/shared';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildTestApp } from './support/app.ts';
+import { probeEndpoint, probeSection } from './support/endpoint-probe.ts';
 
 /**
  * An endpoint of a section's own is served and documented from its declaration alone
@@ -21,29 +21,8 @@ import { buildTestApp } from './support/app.ts';
 
 const env = useTestEnv({ database: false });
 
-const endpoint = (extra: Partial<SectionEndpoint>): SectionEndpoint => ({
-  path: '/api/public/probe',
-  answer: 'data',
-  tag: 'dashboard',
-  summary: 'A probe.',
-  schemaName: 'Probe',
-  ...extra,
-});
-
-const section = (
-  endpoints: SectionEndpoint[],
-  schema: z.ZodType = z.object({ n: z.number() }),
-): SectionDeclaration => ({
-  name: 'endpoint_probe',
-  title: 'Endpoint probe',
-  defaultTtl: 10,
-  tables: [],
-  limited: false,
-  inV2: false,
-  onPage: false,
-  endpoints,
-  schema,
-});
+const endpoint = probeEndpoint;
+const section = probeSection;
 
 async function build(declaration: SectionDeclaration) {
   const catalog = extendCatalog(CATALOG, declaration);

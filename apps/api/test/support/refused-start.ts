@@ -4,20 +4,10 @@
  */
 import { CATALOG, extendCatalog, loadConfig, PATHS } from '@snapboard/shared';
 import pino from 'pino';
-import { z } from 'zod';
 import { startApi } from '../../src/server.ts';
+import { probeEndpoint, probeSection } from './endpoint-probe.ts';
 
-const catalog = extendCatalog(CATALOG, {
-  name: 'endpoint_probe',
-  title: 'Endpoint probe',
-  defaultTtl: 10,
-  tables: [],
-  limited: false,
-  inV2: false,
-  onPage: false,
-  endpoints: [{ path: PATHS.v2, answer: 'data', tag: 'dashboard', summary: 'A probe.', schemaName: 'Probe' }],
-  schema: z.object({ n: z.number() }),
-});
+const catalog = extendCatalog(CATALOG, probeSection([probeEndpoint({ path: PATHS.v2 })]));
 const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'silent' } as Record<string, string>, catalog);
 startApi({ config, logger: pino({ level: 'silent' }), catalog, page: false }).then(
   () => console.log('started'),
