@@ -1,13 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { useTestEnv } from '@snapboard/devenv/testing';
-import {
-  CATALOG,
-  extendCatalog,
-  loadConfig,
-  PATHS,
-  type SectionDeclaration,
-} from '@snapboard/shared';
+import { CATALOG, extendCatalog, loadConfig, PATHS, type SectionDeclaration } from '@snapboard/shared';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildTestApp } from './support/app.ts';
