@@ -64,24 +64,26 @@ export interface Api {
   wsUrl: string;
 }
 
+/** The environment the bench's API processes run with (also the HTTP suite's api-bare child). */
+export function apiEnv(env: Omit<StackEnv, 'databaseUrl'>, port: number): Record<string, string> {
+  return {
+    // The API never needs the database; it is given a URL nobody listens on to prove it.
+    DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    REDIS_URL: env.redisUrl,
+    KEY_PREFIX: env.keyPrefix,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: BENCH_LOG_LEVEL,
+    // 10,000 subscribers come from a handful of loopback addresses.
+    WS_MAX_CONNECTIONS: '50000',
+    WS_MAX_CONNECTIONS_PER_IP: '1000000',
+    ...env.extra,
+  };
+}
+
 export async function startApi(env: StackEnv, name = 'api'): Promise<Api> {
   const port = await freePort();
-  const managed = spawnTs(name, API_MAIN, {
-    root: env.root,
-    env: {
-      // The API never needs the database; it is given a URL nobody listens on to prove it.
-      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
-      REDIS_URL: env.redisUrl,
-      KEY_PREFIX: env.keyPrefix,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      LOG_LEVEL: BENCH_LOG_LEVEL,
-      // 10,000 subscribers come from a handful of loopback addresses.
-      WS_MAX_CONNECTIONS: '50000',
-      WS_MAX_CONNECTIONS_PER_IP: '1000000',
-      ...env.extra,
-    },
-  });
+  const managed = spawnTs(name, API_MAIN, { root: env.root, env: apiEnv(env, port) });
   const baseUrl = `http://127.0.0.1:${port}`;
   await waitUntil(
     `${name} to answer /healthz`,

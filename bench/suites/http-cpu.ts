@@ -1,7 +1,7 @@
 import { cpuSeconds } from '../lib/procs.ts';
 import { type Figure, figure } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
-import { ALL_CORES, canPin, pin, runWrk, WRK_MISSING, wrkAvailable } from '../lib/wrk.ts';
+import { canPin, pin, runWrk, WRK_MISSING, wrkAvailable } from '../lib/wrk.ts';
 
 /**
  * The HTTP suite's CPU-bound mode (issue 16): the server is the bottleneck, not the generator.
@@ -23,14 +23,35 @@ export interface CpuScenario {
   conditional: boolean;
 }
 
+export interface Endpoint {
+  url: string;
+  pid: number;
+}
+
+/**
+ * The servers of one pair, each a fresh process: a process's own speed moves by 10–20 % from one
+ * instance to the next and over its life (JIT decisions, memory layout), more than the 5 % judged, so
+ * every pair starts its own (3 Dec: the same bare handler measured 0.98× and 1.19× a bare server in two
+ * process instances). All three serve the bytes snapboard's API answered when it started.
+ */
+export interface PairServers {
+  snapboard: Endpoint;
+  bare: Endpoint;
+  /**
+   * The same bare handler inside another snapboard API process (bench/children/api-bare.ts): what a
+   * handler costs in a process like snapboard's, so that snapboard's own code and the process it runs
+   * in are told apart.
+   */
+  inApi: Endpoint;
+  /** Each path's ETag, from the answers the bare servers were given. */
+  etags: Map<string, string | undefined>;
+  stop(): Promise<void>;
+}
+
 export interface CpuModeDeps {
   quick: boolean;
   log(line: string): void;
-  /** Base URLs and pids of the two servers. */
-  snapboard: { url: string; pid: number };
-  bare: { url: string; pid: number };
-  /** Capture snapboard's current answers and hand them to the bare server; returns each path's ETag. */
-  recapture(): Promise<Map<string, string | undefined>>;
+  startServers(): Promise<PairServers>;
   scenarios: readonly CpuScenario[];
 }
 
@@ -74,10 +95,12 @@ export async function cpuBoundMode(deps: CpuModeDeps): Promise<{ figures: Figure
   if (!pinned) log('http: fewer than 2 cores or no taskset: the CPU-bound mode runs unpinned (figures are weaker)');
   const pairs = deps.quick ? 3 : 7;
   const durationSec = deps.quick ? 3 : 5;
-  const servers = { snapboard: deps.snapboard, bare: deps.bare };
-  type Server = keyof typeof servers;
+  type Server = 'snapboard' | 'bare' | 'inApi';
+  const SERVERS: readonly Server[] = ['bare', 'inApi', 'snapboard'];
+  let servers: PairServers | undefined;
 
   const run = async (server: Server, scenario: CpuScenario, seconds: number, etag?: string): Promise<Run> => {
+    if (!servers) throw new Error('no servers started');
     const { url, pid } = servers[server];
     const counts0 = server === 'snapboard' ? await statusCounts(url, scenario.route) : undefined;
     const cpu0 = cpuSeconds(pid);
@@ -112,31 +135,26 @@ export async function cpuBoundMode(deps: CpuModeDeps): Promise<{ figures: Figure
     };
   };
 
-  const results = new Map<string, { snapboard: Run; bare: Run }[]>();
-  try {
-    if (pinned) {
-      pin(deps.snapboard.pid, '0');
-      pin(deps.bare.pid, '0');
-    }
-    let etags = await deps.recapture();
-    log(`http (CPU-bound): servers on core 0, wrk -t1 -c${CONNECTIONS} on core 1; warming up`);
-    for (const scenario of scenarios) {
-      for (const server of ['bare', 'snapboard'] as const) {
-        await run(server, scenario, 1, scenario.conditional ? etags.get(scenario.path) : undefined);
-      }
-    }
-    for (const scenario of scenarios) {
-      const list: { snapboard: Run; bare: Run }[] = [];
-      let retries = 0;
-      for (let pair = 0; pair < pairs; pair++) {
-        // Each pair sends the bytes snapboard sends right now (a section may have turned stale).
-        etags = await deps.recapture();
-        const etag = scenario.conditional ? etags.get(scenario.path) : undefined;
+  type Pair = Record<Server, Run>;
+  const results = new Map<string, Pair[]>();
+  log(
+    `http (CPU-bound): servers on core ${pinned ? '0' : '(any)'}, wrk -t1 -c${CONNECTIONS}${pinned ? ' on core 1' : ''}; fresh processes for every pair`,
+  );
+  for (const scenario of scenarios) {
+    const list: Pair[] = [];
+    let retries = 0;
+    for (let pair = 0; pair < pairs; pair++) {
+      servers = await deps.startServers();
+      try {
+        if (pinned) for (const server of SERVERS) pin((servers[server] as Endpoint).pid, '0');
+        const etag = scenario.conditional ? servers.etags.get(scenario.path) : undefined;
         if (scenario.conditional && !etag) throw new Error(`${scenario.path} gave no ETag for the 304 rows`);
-        const order: Server[] = pair % 2 === 0 ? ['bare', 'snapboard'] : ['snapboard', 'bare'];
+        // One second of the same load first: what follows is each process's steady state.
+        for (const server of SERVERS) await run(server, scenario, 1, etag);
+        const order: Server[] = pair % 2 === 0 ? [...SERVERS] : [...SERVERS].reverse();
         const got: Partial<Record<Server, Run>> = {};
         for (const server of order) got[server] = await run(server, scenario, durationSec, etag);
-        const { snapboard, bare } = got as Record<Server, Run>;
+        const { snapboard, bare, inApi } = got as Pair;
         // A 304 pair where snapboard's ETag moved mid-run (a section turned stale) compares 200s with
         // the bare 304s: measure the pair again, at most twice, from a fresh capture.
         const expected = snapboard.statuses?.['304'] ?? 0;
@@ -149,21 +167,20 @@ export async function cpuBoundMode(deps: CpuModeDeps): Promise<{ figures: Figure
           pair--;
           continue;
         }
-        list.push({ snapboard, bare });
+        list.push({ snapboard, bare, inApi });
         log(
           `http (CPU-bound): ${scenario.name.padEnd(10)} pair ${pair + 1}/${pairs}  snapboard ${Math.round(snapboard.rps)} req/s ` +
             `${fmt(snapboard.cpuPerAnswerUs, 1)} µs/answer (cpu ${fmt(snapboard.serverCpuShare)})  bare ${Math.round(bare.rps)} req/s ` +
             `${fmt(bare.cpuPerAnswerUs, 1)} µs/answer (cpu ${fmt(bare.serverCpuShare)})  wrk cpu ${fmt(snapboard.generatorCpuShare)}/${fmt(bare.generatorCpuShare)}  ` +
-            `ratio ${fmt(snapboard.rps / bare.rps, 3)} / cpu ${fmt(snapboard.cpuPerAnswerUs / bare.cpuPerAnswerUs, 3)}  ${JSON.stringify(snapboard.statuses)}`,
+            `ratio ${fmt(snapboard.rps / bare.rps, 3)} / cpu ${fmt(snapboard.cpuPerAnswerUs / bare.cpuPerAnswerUs, 3)}  ` +
+            `bare in an API process ${fmt(inApi.cpuPerAnswerUs, 1)} µs/answer (cpu vs bare ${fmt(inApi.cpuPerAnswerUs / bare.cpuPerAnswerUs, 3)})  ${JSON.stringify(snapboard.statuses)}`,
         );
+      } finally {
+        await servers.stop();
+        servers = undefined;
       }
-      results.set(scenario.name, list);
     }
-  } finally {
-    if (pinned) {
-      pin(deps.snapboard.pid, ALL_CORES);
-      pin(deps.bare.pid, ALL_CORES);
-    }
+    results.set(scenario.name, list);
   }
 
   const figures: Figure[] = [];
@@ -171,6 +188,8 @@ export async function cpuBoundMode(deps: CpuModeDeps): Promise<{ figures: Figure
     const list = results.get(scenario.name) ?? [];
     const rpsRatios = list.map((p) => p.snapboard.rps / p.bare.rps);
     const cpuRatios = list.map((p) => p.snapboard.cpuPerAnswerUs / p.bare.cpuPerAnswerUs);
+    const ownRatios = list.map((p) => p.snapboard.cpuPerAnswerUs / p.inApi.cpuPerAnswerUs);
+    const processRatios = list.map((p) => p.inApi.cpuPerAnswerUs / p.bare.cpuPerAnswerUs);
     const spread = (values: number[]) =>
       values.length ? `${fmt(Math.min(...values), 3)}–${fmt(Math.max(...values), 3)}` : '?';
     const pick = (server: Server, f: (r: Run) => number) => list.map((p) => f(p[server]));
@@ -223,6 +242,25 @@ export async function cpuBoundMode(deps: CpuModeDeps): Promise<{ figures: Figure
           `ratio = median of per-pair ratios, spread ${spread(rpsRatios)}`,
           `server CPU share snapboard ${fmt(median(pick('snapboard', (r) => r.serverCpuShare)))}, bare ${fmt(median(pick('bare', (r) => r.serverCpuShare)))}`,
           `p99 snapboard ${fmt(median(pick('snapboard', (r) => r.p99Ms ?? Number.NaN)))} ms, bare ${fmt(median(pick('bare', (r) => r.p99Ms ?? Number.NaN)))} ms`,
+        ].join('; '),
+      }),
+      // Decomposition, no target of its own: snapboard's code against the same bare handler run in a
+      // process like snapboard's; the process itself against the bare server.
+      figure({
+        id: `http.cpu.${scenario.name}.own_code`,
+        suite: 'http',
+        label: `${scenario.label}: CPU per answer vs a bare handler in an API process`,
+        value: median(pick('snapboard', (r) => r.cpuPerAnswerUs)),
+        unit: 'µs',
+        baseline: {
+          label: `bare handler in an API process${scenario.conditional ? ', 304' : ''}`,
+          value: median(pick('inApi', (r) => r.cpuPerAnswerUs)),
+        },
+        ratio: median(ownRatios),
+        samples: ownRatios,
+        note: [
+          `ratio = median of per-pair ratios, spread ${spread(ownRatios)}`,
+          `the process alone (bare handler in an API process vs bare node:http): ${fmt(median(processRatios), 3)}×, spread ${spread(processRatios)}`,
         ].join('; '),
       }),
     );

@@ -1,7 +1,8 @@
-import type { CapturedResponse, CapturedRoute } from '../children/bare-http.ts';
+import type { CapturedResponse, CapturedRoute } from '../children/bare-routes.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { cpuSeconds, type Managed, spawnTs } from '../lib/procs.ts';
 import { type Figure, figure } from '../lib/report.ts';
+import { apiEnv, startApi } from '../lib/stack.ts';
 import { median } from '../lib/stats.ts';
 import { type CpuScenario, cpuBoundMode } from './http-cpu.ts';
 
@@ -110,15 +111,15 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     const load = spawnTs('http-load', 'bench/children/load-http.ts', { ipc: true });
     children.push(bare, cacheAside, load);
 
-    const routes = async () => {
+    const routes = async (baseUrl: string) => {
       const all: CapturedRoute[] = [];
       for (const path of [V2, LITE, DEPRECATED, SECTION, ...BOT_SCENARIOS.map((b) => b.path)])
-        all.push(await captureRoute(api.baseUrl, path));
+        all.push(await captureRoute(baseUrl, path));
       return all;
     };
-    let captured = await routes();
-    bare.send({ type: 'routes', routes: captured });
     const listening = (m: { type: string }) => m.type === 'listening';
+    let captured = await routes(api.baseUrl);
+    bare.send({ type: 'routes', routes: captured });
     const barePort = (await bare.next<{ port: number; type: string }>(listening, 20_000, 'listening')).port;
     const cacheAsidePort = (await cacheAside.next<{ port: number; type: string }>(listening, 20_000, 'listening')).port;
     const base: Record<ServerName, string> = {
@@ -136,13 +137,34 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     const cpu = await cpuBoundMode({
       quick: ctx.quick,
       log: ctx.log,
-      snapboard: { url: base.snapboard, pid: api.process.pid },
-      bare: { url: base.bare, pid: bare.pid },
-      async recapture() {
-        captured = await routes();
-        bare.send({ type: 'routes', routes: captured });
-        await bare.next((m: { type: string }) => m.type === 'routes-set', 20_000, 'routes-set');
-        return new Map(captured.map((r) => [r.path, r.notModified ? r.etag : undefined]));
+      async startServers() {
+        const env = { databaseUrl: '', redisUrl: ctx.redisUrl, keyPrefix: ctx.keyPrefix };
+        const started: Managed[] = [];
+        try {
+          const fresh = await startApi(env, 'http-cpu-api');
+          started.push(fresh.process);
+          const bareChild = spawnTs('http-cpu-bare', 'bench/children/bare-http.ts', { ipc: true });
+          // The bare handler inside another snapboard API process (bench/children/api-bare.ts).
+          const inApi = spawnTs('http-cpu-api-bare', 'bench/children/api-bare.ts', { ipc: true, env: apiEnv(env, 0) });
+          started.push(bareChild, inApi);
+          const answers = await routes(fresh.baseUrl);
+          const ports = await Promise.all(
+            [bareChild, inApi].map(async (child) => {
+              child.send({ type: 'routes', routes: answers });
+              return (await child.next<{ port: number; type: string }>(listening, 30_000, 'listening')).port;
+            }),
+          );
+          return {
+            snapboard: { url: fresh.baseUrl, pid: fresh.process.pid },
+            bare: { url: `http://127.0.0.1:${ports[0]}`, pid: bareChild.pid },
+            inApi: { url: `http://127.0.0.1:${ports[1]}`, pid: inApi.pid },
+            etags: new Map(answers.map((r) => [r.path, r.notModified ? r.etag : undefined])),
+            stop: () => Promise.all(started.map((c) => c.stop())).then(() => {}),
+          };
+        } catch (error) {
+          await Promise.all(started.map((c) => c.stop()));
+          throw error;
+        }
       },
       scenarios: CPU_SCENARIOS,
     });
@@ -206,7 +228,7 @@ export async function httpSuite(ctx: BenchContext): Promise<Figure[]> {
     const results = new Map<string, Round[]>();
     for (let round = 0; round < rounds; round++) {
       // Re-capture each round: a version may have moved, and (a) must keep sending what snapboard sends.
-      captured = await routes();
+      captured = await routes(api.baseUrl);
       bare.send({ type: 'routes', routes: captured });
       await bare.next((m: { type: string }) => m.type === 'routes-set', 20_000, 'routes-set');
       for (const scenario of scenarios) {
