@@ -1,27 +1,38 @@
 /**
  * The floor of the change-set bench (issue 11): the least any process can do between a commit and
  * its subscribers. It LISTENs on the trigger's channel itself (no worker, no Redis, no query) and, for
- * each committed change to paper_trades, writes one prepared frame of FRAME_BYTES — the bytes
- * snapboard sends a subscriber per close — to every socket. On subscribe it answers with a tiny frame
- * per section, so the load generator knows the socket is ready. Nothing else: no state per socket,
- * no back-pressure policy, no validation.
+ * each committed change to paper_trades, writes one prepared frame to every socket: the batch frame
+ * snapboard sent a subscriber for a close (captured by the load generator in snapboard's round just
+ * before), with one item of its own appended (`"section":"floor","version":k` for the k-th commit),
+ * so that its subscribers read exactly the bytes snapboard's read, plus ~70. Without a captured frame
+ * (argument `--bytes N`), a snapshot frame padded to N bytes. On subscribe it answers with a tiny
+ * frame per section, so the load generator knows the socket is ready. Nothing else: no state per
+ * socket, no back-pressure policy, no validation.
  *
- * Env: DATABASE_URL. Argument: the frame's bytes. IPC: answers `{type:'listening', port}`.
+ * Env: DATABASE_URL. Argument: the path of the captured frame, or `--bytes N`. IPC: answers
+ * `{type:'listening', port}`.
  */
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '@snapboard/shared';
 import pg from 'pg';
 import { type WebSocket, WebSocketServer } from 'ws';
 
-const frameBytes = Number(process.argv[2] ?? 1024);
 const config = loadConfig(process.env);
 const TEXT = { binary: false } as const;
 const subscribers = new Set<WebSocket>();
 let commits = 0;
 
-/** One frame of exactly `frameBytes`, numbered: built once per commit, the same Buffer for everyone. */
+const padded = process.argv[2] === '--bytes' ? Number(process.argv[3] ?? 1024) : undefined;
+const captured = padded === undefined && process.argv[2] ? readFileSync(process.argv[2]) : undefined;
+// A batch frame ends with `]}`: the floor's own item goes before it.
+const capturedHead = captured?.subarray(0, captured.lastIndexOf(']}'));
+
+/** The frame of the `version`-th commit: built once, the same Buffer for everyone. */
 function frame(version: number): Buffer {
+  const item = `{"type":"snapshot","section":"floor","epoch":"floor","version":${version}}`;
+  if (capturedHead) return Buffer.concat([capturedHead, Buffer.from(`,${item}]}`)]);
   const head = `{"type":"snapshot","section":"floor","epoch":"floor","version":${version},"computed_at":"","data":"`;
-  const pad = Math.max(0, frameBytes - head.length - 2);
+  const pad = Math.max(0, (padded ?? 1024) - head.length - 2);
   return Buffer.from(`${head}${'x'.repeat(pad)}"}`);
 }
 

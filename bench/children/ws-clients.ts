@@ -15,8 +15,9 @@
  *  {type:'reset'}                               forget what was received so far → {type:'reset-done'}
  *  {type:'count', announced: {"section:version": wallMs}} → {type:'count', missing}   (cheap, for polling)
  *  {type:'report', announced: {"section:version": wallMs}}
- *     → {type:'report', perKey, deliveries, missing, socketsMissing, closed, closeCodes, bytes}
- *        (bytes: frame payload bytes received since the last reset, by frame type)
+ *     → {type:'report', perKey, deliveries, missing, socketsMissing, closed, closeCodes, bytes, sample}
+ *        (bytes: frame payload bytes received since the last reset, by frame type; sample: the last
+ *        batch frame that carried lite, base64)
  *  {type:'close'} → {type:'closed'}
  */
 import { WebSocket } from 'ws';
@@ -93,6 +94,7 @@ function openOne(
     socket.on('message', (data: Buffer) => {
       const at = wallMs();
       const { type, key, keys } = readFrame(data);
+      if (keys?.some((k) => k.startsWith('lite:'))) sample = data;
       bytes[type] += data.length;
       for (const k of keys ?? (key ? [key] : [])) {
         client.got.set(k, at);
@@ -157,6 +159,9 @@ async function connect(request: ConnectRequest): Promise<void> {
   process.send?.({ type: 'connected', ok, failed, errors, ms: wallMs() - started });
 }
 
+/** The last batch frame that carried lite: a close's change set, as the floor replays it (floor-ws.ts). */
+let sample: Buffer | undefined;
+
 function report(announced: Record<string, number>): void {
   const keys = Object.keys(announced);
   const perKey: Record<string, { received: number; firstMs: number | null; lastMs: number | null }> = {};
@@ -192,6 +197,7 @@ function report(announced: Record<string, number>): void {
     closed: unexpectedCloses,
     closeCodes,
     bytes,
+    ...(sample ? { sample: sample.toString('base64') } : {}),
   });
 }
 

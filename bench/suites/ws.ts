@@ -32,10 +32,16 @@ interface Report {
   closed: number;
   closeCodes: Record<string, number>;
   bytes: { snapshot: number; patch: number; other: number };
+  sample?: string;
 }
 
 export interface Measured {
   lastMs: number[];
+  /** The closes measured apart (MeasureOptions.coldCloses): commit → last and first subscriber. */
+  coldLastMs: number[];
+  coldFirstMs: number[];
+  /** The last batch frame carrying lite a subscriber got (base64): what the floor replays. */
+  sampleFrame?: string;
   /** Per version, the time to the first subscriber: what precedes the fan-out itself. */
   firstMs: number[];
   deliveries: number[];
@@ -85,8 +91,9 @@ function summary({
   deliveries: _d,
   lastMs: _l,
   firstMs: _f,
+  sampleFrame: _s,
   ...rest
-}: Measured): Omit<Measured, 'deliveries' | 'lastMs' | 'firstMs'> {
+}: Measured): Omit<Measured, 'deliveries' | 'lastMs' | 'firstMs' | 'sampleFrame'> {
   return rest;
 }
 
@@ -120,7 +127,7 @@ export async function measureFanout(
       const floor = spawnTs(`ws-floor-${n}`, 'bench/children/floor-ws.ts', {
         ipc: true,
         env: { DATABASE_URL: ctx.databaseUrl },
-        args: [String(Math.round(options.frameBytes ?? 1024))],
+        args: options.frameFile ? [options.frameFile] : ['--bytes', String(Math.round(options.frameBytes ?? 1024))],
       });
       owned.push(floor);
       const { port } = await floor.next<{ type: string; port: number }>(
@@ -205,20 +212,31 @@ export async function measureFanout(
       [serverPid, ...clients.map((c) => c.pid), workerPid].map((pid, i) =>
         pid ? (i === 0 ? treeCpuSeconds(pid) : cpuSeconds(pid)) : null,
       );
-    const cpuBefore = cpuOf();
-    const roundsBefore = server === 'snapboard' ? await rounds(url) : null;
     announcements.start();
     // Each close changes most sections at once (≈55 KB of frames per subscriber, pnl_history alone
     // 36 KB): spaced so that a server able to fan out at all has drained one burst before the next.
     const intervalMs = n >= 10_000 ? 5000 : n >= 5000 ? 3000 : 2000;
+    const coldCommits: number[] = [];
+    for (let i = 0; i < (options.coldCloses ?? 0); i++) {
+      const close = await closer.closeOne();
+      if (close) coldCommits.push(close.commitAt);
+      await sleep(intervalMs);
+    }
+    const cold = options.timeBase === 'commit' ? commitKeys(server, coldCommits, announcements, 0) : {};
+    const cpuBefore = cpuOf();
+    const roundsBefore = server === 'snapboard' ? await rounds(url) : null;
     const commits: number[] = [];
     for (let i = 0; i < closes; i++) {
       const close = await closer.closeOne();
       if (close) commits.push(close.commitAt);
       await sleep(intervalMs);
     }
-    const announced =
-      options.timeBase === 'commit' ? commitKeys(server, commits, announcements) : announcements.changedTimes();
+    const measured =
+      options.timeBase === 'commit'
+        ? commitKeys(server, commits, announcements, coldCommits.length)
+        : announcements.changedTimes();
+    for (const key of Object.keys(cold)) delete measured[key];
+    const announced = { ...cold, ...measured };
     // A frame still on its way is late, not missed: wait while deliveries make progress, and only
     // call missing what stopped arriving (no progress for 6 s) or had not come after a minute.
     const settleUntil = Date.now() + 60_000;
@@ -243,14 +261,20 @@ export async function measureFanout(
     const workerCpu = workerPid ? spent.at(-1) : null;
     for (const c of clients) c.send({ type: 'report', announced });
     const reports = await Promise.all(clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')));
-    const lastMs: number[] = [];
-    const firstMs: number[] = [];
-    for (const key of Object.keys(announced)) {
-      const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
-      if (lasts.length) lastMs.push(Math.max(...lasts));
-      const firsts = reports.map((r) => r.perKey[key]?.firstMs).filter((v): v is number => v != null);
-      if (firsts.length) firstMs.push(Math.min(...firsts));
-    }
+    const times = (keys: readonly string[]) => {
+      const last: number[] = [];
+      const first: number[] = [];
+      for (const key of keys) {
+        const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
+        if (lasts.length) last.push(Math.max(...lasts));
+        const firsts = reports.map((r) => r.perKey[key]?.firstMs).filter((v): v is number => v != null);
+        if (firsts.length) first.push(Math.min(...firsts));
+      }
+      return { last, first };
+    };
+    const { last: lastMs, first: firstMs } = times(Object.keys(measured));
+    const { last: coldLastMs, first: coldFirstMs } = times(Object.keys(cold));
+    const sampleFrame = reports.find((r) => r.sample)?.sample;
     const deliveries = reports.flatMap((r) => r.deliveries);
     const sockets = reports.reduce((sum, r) => sum + r.sockets, 0);
     const received = reports.reduce((sum, r) => sum + r.bytes.snapshot + r.bytes.patch, 0);
@@ -259,8 +283,11 @@ export async function measureFanout(
     const result: Measured = {
       lastMs,
       firstMs,
+      coldLastMs,
+      coldFirstMs,
+      ...(sampleFrame ? { sampleFrame } : {}),
       deliveries,
-      announced: Object.keys(announced).length,
+      announced: Object.keys(measured).length,
       closes,
       bytesPerClose: sockets ? received / sockets / closes : 0,
       roundsPerClose: roundsBefore != null && roundsAfter != null ? (roundsAfter - roundsBefore) / closes : null,
@@ -300,8 +327,15 @@ export interface MeasureOptions {
   closes: number;
   /** 'announce' (default): from the worker's announcement; 'commit': from each close's commit. */
   timeBase?: 'announce' | 'commit';
-  /** floor only: the bytes of the one prepared frame it writes per commit. */
+  /** floor only: the size of the one prepared frame it writes per commit (when no frameFile). */
   frameBytes?: number;
+  /** floor only: a file holding the frame snapboard sent for a close, which the floor replays. */
+  frameFile?: string;
+  /**
+   * Closes made first and measured apart (`coldLastMs`/`coldFirstMs`), outside the CPU and round
+   * counts: the first close after a process starts runs its code cold.
+   */
+  coldCloses?: number;
   /** Subscribers also ask for field updates and batch frames (as the SDK does). */
   fields?: boolean;
   batches?: boolean;
@@ -316,10 +350,16 @@ export interface MeasureOptions {
  * after each commit (every close moves lite's active_trades, and it comes in the close's change set);
  * for the floor, its k-th frame is the k-th commit's.
  */
-function commitKeys(server: FanoutServer, commits: readonly number[], announcements: AnnouncementLog) {
+function commitKeys(
+  server: FanoutServer,
+  commits: readonly number[],
+  announcements: AnnouncementLog,
+  /** Commits the server saw before the first of `commits` (the floor numbers its frames by commit). */
+  before: number,
+) {
   const keys: Record<string, number> = {};
   commits.forEach((commitAt, i) => {
-    if (server === 'floor') keys[`floor:${i + 1}`] = commitAt;
+    if (server === 'floor') keys[`floor:${before + i + 1}`] = commitAt;
     else {
       const next = announcements.entries.find((e) => e.changed && e.section === 'lite' && e.at >= commitAt);
       if (next) keys[`lite:${next.version}`] ??= commitAt;
