@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { DEFAULT_LIMIT, type ResumeVersions, type SectionName, type ServerMessage } from '@snapboard/shared';
 import { WebSocket } from 'ws';
 import type { ReplicaEntry, SnapshotReplica } from '../snapshot-replica.ts';
-import { createFrameCache, type Position } from './frames.ts';
+import { createFrameCache, newBatchMemo, type Position } from './frames.ts';
 import type { WsMetrics } from './metrics.ts';
 import type { ClientRequest } from './protocol.ts';
 
@@ -171,8 +171,8 @@ export function createFanout(options: {
   }
 
   function delivered(sub: Subscriber, { section, entry }: Picked): void {
-    const { epoch, version } = entry.snapshot;
-    sub.sent.set(section, { epoch, version, exact: true });
+    // One shared object per entry: a round no longer allocates one per subscriber and section.
+    sub.sent.set(section, cache.positionOf(entry));
     sub.pending.delete(section);
     sub.updatesSent++;
   }
@@ -275,27 +275,21 @@ export function createFanout(options: {
     const affected = new Set<Subscriber>();
     for (const section of round.keys()) for (const sub of bySection.get(section) ?? []) affected.add(sub);
     const written = tally();
-    const batches = new Map<string, Buffer>();
+    const batches = newBatchMemo();
     for (const sub of affected) {
       if (!sub.open) continue;
       const behind = isBehind(sub);
       if (change !== undefined && sub.batches) {
         const picked: Picked[] = [];
+        const frames: Buffer[] = [];
         for (const [section, entry] of round) {
           const p = sub.limits.has(section) ? pick(sub, section, entry, behind, now) : undefined;
-          if (p) picked.push(p);
+          if (p) {
+            picked.push(p);
+            frames.push(p.frame);
+          }
         }
-        if (
-          picked.length &&
-          write(
-            sub,
-            cache.batchFrame(
-              change,
-              picked.map((p) => p.frame),
-              batches,
-            ),
-          )
-        ) {
+        if (picked.length && write(sub, cache.batchFrame(change, frames, batches))) {
           for (const p of picked) {
             delivered(sub, p);
             written.add(p.kind);

@@ -24,8 +24,8 @@ interface SectionFrames {
   base: ReplicaEntry | undefined;
   /** Snapshot frames by list length. */
   byLimit: Map<number, Buffer>;
-  /** Patch frames by "new length:base length"; null where a patch would not be smaller. */
-  patches: Map<string, Buffer | null>;
+  /** Patch frames by patchKey(new length, base length, fields); null where a patch would not be smaller. */
+  patches: Map<number, Buffer | null>;
 }
 
 export interface FrameCache {
@@ -41,11 +41,32 @@ export interface FrameCache {
   ): Buffer | undefined;
   /**
    * The `batch` frame of change set `change` holding `frames` in order. `shared` is the caller's
-   * per-set cache: subscribers given the same frames share one batch frame.
+   * per-set cache (newBatchMemo): subscribers given the same frames share one batch frame.
    */
-  batchFrame(change: string, frames: readonly Buffer[], shared: Map<string, Buffer>): Buffer;
+  batchFrame(change: string, frames: readonly Buffer[], shared: BatchMemo): Buffer;
+  /** What a subscriber holds once it was written `entry` by this server: one object per entry, shared. */
+  positionOf(entry: ReplicaEntry): Position;
   clear(): void;
 }
+
+/** Batch frames of one set by their frames; the last one asked for is checked first. */
+export interface BatchMemo {
+  byKey: Map<string, Buffer>;
+  lastParts: readonly Buffer[] | undefined;
+  lastFrame: Buffer | undefined;
+}
+
+export const newBatchMemo = (): BatchMemo => ({ byKey: new Map(), lastParts: undefined, lastFrame: undefined });
+
+/** A patch's cache key without a string per subscriber: list lengths are far below 2^20. */
+const patchKey = (nextLength: number, baseLength: number, fields: boolean) =>
+  (nextLength * 1_048_576 + baseLength) * 2 + (fields ? 1 : 0);
+
+const sameParts = (a: readonly Buffer[], b: readonly Buffer[]) => {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+};
 
 const COMMA = Buffer.from(',');
 const CLOSE_BATCH = Buffer.from(']}');
@@ -114,7 +135,7 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
     if (!Array.isArray(nextData) || !Array.isArray(baseData)) return undefined;
     const nextLength = cutLength(section, nextData, limit);
     const baseLength = cutLength(section, baseData, limit);
-    const key = `${fields ? 'f' : ''}${nextLength}:${baseLength}`;
+    const key = patchKey(nextLength, baseLength, fields);
     let frame = cached.patches.get(key);
     if (frame === undefined) {
       frame = buildPatch(section, entry, base, nextLength, baseLength, limit, fields) ?? null;
@@ -166,10 +187,12 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
     return id;
   }
 
-  function batchFrame(change: string, parts: readonly Buffer[], shared: Map<string, Buffer>): Buffer {
+  function batchFrame(change: string, parts: readonly Buffer[], shared: BatchMemo): Buffer {
+    // Subscribers in the same state come one after another: most ask for the frames the last one did.
+    if (shared.lastFrame && shared.lastParts && sameParts(parts, shared.lastParts)) return shared.lastFrame;
     let key = '';
     for (const part of parts) key += `${idOf(part)},`;
-    let frame = shared.get(key);
+    let frame = shared.byKey.get(key);
     if (!frame) {
       const chunks: Buffer[] = [Buffer.from(`{"type":"batch","change":"${change}","items":[`)];
       parts.forEach((part, i) => {
@@ -178,11 +201,23 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
       });
       chunks.push(CLOSE_BATCH);
       frame = Buffer.concat(chunks);
-      shared.set(key, frame);
+      shared.byKey.set(key, frame);
       metrics.serialized();
     }
+    shared.lastParts = parts;
+    shared.lastFrame = frame;
     return frame;
   }
 
-  return { frameFor, patchFor, batchFrame, clear: () => frames.clear() };
+  const positions = new WeakMap<ReplicaEntry, Position>();
+  function positionOf(entry: ReplicaEntry): Position {
+    let position = positions.get(entry);
+    if (!position) {
+      position = Object.freeze({ epoch: entry.snapshot.epoch, version: entry.snapshot.version, exact: true });
+      positions.set(entry, position);
+    }
+    return position;
+  }
+
+  return { frameFor, patchFor, batchFrame, positionOf, clear: () => frames.clear() };
 }
