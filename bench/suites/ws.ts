@@ -289,7 +289,8 @@ export async function measureFanout(
       deliveries,
       announced: Object.keys(measured).length,
       closes,
-      bytesPerClose: sockets ? received / sockets / closes : 0,
+      // Every frame received since the reset, the closes measured apart included.
+      bytesPerClose: sockets ? received / sockets / (closes + coldCommits.length) : 0,
       roundsPerClose: roundsBefore != null && roundsAfter != null ? (roundsAfter - roundsBefore) / closes : null,
       cpuPerClose: {
         server: spent[0] == null ? null : spent[0] / closes,
