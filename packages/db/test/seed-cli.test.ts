@@ -8,6 +8,14 @@ import { createProgressReporter } from '../src/seed-progress.ts';
 import { query } from './seed-invariants.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** Each child gets this long before it is killed (and the test shows its output). */
+const CHILD_TIMEOUT_MS = 60_000;
+/**
+ * A test that spawns two children waits as long as both may take: with vitest's 30 s default a busy
+ * machine (CI once: the happy path timed out at 30 s; it takes ~1.3 s alone) failed a correct seed
+ * without a word from the children.
+ */
+const TWO_CHILDREN_MS = 2 * CHILD_TIMEOUT_MS + 10_000;
 
 function runSeed(
   args: string[],
@@ -17,7 +25,7 @@ function runSeed(
     execFile(
       process.execPath,
       ['--import', 'tsx', 'packages/db/src/cli/seed.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, ...env }, timeout: 60_000 },
+      { cwd: ROOT, env: { ...process.env, ...env }, timeout: CHILD_TIMEOUT_MS },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         resolve({ code, stdout, stderr });
@@ -66,27 +74,35 @@ describe('db:seed arguments', () => {
 describe('db:seed command', () => {
   const env = useTestEnv();
 
-  it('error: a bad --trades exits 2 with the reason and the usage, before touching the database', async () => {
-    const run = await runSeed(['--trades', 'abc'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nowhere' });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/--trades must be a whole number, got "abc"/);
-    expect(run.stderr).toMatch(/usage: npm run db:seed/);
-  });
+  it(
+    'error: a bad --trades exits 2 with the reason and the usage, before touching the database',
+    async () => {
+      const run = await runSeed(['--trades', 'abc'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nowhere' });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--trades must be a whole number, got "abc"/);
+      expect(run.stderr).toMatch(/usage: npm run db:seed/);
+    },
+    TWO_CHILDREN_MS,
+  );
 
-  it('happy: seeds an empty database with progress lines on a non-terminal stderr, then refuses to seed it again', async () => {
-    const first = await runSeed(['--trades', '1000', '--seed', '9'], { DATABASE_URL: env.databaseUrl });
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/seeded 1,000 trades \(PENDING \d+, OPEN \d+/);
-    expect(first.stdout).toMatch(/--seed 9 --now \d{4}-/);
-    expect(first.stderr).toMatch(/writing trades: 100% 1,000\/1,000 trades/);
-    expect(first.stderr).not.toMatch(/\r/);
+  it(
+    'happy: seeds an empty database with progress lines on a non-terminal stderr, then refuses to seed it again',
+    async () => {
+      const first = await runSeed(['--trades', '1000', '--seed', '9'], { DATABASE_URL: env.databaseUrl });
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/seeded 1,000 trades \(PENDING \d+, OPEN \d+/);
+      expect(first.stdout).toMatch(/--seed 9 --now \d{4}-/);
+      expect(first.stderr).toMatch(/writing trades: 100% 1,000\/1,000 trades/);
+      expect(first.stderr).not.toMatch(/\r/);
 
-    const again = await runSeed(['--trades', '1000'], { DATABASE_URL: env.databaseUrl });
-    expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/already has rows.*--append/);
-    const [row] = await query<{ n: number }>(env.databaseUrl, 'SELECT count(*)::int AS n FROM paper_trades');
-    expect(row?.n).toBe(1000);
-  });
+      const again = await runSeed(['--trades', '1000'], { DATABASE_URL: env.databaseUrl });
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/already has rows.*--append/);
+      const [row] = await query<{ n: number }>(env.databaseUrl, 'SELECT count(*)::int AS n FROM paper_trades');
+      expect(row?.n).toBe(1000);
+    },
+    TWO_CHILDREN_MS,
+  );
 });
 
 describe('seed progress', () => {
