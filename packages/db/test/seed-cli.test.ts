@@ -74,35 +74,31 @@ describe('db:seed arguments', () => {
 describe('db:seed command', () => {
   const env = useTestEnv();
 
-  it(
-    'error: a bad --trades exits 2 with the reason and the usage, before touching the database',
-    async () => {
-      const run = await runSeed(['--trades', 'abc'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nowhere' });
-      expect(run.code).toBe(2);
-      expect(run.stderr).toMatch(/--trades must be a whole number, got "abc"/);
-      expect(run.stderr).toMatch(/usage: npm run db:seed/);
-    },
-    TWO_CHILDREN_MS,
-  );
+  it('error: a bad --trades exits 2 with the reason and the usage, before touching the database', {
+    timeout: CHILD_TIMEOUT_MS + 10_000,
+  }, async () => {
+    const run = await runSeed(['--trades', 'abc'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/nowhere' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--trades must be a whole number, got "abc"/);
+    expect(run.stderr).toMatch(/usage: npm run db:seed/);
+  });
 
-  it(
-    'happy: seeds an empty database with progress lines on a non-terminal stderr, then refuses to seed it again',
-    async () => {
-      const first = await runSeed(['--trades', '1000', '--seed', '9'], { DATABASE_URL: env.databaseUrl });
-      expect(first.code, first.stderr).toBe(0);
-      expect(first.stdout).toMatch(/seeded 1,000 trades \(PENDING \d+, OPEN \d+/);
-      expect(first.stdout).toMatch(/--seed 9 --now \d{4}-/);
-      expect(first.stderr).toMatch(/writing trades: 100% 1,000\/1,000 trades/);
-      expect(first.stderr).not.toMatch(/\r/);
+  it('happy: seeds an empty database with progress lines on a non-terminal stderr, then refuses to seed it again', {
+    timeout: TWO_CHILDREN_MS,
+  }, async () => {
+    const first = await runSeed(['--trades', '1000', '--seed', '9'], { DATABASE_URL: env.databaseUrl });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/seeded 1,000 trades \(PENDING \d+, OPEN \d+/);
+    expect(first.stdout).toMatch(/--seed 9 --now \d{4}-/);
+    expect(first.stderr).toMatch(/writing trades: 100% 1,000\/1,000 trades/);
+    expect(first.stderr).not.toMatch(/\r/);
 
-      const again = await runSeed(['--trades', '1000'], { DATABASE_URL: env.databaseUrl });
-      expect(again.code).toBe(1);
-      expect(again.stderr).toMatch(/already has rows.*--append/);
-      const [row] = await query<{ n: number }>(env.databaseUrl, 'SELECT count(*)::int AS n FROM paper_trades');
-      expect(row?.n).toBe(1000);
-    },
-    TWO_CHILDREN_MS,
-  );
+    const again = await runSeed(['--trades', '1000'], { DATABASE_URL: env.databaseUrl });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already has rows.*--append/);
+    const [row] = await query<{ n: number }>(env.databaseUrl, 'SELECT count(*)::int AS n FROM paper_trades');
+    expect(row?.n).toBe(1000);
+  });
 });
 
 describe('seed progress', () => {
