@@ -25,9 +25,6 @@ export function pin(pid: number, cores: string): void {
   if (result.status !== 0) throw new Error(`taskset -a -p -c ${cores} ${pid} failed: ${result.stderr.trim()}`);
 }
 
-/** Every core of this machine, as taskset writes a list ("0-1"). */
-export const ALL_CORES = `0-${cpus().length - 1}`;
-
 export interface WrkResult {
   rps: number;
   requests: number;

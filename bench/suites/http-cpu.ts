@@ -5,10 +5,11 @@ import { canPin, pin, runWrk, WRK_MISSING, wrkAvailable } from '../lib/wrk.ts';
 
 /**
  * The HTTP suite's CPU-bound mode (issue 16): the server is the bottleneck, not the generator.
- * snapboard's API and the bare node:http server each get core 0 (`taskset`, every thread), wrk gets
- * core 1 and spends less per request than either server, so req/s measures the server. The two
- * servers run in alternating pairs (bare then snapboard, snapboard then bare, …) and every pair gives
- * a ratio; figures are the median of those ratios, with their spread. Beside every throughput: the
+ * snapboard's API, the bare node:http server and the bare handler inside an API process each get
+ * core 0 (`taskset`, every thread), wrk gets core 1 and spends less per request than any of them, so
+ * req/s measures the server. Every pair starts the three afresh (PairServers) and runs them in
+ * alternating order (bare first, then snapboard first, …); every pair gives a ratio, and figures are
+ * the median of those ratios, with their spread. Beside every throughput: the
  * server's CPU per answer from /proc (what the targets are judged on, as it hardly moves with other
  * load) and wrk's own share of its core (to show it was not the limit).
  */

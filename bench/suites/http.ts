@@ -9,9 +9,10 @@ import { type CpuScenario, cpuBoundMode } from './http-cpu.ts';
 /**
  * 1. HTTP reads, in two modes, with the worker stopped so that only the servers and the generator
  * use the CPU:
- * - CPU-bound (http-cpu.ts, the one the hot path's targets are judged in): snapboard and (a) a bare
- *   node:http server answering the same bytes, each pinned to core 0, wrk pinned to core 1,
- *   alternating pairs, server CPU per answer from /proc.
+ * - CPU-bound (http-cpu.ts, the one the hot path's targets are judged in): snapboard, (a) a bare
+ *   node:http server answering the same bytes and the same handler inside an API process, fresh
+ *   processes for every pair, each pinned to core 0, wrk pinned to core 1, server CPU per answer
+ *   from /proc.
  * - autocannon (100 connections, no pipelining), in a process of its own, unpinned, against snapboard,
  *   (a), and (b) the cache-aside design snapboard replaces. Servers alternate within every round (a,
  *   snapboard, b, a, …) so a noisy neighbour hurts all three alike; figures are medians over rounds.
