@@ -95,7 +95,10 @@ export async function ensureSeeded(
     await waitWhileBusy(postgresUrl, name, log);
     await migrate(url);
     const have = await tradeCount(url);
-    if (have >= trades) return { url, trades: have, seeded: false, seedMs: 0 };
+    if (have >= trades) {
+      await vacuumIfNever(url, log);
+      return { url, trades: have, seeded: false, seedMs: 0 };
+    }
     if (have > 0) {
       log(`${name} has ${have} trades, fewer than ${trades}: reseeding it`);
       await dropDatabase(url);
@@ -112,6 +115,23 @@ export async function ensureSeeded(
   const { code } = await seeder.exited;
   if (code !== 0) throw new Error(`db:seed into ${name} failed (exit ${code}); see ${seeder.logFile}`);
   return { url, trades: await tradeCount(url), seeded: true, seedMs: Date.now() - started };
+}
+
+/**
+ * A database kept from a seed older than its VACUUM (packages/db/src/seed.ts) has no visibility map:
+ * the copies made from it would read system trades from the heap until autovacuum came, which a
+ * deployment's autovacuum has long done. Once per kept database.
+ */
+async function vacuumIfNever(url: string, log: (line: string) => void): Promise<void> {
+  await withClient(url, async (c) => {
+    const { rows } = await c.query<{ never: boolean }>(
+      `SELECT last_vacuum IS NULL AND last_autovacuum IS NULL AS never
+         FROM pg_stat_user_tables WHERE relname = 'paper_trades'`,
+    );
+    if (!rows[0]?.never) return;
+    log(`${databaseNameOf(url)} was never vacuumed: VACUUM (ANALYZE) paper_trades…`);
+    await c.query('VACUUM (ANALYZE) paper_trades');
+  });
 }
 
 /**

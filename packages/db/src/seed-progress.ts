@@ -11,7 +11,7 @@ const PHASE_TEXT: Record<SeedProgress['phase'], string> = {
   trades: 'writing trades',
   indexes: 'rebuilding indexes and foreign keys',
   accounts: 'computing account figures',
-  analyze: 'analyzing tables',
+  analyze: 'vacuuming and analyzing tables',
 };
 
 function duration(seconds: number): string {

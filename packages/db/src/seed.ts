@@ -308,7 +308,9 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     await client.query('COMMIT');
 
     progress({ phase: 'analyze', done, total: trades });
-    await client.query(`ANALYZE ${TABLES}`);
+    // VACUUM as well as ANALYZE: a bulk-loaded table has no visibility map until autovacuum visits, and
+    // without one the index-only scans the bot_* sections are built on (migration 0006) read the heap.
+    await client.query(`VACUUM (ANALYZE) ${TABLES}`);
     return {
       seed: seedNumber,
       now,
