@@ -16,8 +16,8 @@
  *  {type:'count', announced: {"section:version": wallMs}} → {type:'count', missing}   (cheap, for polling)
  *  {type:'report', announced: {"section:version": wallMs}}
  *     → {type:'report', perKey, deliveries, missing, socketsMissing, closed, closeCodes, bytes, sample}
- *        (bytes: frame payload bytes received since the last reset, by frame type; sample: the last
- *        batch frame that carried lite, base64)
+ *        (bytes: frame payload bytes received since the last reset, by frame type; sample: the batch
+ *        frame that carried the lite version of the last announced close, base64)
  *  {type:'close'} → {type:'closed'}
  */
 import { WebSocket } from 'ws';
@@ -94,7 +94,7 @@ function openOne(
     socket.on('message', (data: Buffer) => {
       const at = wallMs();
       const { type, key, keys } = readFrame(data);
-      if (keys?.some((k) => k.startsWith('lite:'))) sample = data;
+      if (keys) keepSample(keys, data);
       bytes[type] += data.length;
       for (const k of keys ?? (key ? [key] : [])) {
         client.got.set(k, at);
@@ -159,8 +159,33 @@ async function connect(request: ConnectRequest): Promise<void> {
   process.send?.({ type: 'connected', ok, failed, errors, ms: wallMs() - started });
 }
 
-/** The last batch frame that carried lite: a close's change set, as the floor replays it (floor-ws.ts). */
-let sample: Buffer | undefined;
+/**
+ * Batch frames that carried lite, by that lite version (one socket's copy; the few newest): the one
+ * of the last announced close is its change set, which the floor replays (floor-ws.ts). Not simply
+ * the last frame with lite: a cadence set of lite alone (its 24-hour window moving) is a 250-byte
+ * batch, and a floor replaying that would write a fourteenth of a close's bytes.
+ */
+const samples = new Map<string, Buffer>();
+const SAMPLES_KEPT = 64;
+
+function keepSample(keys: readonly string[], data: Buffer): void {
+  const lite = keys.find((k) => k.startsWith('lite:'));
+  if (!lite || samples.has(lite)) return;
+  samples.set(lite, data);
+  if (samples.size > SAMPLES_KEPT) samples.delete(samples.keys().next().value as string);
+}
+
+/** The sample of the newest announced lite version that has one. */
+function sampleOf(announced: Record<string, number>): Buffer | undefined {
+  const lites = Object.keys(announced)
+    .filter((k) => k.startsWith('lite:'))
+    .sort((a, b) => announced[b]! - announced[a]!);
+  for (const key of lites) {
+    const found = samples.get(key);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 function report(announced: Record<string, number>): void {
   const keys = Object.keys(announced);
@@ -197,9 +222,11 @@ function report(announced: Record<string, number>): void {
     closed: unexpectedCloses,
     closeCodes,
     bytes,
-    ...(sample ? { sample: sample.toString('base64') } : {}),
+    ...withSample(sampleOf(announced)),
   });
 }
+
+const withSample = (sample: Buffer | undefined) => (sample ? { sample: sample.toString('base64') } : {});
 
 process.on('message', (message: { type: string } & Record<string, unknown>) => {
   switch (message.type) {
@@ -208,6 +235,7 @@ process.on('message', (message: { type: string } & Record<string, unknown>) => {
       break;
     case 'reset':
       for (const client of clients) client.got.clear();
+      samples.clear();
       bytes.snapshot = bytes.patch = bytes.other = 0;
       process.send?.({ type: 'reset-done' });
       break;
