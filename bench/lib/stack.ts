@@ -51,7 +51,7 @@ export function startWorker(env: StackEnv, name = 'worker'): Managed {
       DATABASE_URL: env.databaseUrl,
       REDIS_URL: env.redisUrl,
       KEY_PREFIX: env.keyPrefix,
-      LOG_LEVEL: BENCH_LOG_LEVEL,
+      LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? BENCH_LOG_LEVEL,
       ...env.extra,
     },
   });
