@@ -55,6 +55,66 @@ describe('change sets', () => {
     }
   });
 
+  it('edge: subscribers in different states in one round each get their own frames (a state is not carried over)', async () => {
+    // Subscribers are served in the order they subscribed; the fan-out reuses the frames of the one
+    // before when a subscriber is in the same state. Interleaved states must each be chosen afresh.
+    const v1 = snapshot('recent_trades', 1, { size: 30 });
+    await api.publisher.publishSet(300, [v1, snapshot('lite', 1)]);
+    await api.waitForVersion('lite', 1);
+    const [a1, b, a2, c, a3] = await Promise.all(Array.from({ length: 5 }, () => ready()));
+    const sections = ['recent_trades', 'lite'];
+    const subscribe = { type: 'subscribe', sections, limit: 5, batches: true, patches: true } as const;
+    a1?.send(subscribe);
+    await a1?.drain();
+    b?.send({ ...subscribe, limit: 3 });
+    await b?.drain();
+    a2?.send(subscribe);
+    await a2?.drain();
+    // Claims the versions it holds: the server cannot patch against a claim, so it sends snapshots.
+    c?.send({
+      ...subscribe,
+      versions: { recent_trades: { epoch: 'epoch-a', version: 1 }, lite: { epoch: 'epoch-a', version: 1 } },
+    });
+    await c?.drain();
+    a3?.send(subscribe);
+    await a3?.drain();
+    const clients = [a1, b, a2, c, a3] as NonNullable<typeof a1>[];
+    const close = { ...v1.data[0]!, trade_id: 99_999 };
+    await api.publisher.publishSet(301, [
+      { ...snapshot('recent_trades', 2), data: [close, ...v1.data] },
+      snapshot('lite', 2),
+    ]);
+    const batchOf = async (client: NonNullable<typeof a1>, change: string) =>
+      (await client.until((m) => isBatch(m) && m.change === change)).filter(isBatch).at(-1);
+    const [x1, y, x2, z, x3] = await Promise.all(clients.map((client) => batchOf(client, '301')));
+    expect(x2).toEqual(x1);
+    expect(x3).toEqual(x1);
+    expect(x1?.items).toMatchObject([{ type: 'patch', keep: [0, 4], prepend: [close] }, { type: 'snapshot' }]);
+    expect(y?.items).toMatchObject([{ type: 'patch', keep: [0, 2], prepend: [close] }, { type: 'snapshot' }]);
+    expect(z?.items.map((m) => m.type)).toEqual(['snapshot', 'snapshot']);
+    expect((z?.items[0] as { data: unknown[] } | undefined)?.data).toHaveLength(5);
+    // Each holds version 2 exactly now: the next close is a patch from it for every one of them.
+    const next = { ...close, trade_id: 100_000 };
+    await api.publisher.publishSet(302, [{ ...snapshot('recent_trades', 3), data: [next, close, ...v1.data] }]);
+    for (const batch of await Promise.all(clients.map((client) => batchOf(client, '302')))) {
+      expect(batch?.items).toMatchObject([{ type: 'patch', version: 3, base_version: 2, prepend: [next] }]);
+    }
+    // One of a state's subscribers changes on its own (it leaves lite): it is no longer sent what the
+    // others in its old state are.
+    a2?.send({ type: 'unsubscribe', sections: ['lite'] });
+    await a2?.until((m) => m.type === 'unsubscribed');
+    const third = { ...close, trade_id: 100_001 };
+    await api.publisher.publishSet(303, [
+      { ...snapshot('recent_trades', 4), data: [third, next, close, ...v1.data] },
+      snapshot('lite', 3),
+    ]);
+    const [after1, after2, after3] = await Promise.all([a1, a2, a3].map((client) => batchOf(client!, '303')));
+    expect(after1?.items.map((m) => m.section)).toEqual(['recent_trades', 'lite']);
+    expect(after3).toEqual(after1);
+    expect(after2?.items).toMatchObject([{ type: 'patch', section: 'recent_trades', version: 4, base_version: 3 }]);
+    expect(after2?.items).toHaveLength(1);
+  });
+
   it('edge: the answer to a subscribe is not a set: plain snapshot frames, no change id', async () => {
     await api.publisher.publishSet(7, [snapshot('overview', 3), snapshot('lite', 3)]);
     await api.waitForVersion('lite', 3);

@@ -39,8 +39,19 @@ type FrameKind = 'snapshot' | 'patch';
 export class Subscriber {
   /** Subscribed sections → the list limit this subscriber asked for. */
   readonly limits = new Map<SectionName, number>();
-  /** The last version written to (or held by) this subscriber, per section. */
-  readonly sent = new Map<SectionName, Position>();
+  /**
+   * The last version written to (or held by) this subscriber, per section. After a round it may be
+   * one map shared by every subscriber the round left in the same state (`sentShared`): it is then
+   * replaced, never changed (fanout.ts `ownSent`).
+   */
+  sent: ReadonlyMap<SectionName, Position> = new Map();
+  sentShared = false;
+  /**
+   * Names the state this subscriber shares with others since the last round (what it holds, and its
+   * limits, patches and fields): subscribers with the same token get the same frames. Cleared by any
+   * change of its own.
+   */
+  cohort: object | undefined;
   /** Sections with a newer version than `sent`, withheld while the subscriber was behind. */
   readonly pending = new Set<SectionName>();
   /** Sections for which this subscriber applies patch frames. */
@@ -170,9 +181,19 @@ export function createFanout(options: {
     return picked;
   }
 
+  /** `sub.sent`, its own to change: a map shared with its cohort is copied first. */
+  function ownSent(sub: Subscriber): Map<SectionName, Position> {
+    sub.cohort = undefined;
+    if (sub.sentShared) {
+      sub.sent = new Map(sub.sent);
+      sub.sentShared = false;
+    }
+    return sub.sent as Map<SectionName, Position>;
+  }
+
   function delivered(sub: Subscriber, { section, entry }: Picked): void {
     // One shared object per entry: a round no longer allocates one per subscriber and section.
-    sub.sent.set(section, cache.positionOf(entry));
+    ownSent(sub).set(section, cache.positionOf(entry));
     sub.pending.delete(section);
     sub.updatesSent++;
   }
@@ -189,17 +210,31 @@ export function createFanout(options: {
   const isBehind = (sub: Subscriber) => sub.ws.bufferedAmount > limits.softBufferBytes;
 
   /** Frames written in one pass, counted once per kind: label lookups cost more than the writes. */
-  function tally(): { add(kind: FrameKind | undefined): void; done(): void } {
+  function tally(): {
+    add(kind: FrameKind | undefined): void;
+    count(snapshots: number, patches: number): void;
+    batch(): void;
+    done(): void;
+  } {
     let snapshots = 0;
     let patches = 0;
+    let batches = 0;
     return {
       add(kind) {
         if (kind === 'snapshot') snapshots++;
         else if (kind === 'patch') patches++;
       },
+      batch() {
+        batches++;
+      },
+      count(snapshotFrames, patchFrames) {
+        snapshots += snapshotFrames;
+        patches += patchFrames;
+      },
       done() {
         if (snapshots) metrics.sent('snapshot', snapshots);
         if (patches) metrics.sent('patch', patches);
+        if (batches) metrics.sent('batch', batches);
       },
     };
   }
@@ -269,38 +304,158 @@ export function createFanout(options: {
     lastDeliveryMs = performance.now() - started;
   }
 
+  /**
+   * What a batch subscriber keeping up held of a round's sections, and what that earned it: the next
+   * subscriber in the same state (most are: they got the same rounds) is sent the same frames without
+   * choosing them again. States compare by identity, as positions are one object per entry.
+   */
+  interface BatchState {
+    /** The first subscriber's cohort token before the round: the same token is the same state. */
+    cohort: object | undefined;
+    /** Its whole state before the round, over every section it subscribes to. */
+    subscribed: SectionName[];
+    held: (Position | undefined)[];
+    limits: number[];
+    patches: boolean[];
+    sentSize: number;
+    patchesSize: number;
+    fields: boolean;
+    picked: Picked[];
+    frame: Buffer | undefined;
+    snapshots: number;
+    patchFrames: number;
+    /** What the first subscriber holds after the round, shared by the rest, and their new token. */
+    sentAfter: ReadonlyMap<SectionName, Position>;
+    cohortAfter: object;
+  }
+
+  /** Whether `sub` is in the state `state` was taken from, over every section either subscribes to. */
+  function sameState(sub: Subscriber, state: BatchState): boolean {
+    if (
+      sub.fields !== state.fields ||
+      sub.limits.size !== state.subscribed.length ||
+      sub.sent.size !== state.sentSize ||
+      sub.patches.size !== state.patchesSize
+    ) {
+      return false;
+    }
+    for (let i = 0; i < state.subscribed.length; i++) {
+      const section = state.subscribed[i] as SectionName;
+      if (
+        sub.limits.get(section) !== state.limits[i] ||
+        sub.sent.get(section) !== state.held[i] ||
+        sub.patches.has(section) !== state.patches[i]
+      ) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  function stateOf(sub: Subscriber): BatchState {
+    const subscribed = [...sub.limits.keys()];
+    return {
+      cohort: sub.cohort,
+      subscribed,
+      held: subscribed.map((section) => sub.sent.get(section)),
+      limits: [...sub.limits.values()],
+      patches: subscribed.map((section) => sub.patches.has(section)),
+      sentSize: sub.sent.size,
+      patchesSize: sub.patches.size,
+      fields: sub.fields,
+      picked: [],
+      frame: undefined,
+      snapshots: 0,
+      patchFrames: 0,
+      sentAfter: sub.sent,
+      cohortAfter: {},
+    };
+  }
+
+  /** The first subscriber in a state was sent `state`'s frames: the others in that state follow it. */
+  function lead(sub: Subscriber, state: BatchState): void {
+    for (const p of state.picked) if (p.kind === 'patch') state.patchFrames++;
+    state.snapshots = state.picked.length - state.patchFrames;
+    state.sentAfter = sub.sent;
+    sub.sentShared = true;
+    sub.cohort = state.cohortAfter;
+  }
+
+  function follow(sub: Subscriber, state: BatchState): void {
+    sub.sent = state.sentAfter;
+    sub.sentShared = true;
+    sub.cohort = state.cohortAfter;
+  }
+
+  /** Every subscriber of any of the round's sections, once each. */
+  function subscribersOf(sections: readonly SectionName[]): Iterable<Subscriber> {
+    if (sections.length === 1) return [...(bySection.get(sections[0] as SectionName) ?? [])];
+    const affected = new Set<Subscriber>();
+    for (const section of sections) for (const sub of bySection.get(section) ?? []) affected.add(sub);
+    return affected;
+  }
+
   function deliverRound(round: Map<SectionName, ReplicaEntry>, change?: string): void {
     const started = process.hrtime.bigint();
     const now = Date.now();
-    const affected = new Set<Subscriber>();
-    for (const section of round.keys()) for (const sub of bySection.get(section) ?? []) affected.add(sub);
+    const sections = [...round.keys()];
+    const entries = [...round.values()];
     const written = tally();
     const batches = newBatchMemo();
-    for (const sub of affected) {
+    let last: BatchState | undefined;
+    for (const sub of subscribersOf(sections)) {
       if (!sub.open) continue;
       const behind = isBehind(sub);
       if (change !== undefined && sub.batches) {
-        const picked: Picked[] = [];
+        const reuse =
+          !behind &&
+          last !== undefined &&
+          ((sub.cohort !== undefined && sub.cohort === last.cohort) || sameState(sub, last));
+        if (reuse) {
+          const state = last as BatchState;
+          // What pick() does for a version the subscriber already holds, and delivered() for the rest.
+          if (sub.pending.size) for (const section of sections) sub.pending.delete(section);
+          if (!state.frame) follow(sub, state);
+          else if (write(sub, state.frame)) {
+            follow(sub, state);
+            sub.updatesSent += state.picked.length;
+            written.count(state.snapshots, state.patchFrames);
+            written.batch();
+          }
+          continue;
+        }
+        const state = stateOf(sub);
         const frames: Buffer[] = [];
-        for (const [section, entry] of round) {
-          const p = sub.limits.has(section) ? pick(sub, section, entry, behind, now) : undefined;
+        for (let i = 0; i < sections.length; i++) {
+          const section = sections[i] as SectionName;
+          const p = sub.limits.has(section) ? pick(sub, section, entries[i] as ReplicaEntry, behind, now) : undefined;
           if (p) {
-            picked.push(p);
+            state.picked.push(p);
             frames.push(p.frame);
           }
         }
-        if (picked.length && write(sub, cache.batchFrame(change, frames, batches))) {
-          for (const p of picked) {
+        if (frames.length) state.frame = cache.batchFrame(change, frames, batches);
+        const wrote = state.frame !== undefined && write(sub, state.frame);
+        if (wrote) {
+          for (const p of state.picked) {
             delivered(sub, p);
             written.add(p.kind);
           }
-          metrics.sent('batch');
+          written.batch();
+        }
+        // A subscriber behind had its sections marked pending instead, and one whose write did not go
+        // out holds what it held: neither is a model for the next.
+        if (behind || (state.frame !== undefined && !wrote)) last = undefined;
+        else {
+          lead(sub, state);
+          last = state;
         }
         continue;
       }
       sub.socket.cork();
-      for (const [section, entry] of round) {
-        if (sub.limits.has(section)) written.add(offer(sub, section, entry, behind, now));
+      for (let i = 0; i < sections.length; i++) {
+        const section = sections[i] as SectionName;
+        if (sub.limits.has(section)) written.add(offer(sub, section, entries[i] as ReplicaEntry, behind, now));
       }
       sub.socket.uncork();
     }
@@ -338,7 +493,7 @@ export function createFanout(options: {
   function drop(sub: Subscriber, section: SectionName): void {
     bySection.get(section)?.delete(sub);
     sub.limits.delete(section);
-    sub.sent.delete(section);
+    ownSent(sub).delete(section);
     sub.pending.delete(section);
     sub.patches.delete(section);
   }
@@ -366,6 +521,7 @@ export function createFanout(options: {
     subscribe(sub, sections, limit, versions, { patches = false, batches = false, fields = false } = {}) {
       sub.batches = batches;
       sub.fields = fields;
+      const sent = ownSent(sub);
       for (const section of sections) {
         bySection.get(section)?.add(sub);
         sub.limits.set(section, limit);
@@ -375,8 +531,8 @@ export function createFanout(options: {
         // versions (e.g. to change the limit) is answered with the current snapshot again. A claimed
         // version is not patched against: we cannot know at which limit the client holds it.
         const given = versions[section];
-        if (given) sub.sent.set(section, { epoch: given.epoch, version: given.version, exact: false });
-        else sub.sent.delete(section);
+        if (given) sent.set(section, { epoch: given.epoch, version: given.version, exact: false });
+        else sent.delete(section);
       }
       sub.socket.cork();
       sendControl(sub, { type: 'subscribed', sections: [...sections] });
