@@ -94,6 +94,16 @@ export class Publisher {
     const items: Announcement[] = snapshots.map((snapshot) => ({ changed: true, snapshot }));
     await multi.publish(this.keys.announceChannel, JSON.stringify({ change: String(change), items })).exec();
   }
+  /** Several sets in one transaction: their announcements reach the API in one read, back to back. */
+  async publishSets(sets: ReadonlyArray<readonly [number, readonly Snapshot[]]>): Promise<void> {
+    const multi = this.redis.multi();
+    for (const [change, snapshots] of sets) {
+      for (const s of snapshots) multi.set(this.keys.snapshot(s.section), JSON.stringify(s));
+      const items: Announcement[] = snapshots.map((snapshot) => ({ changed: true, snapshot }));
+      multi.publish(this.keys.announceChannel, JSON.stringify({ change: String(change), items }));
+    }
+    await multi.exec();
+  }
   async refresh(snapshot: Snapshot, computedAt: string): Promise<void> {
     const announcement: Announcement = {
       changed: false,

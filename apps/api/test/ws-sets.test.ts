@@ -115,6 +115,68 @@ describe('change sets', () => {
     expect(after2?.items).toHaveLength(1);
   });
 
+  it('happy: a set announced while a round is being written joins it: every subscriber gets both sets, whole and in order', async () => {
+    // Two subscribers per slice: the round lets the loop in after each pair, and the second set,
+    // announced in the same read as the first, joins the round after its first slice.
+    await api.restart({ limits: { roundSlice: 2 } });
+    const first = snapshot('recent_trades', 1, { size: 12 });
+    await api.publisher.publishSet(400, [first, snapshot('lite', 1)]);
+    await api.waitForVersion('lite', 1);
+    const clients = await Promise.all(Array.from({ length: 7 }, () => ready()));
+    for (const [i, client] of clients.entries()) {
+      // One of them without batches: it gets the same versions as frames one by one.
+      client.send({
+        type: 'subscribe',
+        sections: ['recent_trades', 'lite'],
+        limit: 5,
+        patches: true,
+        batches: i !== 3,
+      });
+      await client.drain();
+    }
+    const joined = async () =>
+      Number(/^snapboard_ws_sets_joined_total (\d+)/m.exec(await api.instance.registry.metrics())?.[1] ?? Number.NaN);
+    const before = { rounds: await rounds(), joined: await joined() };
+    const v1 = first.data;
+    const a = { ...v1[0]!, trade_id: 500 };
+    const b = { ...v1[0]!, trade_id: 501 };
+    await api.publisher.publishSets([
+      [401, [{ ...snapshot('recent_trades', 2), data: [a, ...v1] }, snapshot('lite', 2)]],
+      [402, [{ ...snapshot('recent_trades', 3), data: [b, a, ...v1] }, snapshot('lite', 3)]],
+    ]);
+    for (const [i, client] of clients.entries()) {
+      const got = await client.until((m) =>
+        i === 3
+          ? m.type !== 'batch' && 'version' in m && m.section === 'lite' && m.version === 3
+          : isBatch(m) && m.change === '402',
+      );
+      if (i === 3) {
+        expect(got.map((m) => ('version' in m ? `${m.section}:${m.version}` : m.type))).toEqual([
+          'recent_trades:2',
+          'lite:2',
+          'recent_trades:3',
+          'lite:3',
+        ]);
+        continue;
+      }
+      const batches = got.filter(isBatch);
+      expect(batches.map((m) => m.change)).toEqual(['401', '402']);
+      expect(batches[0]?.items).toMatchObject([
+        { type: 'patch', version: 2, prepend: [a] },
+        { section: 'lite', version: 2 },
+      ]);
+      expect(batches[1]?.items).toMatchObject([
+        { type: 'patch', version: 3, base_version: 2, prepend: [b] },
+        { section: 'lite', version: 3 },
+      ]);
+    }
+    // The second set joined the first's round; the subscribers reached before it came got it in one
+    // more round: two rounds for two sets.
+    expect((await joined()) - before.joined).toBe(1);
+    // The second round ends after its last slice (its other subscribers, holding the set, skipped).
+    await expect.poll(async () => (await rounds()) - before.rounds).toBe(2);
+  });
+
   it('edge: the answer to a subscribe is not a set: plain snapshot frames, no change id', async () => {
     await api.publisher.publishSet(7, [snapshot('overview', 3), snapshot('lite', 3)]);
     await api.waitForVersion('lite', 3);

@@ -26,6 +26,11 @@ interface SectionFrames {
   byLimit: Map<number, Buffer>;
   /** Patch frames by patchKey(new length, base length, fields); null where a patch would not be smaller. */
   patches: Map<number, Buffer | null>;
+  /**
+   * The entry's predecessor's frames, while a round still writes them: a set that joins a round in
+   * progress (fanout.ts) has its frames asked for between those of the set before.
+   */
+  older: SectionFrames | undefined;
 }
 
 export interface FrameCache {
@@ -80,10 +85,13 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
   function framesOf(section: SectionName, entry: ReplicaEntry): SectionFrames {
     const cached = frames.get(section);
     if (cached?.entry === entry) return cached;
+    if (cached?.older?.entry === entry) return cached.older;
     // A refresh of computed_at is a new entry with the same version: the base stays the version before.
     let base = cached && (cached.entry.snapshot.version === entry.snapshot.version ? cached.base : cached.entry);
     if (base && base.snapshot.epoch !== entry.snapshot.epoch) base = undefined;
-    const next: SectionFrames = { entry, base, byLimit: new Map(), patches: new Map() };
+    // Two entries per section at most: the one before keeps no older one of its own.
+    if (cached) cached.older = undefined;
+    const next: SectionFrames = { entry, base, byLimit: new Map(), patches: new Map(), older: cached };
     frames.set(section, next);
     return next;
   }

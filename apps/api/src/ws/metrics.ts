@@ -31,6 +31,8 @@ export interface WsTally {
 export interface WsMetrics {
   tally: WsTally;
   sent(type: SentType, count?: number): void;
+  /** A change set joined a fan-out round in progress (fanout.ts). */
+  joined(): void;
   skipped(): void;
   serialized(): void;
   errorSent(code: WsErrorCode): void;
@@ -108,6 +110,11 @@ export function createWsMetrics(
     help: 'Payload bytes written in answer to WebSocket commands (pushed changes not counted).',
     registers,
   });
+  const joins = new Counter({
+    name: 'snapboard_ws_sets_joined_total',
+    help: 'Change sets that joined a fan-out round in progress: its subscribers not reached yet got both in one write.',
+    registers,
+  });
   const fanoutSeconds = new Histogram({
     name: 'snapboard_ws_fanout_seconds',
     help: 'Time to frame one section change and write it to every subscriber of this instance.',
@@ -135,6 +142,9 @@ export function createWsMetrics(
       if (type === 'snapshot') tally.snapshotsSent += count;
       else if (type === 'patch') tally.patchesSent += count;
       sent.inc({ type }, count);
+    },
+    joined() {
+      joins.inc();
     },
     skipped() {
       tally.skips++;

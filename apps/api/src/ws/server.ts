@@ -16,7 +16,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { clientAddress } from '../client-address.ts';
 import type { SnapshotReplica } from '../snapshot-replica.ts';
 import { type Admission, type ConnectionGate, createConnectionLedger } from './admission.ts';
-import { createFanout, Subscriber } from './fanout.ts';
+import { createFanout, DEFAULT_ROUND_SLICE, Subscriber } from './fanout.ts';
 import { type CommandLimits, ConnectionLimiter, type LimitKind } from './limits.ts';
 import { createWsMetrics, type DisconnectReason, type RejectReason, type WsTally } from './metrics.ts';
 import { type ClientRequest, parseClientFrame } from './protocol.ts';
@@ -47,6 +47,8 @@ export interface WsLimits {
   rateLimitNoticeMs: number;
   /** Over a command limit continuously for this long: closed with 1008 (SPEC §13). */
   rateLimitCloseMs: number;
+  /** Subscribers a fan-out round writes before it lets other work in (fanout.ts). */
+  roundSlice: number;
 }
 
 export const DEFAULT_WS_LIMITS: WsLimits = {
@@ -60,6 +62,7 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
   closeGraceMs: 5_000,
   rateLimitNoticeMs: 1_000,
   rateLimitCloseMs: 10_000,
+  roundSlice: DEFAULT_ROUND_SLICE,
 };
 
 export interface WsServerOptions {
