@@ -12,7 +12,17 @@
 export function stableStringify(value: unknown): string {
   const keys = new Set<string>();
   collectKeys(value, '', keys);
+  // A property list cannot tell an own "__proto__" (JSON.parse makes one) from the accessor every
+  // object inherits, which it would write for every object: such data goes through sorted copies.
+  if (keys.has('__proto__')) return JSON.stringify(value, sortedCopy);
   return JSON.stringify(value, [...keys].sort(compareKeys));
+}
+
+function sortedCopy(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const sorted: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(value).sort(compareKeys)) sorted[key] = (value as Record<string, unknown>)[key];
+  return sorted;
 }
 
 function collectKeys(value: unknown, key: string, keys: Set<string>): void {

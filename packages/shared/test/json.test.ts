@@ -6,7 +6,8 @@ import { stableStringify } from '../src/json.ts';
 function sortedCopies(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    const sorted: Record<string, unknown> = {};
+    // Without a prototype, an own "__proto__" key is copied as the property it is.
+    const sorted: Record<string, unknown> = Object.create(null);
     for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
     return sorted;
   });
@@ -36,6 +37,12 @@ describe('stableStringify', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('edge: an own "__proto__" key (as JSON.parse makes it) is written once, where it is, and nowhere else', () => {
+    const value = { b: 1, a: JSON.parse('{"__proto__":{"y":2,"x":1},"c":[{"d":null}]}') };
+    expect(stableStringify(value)).toBe('{"a":{"__proto__":{"x":1,"y":2},"c":[{"d":null}]},"b":1}');
+    expect(stableStringify({ b: { z: 1 }, a: 2 })).toBe('{"a":2,"b":{"z":1}}');
   });
 
   it('edge: undefined, Dates and nesting are written as JSON.stringify writes them', () => {
