@@ -189,6 +189,7 @@ function sampleOf(announced: Record<string, number>): Buffer | undefined {
 
 function report(announced: Record<string, number>): void {
   const keys = Object.keys(announced);
+  const sample = sampleOf(announced);
   const perKey: Record<string, { received: number; firstMs: number | null; lastMs: number | null }> = {};
   const deliveries: number[] = [];
   let missing = 0;
@@ -222,11 +223,9 @@ function report(announced: Record<string, number>): void {
     closed: unexpectedCloses,
     closeCodes,
     bytes,
-    ...withSample(sampleOf(announced)),
+    ...(sample ? { sample: sample.toString('base64') } : {}),
   });
 }
-
-const withSample = (sample: Buffer | undefined) => (sample ? { sample: sample.toString('base64') } : {});
 
 process.on('message', (message: { type: string } & Record<string, unknown>) => {
   switch (message.type) {

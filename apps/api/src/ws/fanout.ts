@@ -454,11 +454,7 @@ export function createFanout(options: {
   }
 
   function start(sets: RoundSet[]): void {
-    const [first] = sets;
-    const subs =
-      sets.length === 1 && first
-        ? [...subscribersOf(first.sections)]
-        : [...subscribersOf([...new Set(sets.flatMap((set) => set.sections))])];
+    const subs = [...subscribersOf([...new Set(sets.flatMap((set) => set.sections))])];
     active = { sets, subs, next: 0, ns: 0n, written: tally() };
     runSlice();
   }
