@@ -54,24 +54,17 @@ export interface FrameCache {
   clear(): void;
 }
 
-/** Batch frames of one set by their frames; the last one asked for is checked first. */
-export interface BatchMemo {
-  byKey: Map<string, Buffer>;
-  lastParts: readonly Buffer[] | undefined;
-  lastFrame: Buffer | undefined;
-}
+/**
+ * Batch frames of one set by the ids of their frames. The fan-out asks only once per subscriber state
+ * (fanout.ts), so a lookup by key is all it needs.
+ */
+export type BatchMemo = Map<string, Buffer>;
 
-export const newBatchMemo = (): BatchMemo => ({ byKey: new Map(), lastParts: undefined, lastFrame: undefined });
+export const newBatchMemo = (): BatchMemo => new Map();
 
 /** A patch's cache key without a string per subscriber: list lengths are far below 2^20. */
 const patchKey = (nextLength: number, baseLength: number, fields: boolean) =>
   (nextLength * 1_048_576 + baseLength) * 2 + (fields ? 1 : 0);
-
-const sameParts = (a: readonly Buffer[], b: readonly Buffer[]) => {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-};
 
 const COMMA = Buffer.from(',');
 const CLOSE_BATCH = Buffer.from(']}');
@@ -196,11 +189,9 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
   }
 
   function batchFrame(change: string, parts: readonly Buffer[], shared: BatchMemo): Buffer {
-    // Subscribers in the same state come one after another: most ask for the frames the last one did.
-    if (shared.lastFrame && shared.lastParts && sameParts(parts, shared.lastParts)) return shared.lastFrame;
     let key = '';
     for (const part of parts) key += `${idOf(part)},`;
-    let frame = shared.byKey.get(key);
+    let frame = shared.get(key);
     if (!frame) {
       const chunks: Buffer[] = [Buffer.from(`{"type":"batch","change":"${change}","items":[`)];
       parts.forEach((part, i) => {
@@ -209,11 +200,9 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
       });
       chunks.push(CLOSE_BATCH);
       frame = Buffer.concat(chunks);
-      shared.byKey.set(key, frame);
+      shared.set(key, frame);
       metrics.serialized();
     }
-    shared.lastParts = parts;
-    shared.lastFrame = frame;
     return frame;
   }
 
