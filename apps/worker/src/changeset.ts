@@ -5,7 +5,7 @@ import { type Catalog, type Keys, SECTIONS_BY_TABLE, type SectionData, type Sect
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
-import { contentHash } from './publish.ts';
+import { hashJson } from './publish.ts';
 import type { Computation, SharedRead } from './sections/index.ts';
 import { refreshRollups } from './sections/rollups.ts';
 
@@ -353,15 +353,9 @@ export function createSetComputer(deps: SetComputerDeps) {
         const durationMs = performance.now() - startedAt;
         // Serialized and hashed here, while the other lanes still wait on the database: the publish
         // that follows the last query then has only that member's bytes left to prepare.
-        members.push({
-          section,
-          reason,
-          data: valid,
-          durationMs,
-          mode,
-          json: JSON.stringify(valid),
-          hash: contentHash(valid),
-        });
+        // Checked data is in its schema's key order: its JSON is canonical as it is (publish.ts).
+        const json = JSON.stringify(valid);
+        members.push({ section, reason, data: valid, durationMs, mode, json, hash: hashJson(json) });
         return durationMs;
       };
       const reprices = entries.flatMap(([section, reason], i) => {

@@ -2,6 +2,7 @@ import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
 import type { RedisClient } from '@snapboard/redis';
 import {
   type Announcement,
+  CATALOG,
   keysFor,
   type SectionData,
   type SetAnnouncement,
@@ -9,7 +10,7 @@ import {
   snapshotSchema,
 } from '@snapboard/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentHash, createPublisher, stableStringify } from '../src/publish.ts';
+import { contentHash, createPublisher, hashJson, stableStringify } from '../src/publish.ts';
 
 const env = useTestEnv({ database: false });
 const connections: RedisClient[] = [];
@@ -169,6 +170,25 @@ describe('stableStringify', () => {
     );
     expect(contentHash({ a: 1, b: 2 })).toBe(contentHash({ b: 2, a: 1 }));
     expect(contentHash([1, 2])).not.toBe(contentHash([2, 1]));
+  });
+
+  it("happy: a set member's JSON is canonical without sorting: checked data is in its schema's key order", () => {
+    // What changeset.ts relies on to hash a member's JSON as it is: equal data built in another order,
+    // nested objects too, checks into the same JSON, hence the same hash.
+    const schema = CATALOG.dataSchemas.trading_stats;
+    const window = (n: number) => ({ total_trades: n, open_trades: 1, closed_trades: n - 1 });
+    const built = { today: window(2), this_week: window(5), all_time: window(9) };
+    const reordered = {
+      all_time: { closed_trades: 8, total_trades: 9, open_trades: 1 },
+      today: { open_trades: 1, closed_trades: 1, total_trades: 2 },
+      this_week: { closed_trades: 4, open_trades: 1, total_trades: 5 },
+    };
+    const json = JSON.stringify(schema.parse(built));
+    expect(JSON.stringify(schema.parse(reordered))).toBe(json);
+    expect(JSON.stringify(reordered)).not.toBe(json);
+    expect(hashJson(json)).toBe(hashJson(JSON.stringify(schema.parse(reordered))));
+    // A different value is different content.
+    expect(JSON.stringify(schema.parse({ ...built, today: window(3) }))).not.toBe(json);
   });
 });
 
