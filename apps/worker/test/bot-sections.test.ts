@@ -3,7 +3,7 @@ import { useTestEnv } from '@snapboard/devenv/testing';
 import { performanceFromHours, type SectionData, sectionDataSchemas } from '@snapboard/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PriceSource } from '../src/prices/index.ts';
-import { computeSection } from '../src/sections/index.ts';
+import { computeSection, SECTION_COMPUTERS } from '../src/sections/index.ts';
 import {
   oracleBotOpenPositions,
   oracleBotPerformance,
@@ -327,6 +327,57 @@ describe('bot sections against the SQL oracle', () => {
       const answer = performanceFromHours(hours, from, allTime.unrealized_pnl);
       same(answer, await oracleBotPerformance(db, PRICES, new Date(from)), `days=${days}`);
     }
+  });
+
+  it("happy: read together, as a bot-trade close's set reads them, each section is exactly its own compute", async () => {
+    await seedKnown([...KNOWN, ...randomTrades(20260116, 2000, NOW.getTime(), 1000)]);
+    const ctx = { db, now: NOW, prices: fixedPrices(PRICES) };
+    const alone = await compute();
+    const read = SECTION_COMPUTERS.bot_summary.shared;
+    expect(read).toBeDefined();
+    expect(SECTION_COMPUTERS.bot_performance.shared).toBe(read);
+    expect(SECTION_COMPUTERS.bot_open_positions.shared).toBe(read);
+    const groups = [
+      ['bot_performance', 'bot_summary', 'bot_open_positions'],
+      ['bot_performance', 'bot_summary'],
+      ['bot_summary', 'bot_open_positions'],
+      ['bot_performance', 'bot_open_positions'],
+    ] as const;
+    for (const group of groups) {
+      const together = await read?.read(ctx, group);
+      expect([...(together?.keys() ?? [])].sort(), group.join('+')).toEqual([...group].sort());
+      // Exactly: the all-time row summed in SQL is the aggregate's own total, to the last digit.
+      for (const section of group)
+        expect(together?.get(section), `${section} in ${group.join('+')}`).toEqual(alone[section]);
+    }
+    await expect(read?.read(ctx, ['bot_summary', 'lite'])).rejects.toThrow(/not read with the bot's sections: lite/);
+  });
+
+  it('happy: a change rebuilds only the rows it touched; what is reused is what building it again gives', async () => {
+    await seedKnown([...KNOWN, ...randomTrades(20260117, 1500, NOW.getTime(), 1000)]);
+    const before = await compute();
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM paper_trades WHERE user_id IS NULL AND status = 'OPEN' ORDER BY created_at DESC NULLS LAST, id DESC LIMIT 1`,
+    );
+    const closed = Number(rows[0]?.id);
+    await db.query(
+      `UPDATE paper_trades SET status = 'CLOSED_TP', exit_price = entry_price * 1.01, exit_time = $2,
+              profit_loss = 1.25, updated_at = $2 WHERE id = $1`,
+      [closed, NOW.toISOString()],
+    );
+    const after = await compute();
+    same(after.bot_trades, await oracleBotTrades(db), 'bot_trades after the close');
+    const { hours, ...allTime } = after.bot_performance;
+    same(allTime, await oracleBotPerformance(db, PRICES, null), 'bot_performance after the close');
+    same(after.bot_summary.recent_closed_trades, await oracleRecentClosed(db), 'recent_closed_trades after the close');
+    // The closed trade's item is new; every other item of the window is the one built before.
+    const earlier = new Map(before.bot_trades.map((t) => [t.id, t]));
+    const rebuilt = after.bot_trades.filter((t) => earlier.get(t.id) !== t).map((t) => t.id);
+    expect(rebuilt).toEqual([closed]);
+    expect(after.bot_trades.find((t) => t.id === closed)).toMatchObject({ status: 'CLOSED_TP', is_closed: true });
+    // Hours: only the closed trade's created hour changed (its closed count and P&L).
+    const earlierHours = new Set(before.bot_performance.hours);
+    expect(hours.filter((h) => !earlierHours.has(h))).toHaveLength(1);
   });
 
   it('edge: no system trades at all (user trades only)', async () => {

@@ -1,22 +1,50 @@
-import { addTotals, BOT_MAX_DAYS, type BotHour, performanceOf } from '@snapboard/shared';
-import { openSystemPositions, TOTALS_COLUMNS, type TotalsRow, totalsOf, unrealizedOf } from './bot.ts';
+import {
+  BOT_MAX_DAYS,
+  type BotHour,
+  type BotPerformanceSection,
+  type BotPosition,
+  type BotTotals,
+  performanceOf,
+} from '@snapboard/shared';
+import { createRowReader, openSystemPositions, TOTALS_COLUMNS, type TotalsRow, totalsOf, unrealizedOf } from './bot.ts';
 import { floorHour, toIso } from './convert.ts';
-import type { SectionComputer } from './types.ts';
+import type { Queryable, SectionComputer } from './types.ts';
 
 /**
  * System trades by the UTC hour of created_at; a trade without created_at falls in the '-infinity'
  * hour: in the all-time figures, outside every `days` window. A hash aggregate over the system trades
- * (a grand-total grouping set would force a sort of them all); the all-time figures are the sum of
- * the hours. See docs/decisions/0010.
+ * (a grand-total grouping set would force a sort of them all); see docs/decisions/0010.
+ * One more row, `all_time`, sums the hours in SQL: numeric sums are exact, so it is the very total an
+ * aggregate over all of them gives (bot_summary's ALL_TIME_SQL), and a set holding both sections reads
+ * it once (bot_read.ts). An hour comes as epoch milliseconds: pg parses no timestamp for it.
  */
 export const SQL = `
-  SELECT snapboard_hour(created_at, '-infinity') AS hour, ${TOTALS_COLUMNS}
-  FROM paper_trades
-  WHERE user_id IS NULL
-  GROUP BY 1`;
+  WITH hours AS (
+    SELECT snapboard_hour(created_at, '-infinity') AS hour, ${TOTALS_COLUMNS}
+    FROM paper_trades
+    WHERE user_id IS NULL
+    GROUP BY 1)
+  SELECT false AS all_time, (extract(epoch FROM hour) * 1000)::float8 AS at_ms, trades, open, closed, won, lost,
+         pnl, best, worst, duration_seconds, duration_trades
+  FROM hours
+  UNION ALL
+  SELECT true, NULL, coalesce(sum(trades), 0), coalesce(sum(open), 0), coalesce(sum(closed), 0),
+         coalesce(sum(won), 0), coalesce(sum(lost), 0), coalesce(sum(pnl), 0), max(best), min(worst),
+         coalesce(sum(duration_seconds), 0), coalesce(sum(duration_trades), 0)
+  FROM hours`;
 
 export interface HourRow extends TotalsRow {
-  hour: Date | number | null;
+  all_time: boolean;
+  /** ±Infinity for the infinite hours; null on the all-time row. */
+  at_ms: number | string | null;
+}
+
+/** A row of `SQL` as built: the all-time row's totals, or an hour (`hour` when its start is finite). */
+export interface HourItem {
+  allTime: boolean;
+  at: number;
+  totals: BotTotals;
+  hour: BotHour | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -26,16 +54,12 @@ export function oldestWindowStart(now: Date): number {
   return floorHour(now.getTime() - BOT_MAX_DAYS * DAY_MS);
 }
 
-export function hoursOf(rows: readonly HourRow[], now: Date): BotHour[] {
-  const from = oldestWindowStart(now);
-  const hours: { at: number; hour: BotHour }[] = [];
-  for (const row of rows) {
-    const at = row.hour instanceof Date ? row.hour.getTime() : Number.NaN;
-    if (!Number.isFinite(at) || at < from) continue;
-    const t = totalsOf(row);
-    hours.push({
-      at,
-      hour: {
+function hourItem(row: HourRow): HourItem {
+  const allTime = row.all_time === true;
+  const at = allTime || row.at_ms === null ? Number.NaN : Number(row.at_ms);
+  const t = totalsOf(row);
+  const hour: BotHour | undefined = Number.isFinite(at)
+    ? {
         t: toIso(at) as string,
         trades: t.trades,
         open: t.open,
@@ -47,10 +71,38 @@ export function hoursOf(rows: readonly HourRow[], now: Date): BotHour[] {
         worst: t.worst,
         duration_seconds: t.durationSeconds,
         duration_trades: t.durationTrades,
-      },
-    });
-  }
-  return hours.sort((a, b) => a.at - b.at).map((h) => h.hour);
+      }
+    : undefined;
+  return { allTime, at, totals: t, hour };
+}
+
+// A close moves one or two of a thousand hours: the others' items are reused (bot.ts).
+const readHours = createRowReader((row) => hourItem(row as unknown as HourRow));
+
+/** `SQL`'s rows as items. */
+export function hourItems(db: Queryable): Promise<HourItem[]> {
+  return readHours(db, SQL);
+}
+
+/** The hours a `days` window as of `now` can reach, oldest first. */
+export function hoursOf(items: readonly HourItem[], now: Date): BotHour[] {
+  const from = oldestWindowStart(now);
+  const inside = items.filter((item) => item.hour !== undefined && item.at >= from);
+  return inside.sort((a, b) => a.at - b.at).map((item) => item.hour as BotHour);
+}
+
+/** The all-time totals of `SQL`'s answer (all zero when it has none). */
+export function allTimeTotals(items: readonly HourItem[]): BotTotals {
+  return items.find((item) => item.allTime)?.totals ?? totalsOf(undefined);
+}
+
+/** The section from `SQL`'s items and the bot's open positions (bot_read.ts reads them with others). */
+export function performanceData(
+  items: readonly HourItem[],
+  positions: readonly BotPosition[],
+  now: Date,
+): BotPerformanceSection {
+  return { ...performanceOf(allTimeTotals(items), unrealizedOf(positions)), hours: hoursOf(items, now) };
 }
 
 export const botPerformance: SectionComputer<'bot_performance'> = {
@@ -58,9 +110,8 @@ export const botPerformance: SectionComputer<'bot_performance'> = {
   async compute(ctx) {
     // One after the other: they share one connection (pg deprecates queueing on a busy client, and
     // one connection runs them in turn anyway).
-    const { rows } = await ctx.db.query<HourRow>(SQL);
+    const items = await hourItems(ctx.db);
     const positions = await openSystemPositions(ctx);
-    const total = addTotals(rows.map(totalsOf));
-    return { ...performanceOf(total, unrealizedOf(positions)), hours: hoursOf(rows, ctx.now) };
+    return performanceData(items, positions, ctx.now);
   },
 };

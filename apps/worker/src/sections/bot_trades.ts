@@ -1,5 +1,5 @@
 import { BOT_TRADES_WINDOW } from '@snapboard/shared';
-import { type BotTradeRow, buildTrade, TRADE_COLUMNS } from './bot.ts';
+import { type BotTradeRow, buildTrade, createRowReader, TRADE_COLUMNS } from './bot.ts';
 import type { SectionComputer } from './types.ts';
 
 // The newest system trades by created_at (partial index snapboard_pt_system_created, migration 0006);
@@ -10,10 +10,12 @@ export const SQL = `
   ORDER BY t.created_at DESC NULLS LAST, t.id DESC
   LIMIT ${BOT_TRADES_WINDOW}`;
 
+// A close changes one of the window's rows: the others' items are reused (bot.ts).
+const readTrades = createRowReader((row) => buildTrade(row as unknown as BotTradeRow));
+
 export const botTrades: SectionComputer<'bot_trades'> = {
   systemTradesOnly: true,
   async compute({ db }) {
-    const { rows } = await db.query<BotTradeRow>(SQL);
-    return rows.map(buildTrade);
+    return readTrades(db, SQL);
   },
 };

@@ -1,6 +1,7 @@
 import type { Catalog, SectionData, SectionName } from '@snapboard/shared';
 import { botOpenPositions } from './bot_open_positions.ts';
 import { botPerformance } from './bot_performance.ts';
+import { botRead } from './bot_read.ts';
 import { botSummary } from './bot_summary.ts';
 import { botTrades } from './bot_trades.ts';
 import { sharedHistory } from './history.ts';
@@ -60,9 +61,9 @@ export const SECTION_COMPUTERS: SectionComputations = {
   lite: { ...lite, shared: closedHistory },
   pnl_history: { ...pnlHistory, shared: closedHistory },
   bot_trades: botTrades,
-  bot_performance: botPerformance,
-  bot_open_positions: botOpenPositions,
-  bot_summary: botSummary,
+  bot_performance: { ...botPerformance, shared: botRead },
+  bot_open_positions: { ...botOpenPositions, shared: botRead },
+  bot_summary: { ...botSummary, shared: botRead },
 };
 
 /** `computations` for every section of `catalog`, or an error naming those without one. */
