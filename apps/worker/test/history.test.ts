@@ -1,6 +1,7 @@
+import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import type { SectionName } from '@snapboard/shared';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNoPrices } from '../src/prices/none.ts';
 import { ceilHour, HOUR_MS } from '../src/sections/convert.ts';
@@ -21,13 +22,14 @@ import { LITE_SQL, PERFORMANCE_METRICS_SQL, PNL_HISTORY_SQL, TRADING_STATS_SQL }
  */
 
 const env = useTestEnv();
-let db: pg.Pool;
+let db: ClosablePool;
 
 beforeAll(() => {
-  db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
+  db = createClosablePool({ connectionString: env.databaseUrl, max: 2 });
 });
 afterAll(async () => {
-  await db.end();
+  // Closed for real (every socket) before the database is dropped under it: pg's end() resolves first.
+  await db.close();
 });
 
 const HISTORY: SectionName[] = ['performance_metrics', 'pnl_history', 'trading_stats', 'lite'];

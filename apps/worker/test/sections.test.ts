@@ -1,6 +1,6 @@
+import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import { SECTION_NAMES, type SectionData, sectionDataSchemas } from '@snapboard/shared';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PriceSource } from '../src/prices/index.ts';
 import { round } from '../src/sections/convert.ts';
@@ -17,13 +17,14 @@ import {
 import { differences, expectedAll, expectedPerformance } from './support/oracle.ts';
 
 const env = useTestEnv();
-let db: pg.Pool;
+let db: ClosablePool;
 
 beforeAll(() => {
-  db = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
+  db = createClosablePool({ connectionString: env.databaseUrl, max: 2 });
 });
 afterAll(async () => {
-  await db.end();
+  // Closed for real (every socket) before the database is dropped under it: pg's end() resolves first.
+  await db.close();
 });
 beforeEach(async () => {
   await resetTables(db);
