@@ -152,42 +152,51 @@ export function buildTrade(row: BotTradeRow): BotTrade {
 
 // ---- Rows built once --------------------------------------------------------------------------
 
-// Every column as pg's text: the row's key, before anything is parsed.
+// Every column as pg's text: what a row is compared by, before anything is parsed.
 const AS_TEXT = { getTypeParser: () => (value: string) => value };
 
 /**
  * Reads `sql`'s rows and builds each into an item, reusing the item built for the same row by this
  * reader's previous read. A bot_* section is hundreds of rows of which a close changes one or two, and
  * building a row (pg's Date parsing, toISOString, money formatting: ~8 ms of a bot-trade set's JS on
- * one thread) costs far more than reading it as text. An item is a function of its row's text alone:
- * the key is every column's text, and a row not seen before is parsed by the very parsers pg would
- * have used for its columns' types, so a reused item is exactly what building the row again gives.
- * Only the previous read's items are kept: the cache never outgrows one answer.
+ * one thread) costs far more than reading it as text. A row's first column identifies it (a trade's id,
+ * an hour); its item is reused when every column's text equals the one it was built from, so an item is
+ * a function of its row's text alone, and a row not seen before is parsed by the very parsers pg would
+ * have used for its columns' types: a reused item is exactly what building the row again gives. Only
+ * the previous read's rows are kept: the cache never outgrows one answer.
  */
 export function createRowReader<T>(build: (row: Record<string, unknown>) => T) {
-  let previous = new Map<string, T>();
+  type Seen = { text: (string | null)[]; item: T };
+  let previous = new Map<string | null, Seen>();
   return async function read(db: Queryable, sql: string): Promise<T[]> {
     const result = await db.query<(string | null)[]>({ text: sql, rowMode: 'array', types: AS_TEXT });
     const names = result.fields.map((field) => field.name);
     const parsers = result.fields.map((field) => pg.types.getTypeParser(field.dataTypeID, 'text'));
-    const next = new Map<string, T>();
-    const items = result.rows.map((row) => {
-      // Text from PostgreSQL never holds U+0000, so it marks NULL and U+0001 separates columns.
-      const key = row.map((value) => value ?? '\u0000').join('\u0001');
-      let item = next.get(key) ?? previous.get(key);
-      if (item === undefined) {
+    const next = new Map<string | null, Seen>();
+    const items = result.rows.map((text) => {
+      const id = text[0] ?? null;
+      const seen = previous.get(id);
+      let item: T;
+      if (seen !== undefined && sameText(seen.text, text)) item = seen.item;
+      else {
         const parsed: Record<string, unknown> = {};
-        row.forEach((value, i) => {
+        text.forEach((value, i) => {
           parsed[names[i] as string] = value === null ? null : (parsers[i] as (text: string) => unknown)(value);
         });
         item = build(parsed);
       }
-      next.set(key, item);
+      next.set(id, { text, item });
       return item;
     });
     previous = next;
     return items;
   };
+}
+
+function sameText(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 // ---- Open positions at the worker's current prices ----------------------------------------------

@@ -16,7 +16,8 @@ import type { Queryable, SectionComputer } from './types.ts';
  * (a grand-total grouping set would force a sort of them all); see docs/decisions/0010.
  * One more row, `all_time`, sums the hours in SQL: numeric sums are exact, so it is the very total an
  * aggregate over all of them gives (bot_summary's ALL_TIME_SQL), and a set holding both sections reads
- * it once (bot_read.ts). An hour comes as epoch milliseconds: pg parses no timestamp for it.
+ * it once (bot_read.ts). An hour comes first (the row's identity, bot.ts), as epoch milliseconds: pg parses
+ * no timestamp for it.
  */
 export const SQL = `
   WITH hours AS (
@@ -24,11 +25,11 @@ export const SQL = `
     FROM paper_trades
     WHERE user_id IS NULL
     GROUP BY 1)
-  SELECT false AS all_time, (extract(epoch FROM hour) * 1000)::float8 AS at_ms, trades, open, closed, won, lost,
+  SELECT (extract(epoch FROM hour) * 1000)::float8 AS at_ms, false AS all_time, trades, open, closed, won, lost,
          pnl, best, worst, duration_seconds, duration_trades
   FROM hours
   UNION ALL
-  SELECT true, NULL, coalesce(sum(trades), 0), coalesce(sum(open), 0), coalesce(sum(closed), 0),
+  SELECT NULL, true, coalesce(sum(trades), 0), coalesce(sum(open), 0), coalesce(sum(closed), 0),
          coalesce(sum(won), 0), coalesce(sum(lost), 0), coalesce(sum(pnl), 0), max(best), min(worst),
          coalesce(sum(duration_seconds), 0), coalesce(sum(duration_trades), 0)
   FROM hours`;
