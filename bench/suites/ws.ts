@@ -37,6 +37,8 @@ interface Report {
 
 export interface Measured {
   lastMs: number[];
+  /** Per entry of lastMs: was the closed trade the bot's own (user_id NULL; its set adds the bot_* sections)? */
+  lastBot: boolean[];
   /** The closes measured apart (MeasureOptions.coldCloses): commit → last and first subscriber. */
   coldLastMs: number[];
   coldFirstMs: number[];
@@ -216,20 +218,26 @@ export async function measureFanout(
     // Each close changes most sections at once (≈55 KB of frames per subscriber, pnl_history alone
     // 36 KB): spaced so that a server able to fan out at all has drained one burst before the next.
     const intervalMs = n >= 10_000 ? 5000 : n >= 5000 ? 3000 : 2000;
+    // ±20 % at random: at a fixed 3 s the closes kept one phase against open_positions' 3 s price ticks
+    // (3 Dec: every close of two 5,000 windows came 1.0–1.1 s after a tick), so a run measured one phase
+    // of the two only; jittered, the closes of a run fall at many.
+    const gap = () => intervalMs * (0.8 + 0.4 * Math.random());
     const coldCommits: number[] = [];
     for (let i = 0; i < (options.coldCloses ?? 0); i++) {
       const close = await closer.closeOne();
       if (close) coldCommits.push(close.commitAt);
-      await sleep(intervalMs);
+      await sleep(gap());
     }
     const cold = options.timeBase === 'commit' ? commitKeys(server, coldCommits, announcements, 0) : {};
     const cpuBefore = cpuOf();
     const roundsBefore = server === 'snapboard' ? await rounds(url) : null;
     const commits: number[] = [];
+    const botAt = new Set<number>();
     for (let i = 0; i < closes; i++) {
       const close = await closer.closeOne();
       if (close) commits.push(close.commitAt);
-      await sleep(intervalMs);
+      if (close?.userId === null) botAt.add(close.commitAt);
+      await sleep(gap());
     }
     const measured =
       options.timeBase === 'commit'
@@ -263,16 +271,20 @@ export async function measureFanout(
     const reports = await Promise.all(clients.map((c) => c.next<Report>((m) => m.type === 'report', 60_000, 'report')));
     const times = (keys: readonly string[]) => {
       const last: number[] = [];
+      const lastBot: boolean[] = [];
       const first: number[] = [];
       for (const key of keys) {
         const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
-        if (lasts.length) last.push(Math.max(...lasts));
+        if (lasts.length) {
+          last.push(Math.max(...lasts));
+          lastBot.push(botAt.has(announced[key] as number));
+        }
         const firsts = reports.map((r) => r.perKey[key]?.firstMs).filter((v): v is number => v != null);
         if (firsts.length) first.push(Math.min(...firsts));
       }
-      return { last, first };
+      return { last, lastBot, first };
     };
-    const { last: lastMs, first: firstMs } = times(Object.keys(measured));
+    const { last: lastMs, lastBot, first: firstMs } = times(Object.keys(measured));
     const { last: coldLastMs, first: coldFirstMs } = times(Object.keys(cold));
     const sampleFrame = reports.find((r) => r.sample)?.sample;
     const deliveries = reports.flatMap((r) => r.deliveries);
@@ -282,6 +294,7 @@ export async function measureFanout(
     await Promise.all(clients.map((c) => c.next((m: { type: string }) => m.type === 'closed', 60_000, 'closed')));
     const result: Measured = {
       lastMs,
+      lastBot,
       firstMs,
       coldLastMs,
       coldFirstMs,
