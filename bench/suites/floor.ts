@@ -83,7 +83,8 @@ export async function floorSuite(ctx: BenchContext): Promise<Figure[]> {
         `floor: n=${n} commit→last p99 snapboard ${ms(percentile(s.lastMs, 99))} ms vs floor ${ms(percentile(f.lastMs, 99))} ms; ` +
           `commit→first p50 ${ms(percentile(s.firstMs, 50))} vs ${ms(percentile(f.firstMs, 50))} ms; ` +
           `rounds/close ${ms(s.roundsPerClose)}; CPU/close API ${s.cpuPerClose.server?.toFixed(3)} s, worker ${s.cpuPerClose.worker?.toFixed(3)} s; ` +
-          `commit→last per close (* the bot's own trade) ${s.lastMs.map((v, i) => `${ms(v)}${s.lastBot[i] ? '*' : ''}`).join(', ')}, floor ${f.lastMs.map(ms).join(', ')}`,
+          `commit→last per close (* the bot's own trade; in brackets commit→announced) ` +
+          `${s.lastMs.map((v, i) => `${ms(v)}${s.lastBot[i] ? '*' : ''} (${ms(s.lastAnnouncedMs[i])})`).join(', ')}, floor ${f.lastMs.map(ms).join(', ')}`,
       );
       const floorP99 = percentile(f.lastMs, 99);
       figures.push(

@@ -39,6 +39,11 @@ export interface Measured {
   lastMs: number[];
   /** Per entry of lastMs: was the closed trade the bot's own (user_id NULL; its set adds the bot_* sections)? */
   lastBot: boolean[];
+  /**
+   * Per entry of lastMs, snapboard only: commit → its set's announcement heard by the bench (the worker's
+   * share; the rest of lastMs is the API's and the load generator's).
+   */
+  lastAnnouncedMs: (number | null)[];
   /** The closes measured apart (MeasureOptions.coldCloses): commit → last and first subscriber. */
   coldLastMs: number[];
   coldFirstMs: number[];
@@ -272,19 +277,24 @@ export async function measureFanout(
     const times = (keys: readonly string[]) => {
       const last: number[] = [];
       const lastBot: boolean[] = [];
+      const lastAnnounced: (number | null)[] = [];
       const first: number[] = [];
       for (const key of keys) {
         const lasts = reports.map((r) => r.perKey[key]?.lastMs).filter((v): v is number => v != null);
         if (lasts.length) {
           last.push(Math.max(...lasts));
-          lastBot.push(botAt.has(announced[key] as number));
+          const commitAt = announced[key] as number;
+          lastBot.push(botAt.has(commitAt));
+          const [section, version] = key.split(':');
+          const heard = announcements.entries.find((e) => e.section === section && String(e.version) === version);
+          lastAnnounced.push(server === 'snapboard' && heard ? heard.at - commitAt : null);
         }
         const firsts = reports.map((r) => r.perKey[key]?.firstMs).filter((v): v is number => v != null);
         if (firsts.length) first.push(Math.min(...firsts));
       }
-      return { last, lastBot, first };
+      return { last, lastBot, lastAnnounced, first };
     };
-    const { last: lastMs, lastBot, first: firstMs } = times(Object.keys(measured));
+    const { last: lastMs, lastBot, lastAnnounced: lastAnnouncedMs, first: firstMs } = times(Object.keys(measured));
     const { last: coldLastMs, first: coldFirstMs } = times(Object.keys(cold));
     const sampleFrame = reports.find((r) => r.sample)?.sample;
     const deliveries = reports.flatMap((r) => r.deliveries);
@@ -295,6 +305,7 @@ export async function measureFanout(
     const result: Measured = {
       lastMs,
       lastBot,
+      lastAnnouncedMs,
       firstMs,
       coldLastMs,
       coldFirstMs,
