@@ -156,8 +156,8 @@ export function buildTrade(row: BotTradeRow): BotTrade {
 const AS_TEXT = { getTypeParser: () => (value: string) => value };
 
 /**
- * Reads `sql`'s rows and builds each into an item, reusing the item built for the same row by this
- * reader's previous read. A bot_* section is hundreds of rows of which a close changes one or two, and
+ * Reads `sql`'s rows and builds each into an item, reusing the item built for the same row by the
+ * previous read. A bot_* section is hundreds of rows of which a close changes one or two, and
  * building a row (pg's Date parsing, toISOString, money formatting: ~8 ms of a bot-trade set's JS on
  * one thread) costs far more than reading it as text. A row's first column identifies it (a trade's id,
  * an hour); its item is reused when every column's text equals the one it was built from, so an item is
@@ -165,10 +165,10 @@ const AS_TEXT = { getTypeParser: () => (value: string) => value };
  * have used for its columns' types: a reused item is exactly what building the row again gives. Only
  * the previous read's rows are kept: the cache never outgrows one answer.
  */
-export function createRowReader<T>(build: (row: Record<string, unknown>) => T) {
+export function createRowReader<T>(sql: string, build: (row: Record<string, unknown>) => T) {
   type Seen = { text: (string | null)[]; item: T };
   let previous = new Map<string | null, Seen>();
-  return async function read(db: Queryable, sql: string): Promise<T[]> {
+  return async function read(db: Queryable): Promise<T[]> {
     const result = await db.query<(string | null)[]>({ text: sql, rowMode: 'array', types: AS_TEXT });
     const names = result.fields.map((field) => field.name);
     const parsers = result.fields.map((field) => pg.types.getTypeParser(field.dataTypeID, 'text'));

@@ -77,13 +77,10 @@ function hourItem(row: HourRow): HourItem {
   return { allTime, at, totals: t, hour };
 }
 
-// A close moves one or two of a thousand hours: the others' items are reused (bot.ts).
-const readHours = createRowReader((row) => hourItem(row as unknown as HourRow));
-
-/** `SQL`'s rows as items. */
-export function hourItems(db: Queryable): Promise<HourItem[]> {
-  return readHours(db, SQL);
-}
+/** `SQL`'s rows as items. A close moves one or two of a thousand hours: the others' are reused (bot.ts). */
+export const hourItems: (db: Queryable) => Promise<HourItem[]> = createRowReader(SQL, (row) =>
+  hourItem(row as unknown as HourRow),
+);
 
 /** The hours a `days` window as of `now` can reach, oldest first. */
 export function hoursOf(items: readonly HourItem[], now: Date): BotHour[] {

@@ -26,12 +26,10 @@ export const RECENT_CLOSED_SQL = `
   ORDER BY t.exit_time DESC NULLS LAST, t.id DESC
   LIMIT ${BOT_RECENT_CLOSED}`;
 
-const readRecent = createRowReader((row) => buildTrade(row as unknown as BotTradeRow));
-
 /** The bot's newest closes as items (rows built once, bot.ts). */
-export function recentClosed(db: Queryable): Promise<BotTrade[]> {
-  return readRecent(db, RECENT_CLOSED_SQL);
-}
+export const recentClosed: (db: Queryable) => Promise<BotTrade[]> = createRowReader(RECENT_CLOSED_SQL, (row) =>
+  buildTrade(row as unknown as BotTradeRow),
+);
 
 /** The section from its all-time totals, recent closes and the bot's open positions (bot_read.ts). */
 export function summaryData(totals: BotTotals, recent: BotTrade[], positions: readonly BotPosition[]): BotSummary {

@@ -11,11 +11,11 @@ export const SQL = `
   LIMIT ${BOT_TRADES_WINDOW}`;
 
 // A close changes one of the window's rows: the others' items are reused (bot.ts).
-const readTrades = createRowReader((row) => buildTrade(row as unknown as BotTradeRow));
+const readTrades = createRowReader(SQL, (row) => buildTrade(row as unknown as BotTradeRow));
 
 export const botTrades: SectionComputer<'bot_trades'> = {
   systemTradesOnly: true,
-  async compute({ db }) {
-    return readTrades(db, SQL);
+  compute({ db }) {
+    return readTrades(db);
   },
 };
