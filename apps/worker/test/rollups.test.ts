@@ -1,3 +1,4 @@
+import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,11 +8,11 @@ import { refreshRollups } from '../src/sections/rollups.ts';
 const FOLD_LOCK = 7231004119;
 
 const env = useTestEnv();
-let admin: pg.Pool;
+let admin: ClosablePool;
 beforeAll(() => {
-  admin = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
+  admin = createClosablePool({ connectionString: env.databaseUrl, max: 2 });
 });
-afterAll(() => admin.end());
+afterAll(() => admin.close());
 
 /** A fold that cannot finish yet: a marker is pending and another session holds the fold's lock. */
 async function holdFold(): Promise<pg.PoolClient> {

@@ -1,3 +1,4 @@
+import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import { SECTION_NAMES } from '@snapboard/shared';
 import pg from 'pg';
@@ -16,11 +17,11 @@ import { type RunningWorker, startWorker } from './support/harness.ts';
  */
 
 const env = useTestEnv();
-let admin: pg.Pool;
+let admin: ClosablePool;
 const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
 
 beforeAll(async () => {
-  admin = new pg.Pool({ connectionString: env.databaseUrl, max: 3 });
+  admin = createClosablePool({ connectionString: env.databaseUrl, max: 3 });
   await insertFixture(admin, {
     users: [{ id: 1, username: 'alice' }],
     accounts: [],
@@ -30,7 +31,7 @@ beforeAll(async () => {
     ],
   });
 });
-afterAll(() => admin.end());
+afterAll(() => admin.close());
 
 /** Tables (not views, not catalogs) this backend holds a lock on. */
 async function lockedTables(client: pg.PoolClient): Promise<string[]> {

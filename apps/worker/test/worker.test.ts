@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { deletePrefix, useTestEnv } from '@snapboard/devenv/testing';
 import { requestRecompute } from '@snapboard/queue';
 import { keysFor, SECTION_NAMES } from '@snapboard/shared';
 import { Queue } from 'bullmq';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECTIONS_BY_TABLE } from '../src/changes.ts';
 import { createPublisher } from '../src/publish.ts';
@@ -13,7 +13,7 @@ import { insertFixture, trade } from './support/fixtures.ts';
 import { type RunningWorker, SnapshotReader, startWorker } from './support/harness.ts';
 
 const env = useTestEnv();
-let db: pg.Pool;
+let db: ClosablePool;
 let reader: SnapshotReader;
 const running: RunningWorker[] = [];
 
@@ -24,7 +24,7 @@ const running: RunningWorker[] = [];
 const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
 
 beforeAll(async () => {
-  db = new pg.Pool({ connectionString: env.databaseUrl, max: 3 });
+  db = createClosablePool({ connectionString: env.databaseUrl, max: 3 });
   reader = new SnapshotReader(env);
   await insertFixture(db, {
     users: [
@@ -66,7 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const r of running) await r.worker.close();
   await reader.close();
-  await db.end();
+  await db.close();
 });
 
 function start(...args: Parameters<typeof startWorker>): RunningWorker {
