@@ -116,9 +116,17 @@ describe('Redis restart while serving', () => {
     await expect.poll(async () => (await get('/readyz')).status).toBe(200);
 
     // The subscription came back too: an announcement alone (nothing written) reaches the replica.
+    // The replica re-syncs over its command connection, which can be back before the subscriber has
+    // subscribed again; an announcement published before that reaches nobody (pub/sub keeps nothing).
     const next = makeSnapshot('overview', { epoch: fresh.epoch, version: 2, seed: 42 });
     const client = testRedis(server.url);
-    await client.publish(keysFor(env.keyPrefix).announceChannel, JSON.stringify({ changed: true, snapshot: next }));
+    const channel = keysFor(env.keyPrefix).announceChannel;
+    await until(
+      async () => Number(((await client.pubsub('NUMSUB', channel)) as [string, number])[1]) > 0,
+      10_000,
+      'the API to subscribe again',
+    );
+    await client.publish(channel, JSON.stringify({ changed: true, snapshot: next }));
     client.disconnect();
     await expect
       .poll(async () => (await (await get('/api/public/dashboard/v2/')).json()).sections.overview.version)
