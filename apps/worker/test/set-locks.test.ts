@@ -147,3 +147,37 @@ describe('the tables a set locks', () => {
     }
   });
 });
+
+describe("a set's prepared statements", () => {
+  it('happy: the history reads are planned once per connection, never again at each execution', async () => {
+    const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
+    let r: RunningWorker | undefined;
+    try {
+      r = startWorker(env.config({ ...LONG_TTLS, KEY_PREFIX: `${env.keyPrefix}:plans` }), {
+        pool,
+        schedule: false,
+        listen: false,
+      });
+      await r.worker.start();
+      // Six executions per statement and connection at most: PostgreSQL's own choice would have
+      // planned each of them afresh (a custom plan) before even considering a generic one.
+      for (let i = 0; i < 6; i++) await r.worker.runSet(new Map(SECTION_NAMES.map((s) => [s, 'manual'] as const)));
+      const clients = await Promise.all(Array.from({ length: pool.totalCount }, () => pool.connect()));
+      const plans: { name: string; generic_plans: number; custom_plans: number }[] = [];
+      for (const client of clients) {
+        const { rows } = await client.query<(typeof plans)[number]>(
+          `SELECT name, generic_plans::int, custom_plans::int FROM pg_prepared_statements
+            WHERE name LIKE 'snapboard_history_%'`,
+        );
+        plans.push(...rows);
+        client.release();
+      }
+      expect(plans.length, 'the sets ran prepared history reads').toBeGreaterThan(0);
+      expect(plans.filter((p) => p.custom_plans > 0)).toEqual([]);
+      expect(plans.every((p) => p.generic_plans > 0)).toBe(true);
+    } finally {
+      await r?.worker.close();
+      await pool.end();
+    }
+  });
+});
