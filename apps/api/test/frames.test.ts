@@ -1,7 +1,7 @@
 import { CATALOG } from '@snapboard/shared';
 import { describe, expect, it } from 'vitest';
 import type { ReplicaEntry } from '../src/snapshot-replica.ts';
-import { createFrameCache, newBatchMemo } from '../src/ws/frames.ts';
+import { createFrameCache, newBatchMemo, snapshotFrameBytes } from '../src/ws/frames.ts';
 
 const entry = (version: number, data: unknown): ReplicaEntry => ({
   snapshot: {
@@ -42,5 +42,51 @@ describe('frame cache (fan-out bookkeeping shared between subscribers)', () => {
     expect(cache.positionOf(one)).toBe(position);
     expect(Object.isFrozen(position)).toBe(true);
     expect(cache.positionOf(entry(7, { active_trades: 1 }))).not.toBe(position);
+  });
+
+  it('measures a snapshot frame from its items without building it, multi-byte text included', () => {
+    const cache = createFrameCache(CATALOG, { serialized: () => {} });
+    const lists: unknown[][] = [
+      [],
+      [[1764720000, '12.5']],
+      [
+        { username: 'zoë 🚀', pnl: -1.5e-7, note: 'a "quoted"\nline' },
+        { username: null, pnl: 0 },
+      ],
+    ];
+    for (const data of lists) {
+      const e = { ...entry(3, data), snapshot: { ...entry(3, data).snapshot, section: 'pnl_history' as const } };
+      const texts = data.map((item) => JSON.stringify(item));
+      expect(snapshotFrameBytes(e.snapshot, texts)).toBe(cache.frameFor('pnl_history', e, 20).length);
+    }
+  });
+
+  it('sends a patch only when it is smaller than the snapshot frame, measured or built', () => {
+    const point = (hour: number, value: string) => [1764720000 + hour * 3600, value];
+    const at = (version: number, data: unknown[]) => ({
+      ...entry(version, data),
+      snapshot: { ...entry(version, data).snapshot, section: 'pnl_history' as const },
+    });
+    const long = Array.from({ length: 50 }, (_, i) => point(i, `${i}.5`));
+    for (const built of [false, true]) {
+      const cache = createFrameCache(CATALOG, { serialized: () => {} });
+      const base = at(1, long);
+      const held = cache.positionOf(base);
+      cache.frameFor('pnl_history', base, 20);
+      // The last point moved: a patch of one item is far smaller than 50 points.
+      const moved = at(2, [...long.slice(0, -1), point(49, '99.5')]);
+      if (built) cache.frameFor('pnl_history', moved, 20);
+      const patch = cache.patchFor('pnl_history', moved, 20, held, false);
+      expect(patch && JSON.parse(patch.toString())).toMatchObject({ type: 'patch', keep: [0, 49] });
+      // Everything moved but one point: the patch would carry nearly the whole list and more.
+      const cache2 = createFrameCache(CATALOG, { serialized: () => {} });
+      const small = at(1, [point(0, '1'), point(1, '2')]);
+      const held2 = cache2.positionOf(small);
+      cache2.frameFor('pnl_history', small, 20);
+      const other = at(2, [point(1, '2'), point(5, '3')]);
+      if (built) cache2.frameFor('pnl_history', other, 20);
+      const text = cache2.patchFor('pnl_history', other, 20, held2, false);
+      expect(text).toBeUndefined();
+    }
   });
 });

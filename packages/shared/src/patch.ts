@@ -22,17 +22,17 @@ const MAX_HEAD = 8;
 
 /**
  * The splice that keeps the longest run of `base` in `next`, or undefined when nothing can be kept.
- * Linear in the lists' lengths.
+ * Linear in the lists' lengths. Each of the few heads is looked up by a scan of `base` rather than
+ * through an index of all of it: a run usually starts at base's first or second item, and hashing
+ * every item's text (pnl_history's 720) cost more than the rest of the patch.
  */
 export function diffLists(base: readonly string[], next: readonly string[]): ListSplice | undefined {
   if (base.length === 0 || next.length === 0) return undefined;
-  const firstIndex = new Map<string, number>();
-  for (let i = base.length - 1; i >= 0; i--) firstIndex.set(base[i] as string, i);
   let best: ListSplice | undefined;
   let bestLength = 0;
   for (let head = 0; head < Math.min(MAX_HEAD, next.length) && next.length - head > bestLength; head++) {
-    const start = firstIndex.get(next[head] as string);
-    if (start === undefined) continue;
+    const start = base.indexOf(next[head] as string);
+    if (start === -1) continue;
     let length = 1;
     while (
       start + length < base.length &&
