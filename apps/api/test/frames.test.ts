@@ -1,4 +1,4 @@
-import { CATALOG } from '@snapboard/shared';
+import { applyListPatch, CATALOG } from '@snapboard/shared';
 import { describe, expect, it } from 'vitest';
 import type { ReplicaEntry } from '../src/snapshot-replica.ts';
 import { createFrameCache, newBatchMemo, snapshotFrameBytes } from '../src/ws/frames.ts';
@@ -87,6 +87,28 @@ describe('frame cache (fan-out bookkeeping shared between subscribers)', () => {
       if (built) cache2.frameFor('pnl_history', other, 20);
       const text = cache2.patchFor('pnl_history', other, 20, held2, false);
       expect(text).toBeUndefined();
+    }
+  });
+
+  it('patches each limit from the items it reaches, whichever limit asked first', () => {
+    const trade = (id: number) => ({ id, symbol: 'BTCUSDT', profit_loss: `${id}.5` });
+    const at = (version: number, ids: number[]) => ({
+      ...entry(version, ids.map(trade)),
+      snapshot: { ...entry(version, ids.map(trade)).snapshot, section: 'recent_trades' as const },
+    });
+    const cache = createFrameCache(CATALOG, { serialized: () => {} });
+    const base = at(1, [9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    const held = cache.positionOf(base);
+    cache.frameFor('recent_trades', base, 20);
+    // A new close at the head.
+    const next = at(2, [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    for (const limit of [2, 5, 3, 9]) {
+      const frame = cache.patchFor('recent_trades', next, limit, held, false);
+      const patch = JSON.parse(String(frame));
+      const holding = (base.snapshot.data as unknown[]).slice(0, limit);
+      expect(applyListPatch(holding, patch), `limit ${limit}`).toEqual(
+        (next.snapshot.data as unknown[]).slice(0, limit),
+      );
     }
   });
 });

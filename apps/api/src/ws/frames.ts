@@ -128,13 +128,19 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
     return frame;
   }
 
-  function textsOf(entry: ReplicaEntry): string[] {
+  /**
+   * The JSON of the first `length` items of `entry`'s list. Only as many as some subscriber's limit
+   * reaches are serialized: a patch for 20 of bot_trades' 500 trades needs 20.
+   */
+  function textsOf(entry: ReplicaEntry, length: number): string[] {
+    const list = entry.snapshot.data as unknown[];
     let texts = itemTexts.get(entry);
     if (!texts) {
-      texts = (entry.snapshot.data as unknown[]).map((item) => JSON.stringify(item));
+      texts = [];
       itemTexts.set(entry, texts);
     }
-    return texts;
+    for (let i = texts.length; i < length; i++) texts.push(JSON.stringify(list[i]));
+    return texts.length === length ? texts : texts.slice(0, length);
   }
 
   function patchFor(
@@ -174,8 +180,8 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
   ): Buffer | undefined {
     const { epoch, version, computed_at } = entry.snapshot;
     const head = { section, epoch, version, base_version: base.snapshot.version, computed_at };
-    const baseTexts = textsOf(base).slice(0, baseLength);
-    const nextTexts = textsOf(entry).slice(0, nextLength);
+    const baseTexts = textsOf(base, baseLength);
+    const nextTexts = textsOf(entry, nextLength);
     let text = encodePatch(head, baseTexts, nextTexts);
     if (fields) {
       const update = diffFields(
