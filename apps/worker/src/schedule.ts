@@ -18,7 +18,7 @@ export interface TickData {
 export type ScheduleQueue = Queue<TickData>;
 
 export const TICK_JOB = 'tick';
-/** Sections start this far apart within their period, so they do not all query at one instant. */
+/** Cadences of different periods start this far apart, so they do not all query at one instant. */
 export const STAGGER_MS = 250;
 
 const TICK_JOB_OPTIONS = { removeOnComplete: true, removeOnFail: true, attempts: 1 } as const;
@@ -28,15 +28,19 @@ export function schedulerId(section: SectionName): string {
 }
 
 /**
- * Offset of each section's ticks within its period: sections with periods that share multiples
- * would otherwise fire together at those multiples. Never 0, which BullMQ reads as "align to now".
- * `ttls` holds every section of the catalog, in catalog order (as loadConfig builds it).
+ * Offset of each section's ticks within its period. Sections on the same cadence tick together, so
+ * their ticks are one change set — one snapshot, one publish, one fan-out round — rather than one
+ * each: open_positions and bot_open_positions, both re-priced every 3 s, cost a subscriber of both two
+ * rounds per period when they ticked apart. Cadences of different periods start STAGGER_MS apart, as
+ * periods that share multiples would otherwise fire together there. Never 0, which BullMQ reads as
+ * "align to now". `ttls` holds every section of the catalog, in catalog order (as loadConfig builds it).
  */
 export function staggerOffsets(ttls: Readonly<Record<SectionName, number>>): Record<SectionName, number> {
+  const periods = [...new Set(sectionsOf(ttls).map((section) => ttls[section]))];
   return Object.fromEntries(
-    sectionsOf(ttls).map((section, index) => {
+    sectionsOf(ttls).map((section) => {
       const every = ttls[section] * 1000;
-      return [section, ((index * STAGGER_MS) % every) + 1];
+      return [section, ((periods.indexOf(ttls[section]) * STAGGER_MS) % every) + 1];
     }),
   ) as Record<SectionName, number>;
 }

@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECTIONS_BY_TABLE } from '../src/changes.ts';
 import { createPublisher } from '../src/publish.ts';
+import { staggerOffsets } from '../src/schedule.ts';
 import { SECTION_COMPUTERS } from '../src/sections/index.ts';
 import { startFakeBinance } from './support/fake-binance.ts';
 import { insertFixture, trade } from './support/fixtures.ts';
@@ -268,6 +269,52 @@ describe('schedule', () => {
       expect(overview.length).toBeLessThanOrEqual(2);
     } finally {
       await twoReader.close();
+    }
+  });
+});
+
+describe('cadences', () => {
+  it('happy: sections on the same cadence tick at one offset, other cadences apart', () => {
+    const ttls = {
+      ...Object.fromEntries(SECTION_NAMES.map((s) => [s, 10])),
+      open_positions: 3,
+      bot_open_positions: 3,
+      lite: 2,
+    };
+    const offsets = staggerOffsets(ttls as Parameters<typeof staggerOffsets>[0]);
+    expect(offsets.open_positions).toBe(offsets.bot_open_positions);
+    expect(offsets.recent_trades).toBe(offsets.bot_summary);
+    expect(new Set([offsets.open_positions, offsets.recent_trades, offsets.lite]).size).toBe(3);
+    expect(Object.values(offsets).every((offset) => offset > 0)).toBe(true);
+  });
+
+  it('happy: two sections on one cadence are recomputed in one change set per tick', async () => {
+    const prefix = `${env.keyPrefix}:cadence`;
+    const config = env.config({
+      ...LONG_TTLS,
+      KEY_PREFIX: prefix,
+      TTL_OPEN_POSITIONS: '1',
+      TTL_BOT_OPEN_POSITIONS: '1',
+    });
+    const r = start(config, { listen: false });
+    await r.worker.start();
+    const cadenceReader = new SnapshotReader(env, prefix);
+    try {
+      await expect.poll(() => allPublished(cadenceReader), { timeout: 15_000 }).toBe(true);
+      const before = r.logs.length;
+      await sleep(3500);
+      const ticks = (
+        r.logs.slice(before) as { msg?: string; reason?: string; section?: string; change?: string }[]
+      ).filter((l) => l.msg === 'recompute' && l.reason === 'schedule');
+      const sets = new Map<string | undefined, string[]>();
+      for (const tick of ticks) sets.set(tick.change, [...(sets.get(tick.change) ?? []), tick.section ?? '']);
+      // Ticks at one instant may still straddle a set now and then (the second request arriving just
+      // after the first set started): most ticks, never none, come together.
+      const together = [...sets.values()].filter((sections) => sections.length === 2);
+      expect(ticks.length).toBeGreaterThanOrEqual(4);
+      expect(together.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await cadenceReader.close();
     }
   });
 });
