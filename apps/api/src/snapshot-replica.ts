@@ -92,6 +92,8 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
   const catalog = options.catalog ?? CATALOG;
   const { snapshotSchema, announcementSchema, setAnnouncementSchema } = catalog;
   const entries = new Map<SectionName, ReplicaEntry>();
+  /** Each section's snapshot text as the last re-sync read and accepted it. */
+  const lastRead = new Map<SectionName, string>();
   const events = new EventEmitter();
   events.setMaxListeners(0);
   let loaded = false;
@@ -198,8 +200,16 @@ export function createSnapshotReplica(options: ReplicaOptions): SnapshotReplica 
     try {
       const raws = await redis.mget(...sections.map((s) => keys.snapshot(s)));
       sections.forEach((section, i) => {
-        const snapshot = parseSnapshot(raws[i] ?? null, keys.snapshot(section));
-        if (snapshot && snapshot.section === section) accept(snapshot);
+        const raw = raws[i] ?? null;
+        // The text read last time, unchanged since: accepting it again would change nothing, and the
+        // periodic re-sync would otherwise parse ~800 KB (the bot_* sections) every few seconds on the
+        // loop that writes the sockets.
+        if (raw !== null && raw === lastRead.get(section)) return;
+        const snapshot = parseSnapshot(raw, keys.snapshot(section));
+        if (snapshot && snapshot.section === section) {
+          accept(snapshot);
+          if (raw !== null) lastRead.set(section, raw);
+        }
       });
       connected = true;
       loaded = true;

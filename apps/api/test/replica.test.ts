@@ -1,7 +1,7 @@
 import { testRedis, useTestEnv } from '@snapboard/devenv/testing';
 import { createRedisClient, type RedisClient } from '@snapboard/redis';
 import { keysFor, type SectionName, type Snapshot } from '@snapboard/shared';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ChangeKind, createSnapshotReplica, type SnapshotReplica } from '../src/snapshot-replica.ts';
 import { silent } from './support/app.ts';
 import { makeSnapshot, newEpoch, publishRefresh, publishSnapshot, until } from './support/fixtures.ts';
@@ -53,6 +53,26 @@ describe('snapshot replica', () => {
     expect(version(r, 'overview')).toBe(4);
     expect(version(r, 'lite')).toBe(9);
     expect(r.get('pnl_history')).toBeUndefined();
+  });
+
+  it('happy: a re-sync parses only the snapshots whose text changed since it last read them', async () => {
+    const { r, keys } = await replica();
+    const epoch = newEpoch();
+    await publishSnapshot(redis, keys, makeSnapshot('overview', { epoch, version: 1 }), false);
+    await publishSnapshot(redis, keys, makeSnapshot('lite', { epoch, version: 1 }), false);
+    await r.start();
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      await r.resync();
+      expect(parse).not.toHaveBeenCalled();
+      await publishSnapshot(redis, keys, makeSnapshot('lite', { epoch, version: 2 }), false);
+      await r.resync();
+      expect(parse).toHaveBeenCalledTimes(1);
+      expect(version(r, 'lite')).toBe(2);
+      expect(version(r, 'overview')).toBe(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('happy: a changed announcement is applied from its content alone', async () => {
