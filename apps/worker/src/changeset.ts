@@ -1,7 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import type { RecomputeReason } from '@snapboard/queue';
 import type { RedisClient } from '@snapboard/redis';
-import { type Catalog, type Keys, SECTIONS_BY_TABLE, type SectionData, type SectionName } from '@snapboard/shared';
+import {
+  type Catalog,
+  checkedJsonReusingItems,
+  type Keys,
+  SECTIONS_BY_TABLE,
+  type SectionData,
+  type SectionName,
+} from '@snapboard/shared';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { PriceSource } from './prices/index.ts';
@@ -204,6 +211,23 @@ export function createSetComputer(deps: SetComputerDeps) {
     return result.data as SectionData[K];
   }
 
+  /** Per section whose items are kept between computes, each item's checked JSON (decision 0021). */
+  const itemJson = new Map<SectionName, WeakMap<object, string>>();
+
+  /** `data` checked against its section's schema, and its JSON: what a set publishes. */
+  function checkedJson<K extends SectionName>(section: K, data: unknown): { valid: SectionData[K]; json: string } {
+    if (computation(section).reusesItems) {
+      let items = itemJson.get(section);
+      if (!items) itemJson.set(section, (items = new WeakMap()));
+      const result = checkedJsonReusingItems(dataSchemas[section], data, items);
+      if (result && !result.ok) throw new Error(`${section} does not match its schema: ${result.error}`);
+      // Each part checked (the items when they were first seen): the JSON is the checked data's.
+      if (result) return { valid: data as SectionData[K], json: result.json };
+    }
+    const valid = checked(section, data);
+    return { valid, json: JSON.stringify(valid) };
+  }
+
   /**
    * Recent time per query (a section, or sections read together): a set's lanes take the longest
    * first (the set lasts as long as its longest lane).
@@ -358,12 +382,11 @@ export function createSetComputer(deps: SetComputerDeps) {
         startedAt: number,
         mode: SetMemberResult['mode'],
       ) => {
-        const valid = checked(section, data);
-        const durationMs = performance.now() - startedAt;
         // Serialized and hashed here, while the other lanes still wait on the database: the publish
         // that follows the last query then has only that member's bytes left to prepare.
         // Checked data is in its schema's key order: its JSON is canonical as it is (publish.ts).
-        const json = JSON.stringify(valid);
+        const { valid, json } = checkedJson(section, data);
+        const durationMs = performance.now() - startedAt;
         members.push({ section, reason, data: valid, durationMs, mode, json, hash: hashJson(json) });
         return durationMs;
       };

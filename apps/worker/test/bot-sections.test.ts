@@ -1,6 +1,6 @@
 import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
-import { performanceFromHours, type SectionData, sectionDataSchemas } from '@snapboard/shared';
+import { checkedJsonReusingItems, performanceFromHours, type SectionData, sectionDataSchemas } from '@snapboard/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PriceSource } from '../src/prices/index.ts';
 import { computeSection, SECTION_COMPUTERS } from '../src/sections/index.ts';
@@ -378,6 +378,19 @@ describe('bot sections against the SQL oracle', () => {
     // Hours: only the closed trade's created hour changed (its closed count and P&L).
     const earlierHours = new Set(before.bot_performance.hours);
     expect(hours.filter((h) => !earlierHours.has(h))).toHaveLength(1);
+    // A set keeps the checked JSON of the items it saw (decision 0021): after the close, what it
+    // publishes from kept and new items is what checking and serializing all of it gives.
+    for (const section of ['bot_trades', 'bot_performance'] as const) {
+      expect(SECTION_COMPUTERS[section].reusesItems).toBe(true);
+      const schema = sectionDataSchemas[section];
+      const items = new WeakMap<object, string>();
+      for (const data of [before[section], after[section]]) {
+        expect(checkedJsonReusingItems(schema, data, items), section).toEqual({
+          ok: true,
+          json: JSON.stringify(schema.parse(data)),
+        });
+      }
+    }
   });
 
   it('edge: no system trades at all (user trades only)', async () => {

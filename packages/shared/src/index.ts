@@ -1,5 +1,6 @@
 export * from './bot.ts';
 export * from './catalog.ts';
+export * from './checked-json.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export * from './json.ts';

@@ -36,6 +36,8 @@ export interface Computation {
   systemTradesOnly?: true;
   /** See SectionComputer.shared. */
   shared?: SharedRead;
+  /** See SectionComputer.reusesItems. */
+  reusesItems?: true;
 }
 
 /** A registry for a catalog that may hold sections beyond the product's (tests): checked at start. */
@@ -60,8 +62,8 @@ export const SECTION_COMPUTERS: SectionComputations = {
   trading_stats: tradingStats,
   lite: { ...lite, shared: closedHistory },
   pnl_history: { ...pnlHistory, shared: closedHistory },
-  bot_trades: botTrades,
-  bot_performance: { ...botPerformance, shared: botRead },
+  bot_trades: { ...botTrades, reusesItems: true },
+  bot_performance: { ...botPerformance, shared: botRead, reusesItems: true },
   bot_open_positions: { ...botOpenPositions, shared: botRead },
   bot_summary: { ...botSummary, shared: botRead },
 };

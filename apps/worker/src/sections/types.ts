@@ -27,6 +27,11 @@ export interface SectionComputer<K extends SectionName> {
   systemTradesOnly?: true;
   /** Read together with the other sections of the same read when a set holds several of them. */
   shared?: SharedRead;
+  /**
+   * Its list items (the data, or the object's last field) are objects kept from one compute to the
+   * next and never changed (a row reader's, bot.ts): their checked JSON is kept with them (decision 0021).
+   */
+  reusesItems?: true;
 }
 
 /**
