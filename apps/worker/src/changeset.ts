@@ -218,7 +218,10 @@ export function createSetComputer(deps: SetComputerDeps) {
   function checkedJson<K extends SectionName>(section: K, data: unknown): { valid: SectionData[K]; json: string } {
     if (computation(section).reusesItems) {
       let items = itemJson.get(section);
-      if (!items) itemJson.set(section, (items = new WeakMap()));
+      if (!items) {
+        items = new WeakMap();
+        itemJson.set(section, items);
+      }
       const result = checkedJsonReusingItems(dataSchemas[section], data, items);
       if (result && !result.ok) throw new Error(`${section} does not match its schema: ${result.error}`);
       // Each part checked (the items when they were first seen): the JSON is the checked data's.
