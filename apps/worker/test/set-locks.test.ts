@@ -33,6 +33,24 @@ beforeAll(async () => {
 });
 afterAll(() => admin.close());
 
+/** A started worker on `pool` that runs only the sets a test asks for (no cadence, no listener). */
+async function startSetsOnly(pool: pg.Pool, name: string): Promise<RunningWorker> {
+  const r = startWorker(env.config({ ...LONG_TTLS, KEY_PREFIX: `${env.keyPrefix}:${name}` }), {
+    pool,
+    schedule: false,
+    listen: false,
+  });
+  try {
+    await r.worker.start();
+  } catch (error) {
+    await r.worker.close();
+    throw error;
+  }
+  return r;
+}
+
+const everySection = () => new Map(SECTION_NAMES.map((s) => [s, 'manual'] as const));
+
 /** Tables (not views, not catalogs) this backend holds a lock on. */
 async function lockedTables(client: pg.PoolClient): Promise<string[]> {
   const { rows } = await client.query<{ relname: string }>(
@@ -127,14 +145,9 @@ describe('the tables a set locks', () => {
       callback ? connect(callback) : checkout();
     let r: RunningWorker | undefined;
     try {
-      r = startWorker(env.config({ ...LONG_TTLS, KEY_PREFIX: `${env.keyPrefix}:locks` }), {
-        pool,
-        schedule: false,
-        listen: false,
-      });
-      await r.worker.start();
+      r = await startSetsOnly(pool, 'locks');
       armed = true;
-      const set = await r.worker.runSet(new Map(SECTION_NAMES.map((s) => [s, 'manual'] as const)));
+      const set = await r.worker.runSet(everySection());
       expect(set.members.map((m) => m.section).sort()).toEqual([...SECTION_NAMES].sort());
       expect(stoodAside).toBeGreaterThanOrEqual(1);
       expect(set.lanesStoodAside).toBeLessThanOrEqual(stoodAside);
@@ -153,15 +166,10 @@ describe("a set's prepared statements", () => {
     const pool = new pg.Pool({ connectionString: env.databaseUrl, max: 4 });
     let r: RunningWorker | undefined;
     try {
-      r = startWorker(env.config({ ...LONG_TTLS, KEY_PREFIX: `${env.keyPrefix}:plans` }), {
-        pool,
-        schedule: false,
-        listen: false,
-      });
-      await r.worker.start();
+      r = await startSetsOnly(pool, 'plans');
       // Six executions per statement and connection at most: PostgreSQL's own choice would have
       // planned each of them afresh (a custom plan) before even considering a generic one.
-      for (let i = 0; i < 6; i++) await r.worker.runSet(new Map(SECTION_NAMES.map((s) => [s, 'manual'] as const)));
+      for (let i = 0; i < 6; i++) await r.worker.runSet(everySection());
       const clients = await Promise.all(Array.from({ length: pool.totalCount }, () => pool.connect()));
       const plans: { name: string; generic_plans: number; custom_plans: number }[] = [];
       for (const client of clients) {
