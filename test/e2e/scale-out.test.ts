@@ -61,11 +61,6 @@ describe('scale-out', () => {
       );
       expect(computes[s], s).toBeGreaterThanOrEqual(Math.floor(cadences / 2));
     }
-    // Both workers take part: the work is shared, not duplicated.
-    expect(
-      byWorker.every((n) => n > 0),
-      JSON.stringify(byWorker),
-    ).toBe(true);
 
     // --- versions: three sockets on each API, then a series of trade changes ---
     const clients: { api: string; client: WsClient }[] = [];
@@ -136,6 +131,18 @@ describe('scale-out', () => {
     expect(etags[0]).toBeTruthy();
     expect(etags[1]).toBe(etags[0]);
 
+    // Both workers take part: the work is shared, not duplicated. Judged over every set since the quiet
+    // window began: sections on one cadence are one set per period (decision 0021; every TTL here is the
+    // same), so the window itself holds ~8 sets, and BullMQ hands a worker that finishes a set the next
+    // one when it is already waiting: on a loaded machine one worker took all eight (CI, 3 Dec).
+    const setsByWorker = workers.map(
+      (w, i) => w.logs((j) => j.msg === 'change set' && j.outcome === 'published', marks[i]).length,
+    );
+    expect(
+      setsByWorker.every((n) => n > 0),
+      JSON.stringify(setsByWorker),
+    ).toBe(true);
+
     // How many computes the changes cost (both workers hear every NOTIFY; requests coalesce).
     const eventComputes = workers
       .map((w, i) => w.logs((j) => j.msg === 'recompute' && j.reason === 'event', eventMarks[i]).length)
@@ -146,6 +153,7 @@ describe('scale-out', () => {
       ttl_s: TTL_S,
       schedule_computes_per_section: computes,
       schedule_computes_by_worker: byWorker,
+      sets_by_worker: setsByWorker,
       event_computes_for_changes: eventComputes,
       changes,
       sockets: clients.length,
