@@ -143,6 +143,11 @@ interface QueryItem {
 
 function ignoreClientError(): void {}
 
+/** A section that broke its contract: the set fails, and the last good snapshot stays. */
+function schemaError(section: SectionName, message: string): Error {
+  return new Error(`${section} does not match its schema: ${message}`);
+}
+
 /** The sections a change to these tables affects. */
 export function sectionsOfTables(
   tables: readonly string[],
@@ -206,7 +211,7 @@ export function createSetComputer(deps: SetComputerDeps) {
     // A section that broke its contract must not reach readers; the last good snapshot stays.
     const result = dataSchemas[section].safeParse(data);
     if (!result.success) {
-      throw new Error(`${section} does not match its schema: ${result.error.issues[0]?.message ?? 'invalid'}`);
+      throw schemaError(section, result.error.issues[0]?.message ?? 'invalid');
     }
     return result.data as SectionData[K];
   }
@@ -223,7 +228,7 @@ export function createSetComputer(deps: SetComputerDeps) {
         itemJson.set(section, items);
       }
       const result = checkedJsonReusingItems(dataSchemas[section], data, items);
-      if (result && !result.ok) throw new Error(`${section} does not match its schema: ${result.error}`);
+      if (result && !result.ok) throw schemaError(section, result.error);
       // Each part checked (the items when they were first seen): the JSON is the checked data's.
       if (result) return { valid: data as SectionData[K], json: result.json };
     }

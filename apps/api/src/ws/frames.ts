@@ -112,15 +112,21 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
     return catalog.sections[section].limited ? Math.min(limit, list.length) : list.length;
   }
 
+  /**
+   * Which of an entry's snapshot frames a subscriber with `limit` gets (`byLimit`'s key): limits at or
+   * above the list's length all get the same frame; unlimited sections have one frame.
+   */
+  function frameKey(section: SectionName, data: unknown, limit: number): number {
+    return catalog.sections[section].limited && Array.isArray(data) ? cutLength(section, data, limit) : -1;
+  }
+
   function frameFor(section: SectionName, entry: ReplicaEntry, limit: number): Buffer {
     const cached = framesOf(section, entry);
     const { epoch, version, computed_at, data } = entry.snapshot;
-    // Limits at or above the list's length all get the same frame; unlimited sections have one frame.
-    const list = catalog.sections[section].limited && Array.isArray(data) ? data : undefined;
-    const key = list ? cutLength(section, list, limit) : -1;
+    const key = frameKey(section, data, limit);
     let frame = cached.byLimit.get(key);
     if (!frame) {
-      const cut = list ? list.slice(0, key) : catalog.socketData(section, data);
+      const cut = key >= 0 ? (data as unknown[]).slice(0, key) : catalog.socketData(section, data);
       frame = Buffer.from(JSON.stringify({ type: 'snapshot', section, epoch, version, computed_at, data: cut }));
       cached.byLimit.set(key, frame);
       metrics.serialized();
@@ -207,9 +213,8 @@ export function createFrameCache(catalog: Catalog, metrics: { serialized(): void
    * 720 points).
    */
   function snapshotBytes(section: SectionName, entry: ReplicaEntry, limit: number, texts: readonly string[]): number {
-    const list = entry.snapshot.data as unknown[];
-    const key = catalog.sections[section].limited ? cutLength(section, list, limit) : -1;
-    return framesOf(section, entry).byLimit.get(key)?.length ?? snapshotFrameBytes(entry.snapshot, texts);
+    const built = framesOf(section, entry).byLimit.get(frameKey(section, entry.snapshot.data, limit));
+    return built?.length ?? snapshotFrameBytes(entry.snapshot, texts);
   }
 
   /** Small ids of frames, so a batch's cache key is short whatever the frames' size. */
