@@ -130,6 +130,19 @@ describe('the sections over all history, read together', () => {
                    EXCEPT ALL TABLE snapboard_closed_chain)) d) AS differ`,
       );
       expect(rows[0]?.differ, `${label}: chain`).toBe(0);
+      // The rollup from an hour on (migration 0010) is the whole one's hours from it on, recomputed
+      // ones included: from before all history, mid-history, the last day, after the last hour, and NULL.
+      const since = [null, '-infinity', '2026-01-10T07:00:00Z', '2026-01-14T13:00:00Z', '2026-02-01T00:00:00Z'];
+      for (const from of since) {
+        const { rows: diff } = await db.query<{ n: number; differ: number }>(
+          `WITH part AS (SELECT * FROM snapboard_closed_hours_current($1::timestamptz)),
+                whole AS (SELECT * FROM snapboard_closed_hours_current() WHERE hour >= coalesce($1::timestamptz, '-infinity'))
+           SELECT (SELECT count(*)::int FROM part) AS n,
+                  (SELECT count(*)::int FROM ((TABLE part EXCEPT ALL TABLE whole) UNION ALL (TABLE whole EXCEPT ALL TABLE part)) d) AS differ`,
+          [from],
+        );
+        expect(diff[0]?.differ, `${label}: closed hours from ${from}`).toBe(0);
+      }
       return rows[0]?.kept ?? 0;
     };
 

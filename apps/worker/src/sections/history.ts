@@ -16,21 +16,28 @@ import type { SectionContext, SharedRead } from './types.ts';
 /** What a part reads of the rollups, by the name the statement gives it. */
 export type Rollup = 'closed_hours' | 'created_hours' | 'closed_chain_start';
 
-const ROLLUPS: Record<Rollup, string> = {
-  // Every hour as of the snapshot: the folded ones, and those a marker says changed recomputed.
-  closed_hours: 'SELECT * FROM snapboard_closed_hours_current()',
-  created_hours: 'SELECT * FROM snapboard_created_hours_current()',
+const ROLLUPS: Record<Rollup, (closedFrom: string) => string> = {
   // The chain (migration 0009) at the last hour before the first one a marker in this snapshot says
   // changed: the summary of every hour up to it, in an hour's shape. None when a marker says rebuild
   // all (or nothing is folded yet): readers then chain every hour.
-  closed_chain_start: `
+  closed_chain_start: () => `
     SELECT c.* FROM snapboard_closed_chain c,
       (SELECT coalesce(bool_or(hour IS NULL), false) AS all_hours, min(hour) AS first_hour
        FROM snapboard_dirty_hours WHERE rollup = 'closed') d
     WHERE NOT d.all_hours AND (d.first_hour IS NULL OR c.hour < d.first_hour)
     ORDER BY c.hour DESC
     LIMIT 1`,
+  // The hours as of the snapshot (the folded ones, and those a marker says changed recomputed), from
+  // the earliest hour a part reads on (migration 0010).
+  closed_hours: (closedFrom) => `SELECT * FROM snapboard_closed_hours_current(${closedFrom})`,
+  created_hours: () => 'SELECT * FROM snapboard_created_hours_current()',
 };
+
+/**
+ * A part's `closedFrom` when it reads only the closed hours after the chain's start: the start's hour
+ * (none: every hour). Hours up to it are in the start's summary.
+ */
+export const AFTER_CHAIN_START = `coalesce((SELECT hour FROM closed_chain_start), '-infinity'::timestamptz)`;
 
 /** Binds a value and returns its placeholder (`$n`). */
 export type Param = (value: string) => string;
@@ -42,6 +49,11 @@ export interface HistoryPart<T = unknown> {
    * names must differ from every other part's (they share the statement's one row).
    */
   sql(param: Param, now: Date): string;
+  /**
+   * For a part reading `closed_hours`: an SQL expression for the earliest hour it reads (it may use
+   * `closed_chain_start` when the part reads that too). Without one the part is given every hour.
+   */
+  closedFrom?(param: Param, now: Date): string;
   build(row: Record<string, unknown>, now: Date): T;
 }
 
@@ -59,7 +71,16 @@ export function historyStatement(parts: HistoryParts, now: Date): { name: string
   };
   const entries = Object.values(parts).filter((part): part is HistoryPart => part !== undefined);
   const reads = new Set(entries.flatMap((part) => part.reads));
-  const ctes = [...reads].map((rollup) => `${rollup} AS (${ROLLUPS[rollup]})`);
+  // The closed hours every part needs: from the earliest of their bounds (NULL, every hour, if one
+  // part has none). A bound may read the chain's start, so that comes first (ROLLUPS' order).
+  const closedReaders = entries.filter((part) => part.reads.includes('closed_hours'));
+  const bounds = closedReaders.map((part) => part.closedFrom?.(param, now));
+  const closedFrom = bounds.every((bound) => bound !== undefined)
+    ? `least(${[...new Set(bounds)].join(', ')})`
+    : 'NULL::timestamptz';
+  const ctes = (Object.keys(ROLLUPS) as Rollup[])
+    .filter((rollup) => reads.has(rollup))
+    .map((rollup) => `${rollup} AS (${ROLLUPS[rollup](closedFrom)})`);
   // A rollup read by several parts is materialized once, in the statement's snapshot; one read by a
   // single part is inlined, exactly as the part's query alone would read it.
   const from = entries.map((part, i) => `(${part.sql(param, now)}) AS part${i}`).join('\n  CROSS JOIN ');

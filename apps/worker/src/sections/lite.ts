@@ -43,6 +43,8 @@ export const part: HistoryPart<Lite> = {
     const cutoff = now.getTime() - DAY_MS;
     return sql(param(new Date(cutoff).toISOString()), param(new Date(ceilHour(cutoff)).toISOString()));
   },
+  // The day's whole hours only.
+  closedFrom: (param, now) => `${param(new Date(ceilHour(now.getTime() - DAY_MS)).toISOString())}::timestamptz`,
   build: (row) => build(row as unknown as LiteRow),
 };
 

@@ -1,6 +1,6 @@
 import type { PerformanceMetrics } from '@snapboard/shared';
 import { type Numeric, round, toCount, toNumber, toNumberOr0 } from './convert.ts';
-import { computeFromPart, type HistoryPart } from './history.ts';
+import { AFTER_CHAIN_START, computeFromPart, type HistoryPart } from './history.ts';
 import type { SectionComputer } from './types.ts';
 
 /**
@@ -81,6 +81,8 @@ export function build(row: PerformanceRow | undefined): PerformanceMetrics {
 
 export const part: HistoryPart<PerformanceMetrics> = {
   reads: ['closed_hours', 'closed_chain_start'],
+  // Only the hours after the chain's start: those up to it are in the start's summary.
+  closedFrom: () => AFTER_CHAIN_START,
   sql: () => SQL,
   build: (row) => build(row as unknown as PerformanceRow),
 };

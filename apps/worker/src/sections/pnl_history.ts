@@ -1,6 +1,6 @@
 import type { PnlPoint } from '@snapboard/shared';
 import { floorHour, HOUR_MS, type Numeric, toNumberOr0 } from './convert.ts';
-import { computeFromPart, type HistoryPart } from './history.ts';
+import { AFTER_CHAIN_START, computeFromPart, type HistoryPart } from './history.ts';
 import type { SectionComputer } from './types.ts';
 
 export const PNL_POINTS = 720;
@@ -83,6 +83,8 @@ export function build(rows: readonly PnlHistoryRow[], now: Date): PnlPoint[] {
 
 export const part: HistoryPart<PnlPoint[]> = {
   reads: ['closed_hours', 'closed_chain_start'],
+  // Only the hours after the chain's start: those up to it are in the start's summary.
+  closedFrom: () => AFTER_CHAIN_START,
   sql(param, now) {
     const start = windowStart(now);
     const end = start + (PNL_POINTS - 1) * HOUR_MS;
