@@ -362,14 +362,15 @@ export function createSetComputer(deps: SetComputerDeps) {
       const affected = affectedBy(changes);
       const plan = new Map<SectionName, RecomputeReason>(requested);
       for (const section of affected) if (!plan.has(section)) plan.set(section, 'event');
-      // A notification names a table, not whose trade changed: the snapshot tells. A section of system
-      // trades alone that a change of users' trades woke is left out (its tables' other changes, and
-      // anything a person or a cadence asked for, still bring it in).
+      // A notification only wakes the worker: the snapshot tells what changed since the last set. A
+      // section an event asked for that no change in between affects is left out: the set before this
+      // one already read the change it was woken for (with a direct set per change, decision 0022, the
+      // other workers' requests for the same commit often arrive after it has taken them), or the change
+      // touched users' trades and the section shows system trades alone. Anything a person or a cadence
+      // asked for stays in.
       if (changes) {
         for (const [section, reason] of requested) {
-          if (reason === 'event' && computation(section).systemTradesOnly && !affected.has(section)) {
-            plan.delete(section);
-          }
+          if (reason === 'event' && !affected.has(section)) plan.delete(section);
         }
       }
 

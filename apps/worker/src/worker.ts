@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClosablePool, createClosablePool } from '@snapboard/db/pool';
 import {
+  addSetJob,
   createRecomputeQueue,
   RECOMPUTE_JOB_OPTIONS,
   type RecomputeJobData,
   type RecomputeQueue,
   type RecomputeReason,
+  recordRequestLua,
   requestRecompute,
 } from '@snapboard/queue';
 import { closeRedisClient, createRedisClient, throttledErrors } from '@snapboard/redis';
@@ -103,11 +107,28 @@ export function applicationName(role: 'worker' | 'listen', keyPrefix: string): s
 }
 
 /**
- * HGETALL and DEL in one step: a request lands either in this set or in the next, never in neither.
- * The last set's snapshot comes back in the same round trip (the set computer would read it next).
+ * The set lock (decision 0022) and the pending sections in one step: the request is named in the
+ * pending hash (the queue's rule); then, if no set holds the lock, this one takes it, every pending
+ * section (HGETALL and DEL: a request lands either in this set or in the next, never in neither) and
+ * the last set's snapshot (the set computer would read it next). Nil when another set holds the lock.
+ * KEYS: pending, lock, last set; ARGV: token, lock ms, reason, sections…
  */
-const TAKE_PENDING = `local taken = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1])
-return {taken, redis.call('HMGET', KEYS[2], 'snapshot', 'at_ms')}`;
+const TAKE_SET = `${recordRequestLua(3)}
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local taken = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1])
+return {taken, redis.call('HMGET', KEYS[3], 'snapshot', 'at_ms')}`;
+/** KEYS: lock; ARGV: token, lock ms (0: let go). Only the holder's token renews or releases it. */
+const HOLD_SET = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])`;
+/**
+ * The set lock's expiry, renewed while the set runs: a worker that dies mid-set holds the deployment's
+ * sets for at most this long (BullMQ's lock on the job it ran under was the same).
+ */
+const SET_LOCK_MS = 10_000;
+const SET_LOCK_RENEW_MS = 3_000;
+/** A set waiting for another worker's set polls the lock this often at most. */
+const SET_LOCK_POLL_MS = 50;
 
 /** The worker's deadline for every query but a full rollup fold. */
 export const QUERY_DEADLINE_MS = { statement: 10_000, client: 15_000 } as const;
@@ -189,14 +210,18 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   let listener: ChangeListener | undefined;
   let started = false;
   let closing: Promise<void> | undefined;
-  /** Jobs running now, with the lock token needed to hand them back at shutdown. */
+  /**
+   * Sets running now, queue jobs (with BullMQ's lock token needed to hand them back at shutdown) and
+   * direct ones (no job), each with what it took and the set lock it holds.
+   */
   const active = new Map<
     string,
     {
-      job: Job<RecomputeJobData>;
-      token: string | undefined;
+      job?: Job<RecomputeJobData>;
+      token?: string;
       done: Promise<unknown>;
       taken: Map<SectionName, RecomputeReason>;
+      held?: HeldSet;
     }
   >();
 
@@ -296,21 +321,90 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     };
   }
 
-  /** Takes every pending section at once: requests made from now on wait for the next set. */
-  async function takePending(): Promise<{ taken: Map<SectionName, RecomputeReason>; previous: PreviousSet }> {
-    const [flat, [snapshot = null, atMs = null] = []] = (await redis.eval(
-      TAKE_PENDING,
-      2,
+  /** A set holding the lock: its token, the sections it took and the last set's snapshot. */
+  interface HeldSet {
+    token: string;
+    taken: Map<SectionName, RecomputeReason>;
+    previous: PreviousSet;
+    /** Stops renewing the lock and lets it go (underLock does at the end; a hand-back at shutdown sooner). */
+    release?: () => Promise<void>;
+  }
+
+  /**
+   * Names `sections` in the pending hash, then takes the set lock and every pending section at once
+   * (requests made from then on wait for the next set); undefined when another set holds the lock.
+   */
+  async function takeSet(reason: RecomputeReason, sections: readonly SectionName[]): Promise<HeldSet | undefined> {
+    const token = randomUUID();
+    const reply = (await redis.eval(
+      TAKE_SET,
+      3,
       keys.pendingSections,
+      keys.setLock,
       keys.changes,
-    )) as [string[], (string | null)[]];
+      token,
+      SET_LOCK_MS,
+      reason,
+      ...sections,
+    )) as [string[], (string | null)[]] | null;
+    if (!reply) return undefined;
+    const [flat, [snapshot = null, atMs = null] = []] = reply;
     const taken = new Map<SectionName, RecomputeReason>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const section = flat[i];
       if (catalog.has(section)) taken.set(section, flat[i + 1] as RecomputeReason);
       else logger.error({ section, outcome: 'failed' }, 'recompute: unknown section requested; dropped');
     }
-    return { taken, previous: { snapshot, atMs } };
+    return { token, taken, previous: { snapshot, atMs } };
+  }
+
+  function letGo(token: string): Promise<void> {
+    return redis.eval(HOLD_SET, 1, keys.setLock, token, 0).then(
+      () => {},
+      (error) => logger.warn({ err: error }, 'could not release the set lock; it expires by itself'),
+    );
+  }
+
+  /** The set this process runs under the lock now: a set of this worker waits for it instead of polling. */
+  let localSet: Promise<unknown> | undefined;
+
+  /** Runs `work` holding the set lock, renewed meanwhile and let go after. */
+  async function underLock<T>(held: HeldSet, work: () => Promise<T>): Promise<T> {
+    const renew = setInterval(() => {
+      redis.eval(HOLD_SET, 1, keys.setLock, held.token, SET_LOCK_MS).then(
+        (kept) => {
+          if (!kept) logger.warn('the set lock expired while its set ran (a set elsewhere may run beside it)');
+        },
+        (error) => logger.warn({ err: error }, 'could not renew the set lock'),
+      );
+    }, SET_LOCK_RENEW_MS);
+    renew.unref();
+    held.release = () => {
+      clearInterval(renew);
+      return letGo(held.token);
+    };
+    const run = work();
+    localSet = run;
+    try {
+      return await run;
+    } finally {
+      if (localSet === run) localSet = undefined;
+      await held.release();
+    }
+  }
+
+  /**
+   * A queue job's set waits for the lock: for this worker's own set to end, or, held elsewhere, by
+   * polling it. Undefined when the worker begins closing meanwhile.
+   */
+  async function waitForSet(): Promise<HeldSet | undefined> {
+    for (let pause = 2; !closing; pause = Math.min(pause * 2, SET_LOCK_POLL_MS)) {
+      const held = await takeSet('schedule', []);
+      if (held) return held;
+      // This worker's own set ends when its promise does; the pause bounds the wait either way.
+      await Promise.race([localSet?.catch(() => {}), sleep(localSet ? SET_LOCK_POLL_MS : pause)]);
+    }
+    return undefined;
   }
 
   /** A set that did not publish gives its sections back, behind any newer request for them. */
@@ -321,14 +415,31 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     await pipeline.exec();
   }
 
-  async function processJob(
-    job: Job<RecomputeJobData>,
+  /**
+   * What started a set, for its log lines: a queue job (its id and attempt), or a change the listener
+   * brought straight to the set (direct; a failure is retried by a queue job).
+   */
+  interface SetOrigin {
+    job_id?: string;
+    direct?: true;
+    attempt: number;
+    /** A failure is retried (by BullMQ, or by the job a failed direct set asks for). */
+    retried: boolean;
+  }
+
+  function jobOrigin(job: Job<RecomputeJobData>): SetOrigin {
+    const attempt = job.attemptsMade + 1;
+    return { job_id: job.id, attempt, retried: attempt < (job.opts.attempts ?? RECOMPUTE_JOB_OPTIONS.attempts) };
+  }
+
+  async function processSet(
+    origin: SetOrigin,
     requested: Map<SectionName, RecomputeReason>,
     waitedMs?: number,
     previous?: PreviousSet,
   ): Promise<ChangeSetResult> {
     const startedAt = performance.now();
-    const attempt = job.attemptsMade + 1;
+    const { job_id, direct, attempt } = origin;
     try {
       const result = await runSet(requested, previous);
       for (const m of result.members) {
@@ -336,7 +447,8 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
           {
             section: m.section,
             reason: m.reason,
-            job_id: job.id,
+            job_id,
+            direct,
             change: result.change,
             attempt,
             mode: m.mode,
@@ -351,7 +463,8 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       logger.info(
         {
           change: result.change,
-          job_id: job.id,
+          job_id,
+          direct,
           sections: result.members.length,
           changed: result.members.filter((m) => m.outcome === 'changed').length,
           tables: result.changedTables,
@@ -368,18 +481,18 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
       await restorePending(requested).catch(() => {});
       // Not a failure of its sections: the replica gate logged it once and counted it (replica.ts).
       if (error instanceof ReplicaBehindError) throw error;
-      const attempts = job.opts.attempts ?? RECOMPUTE_JOB_OPTIONS.attempts;
       for (const [section, reason] of requested) {
         await stats.recordFailure(section).catch(() => {});
         logger.error(
           {
             section,
             reason,
-            job_id: job.id,
+            job_id,
+            direct,
             attempt,
             duration_ms: Math.round((performance.now() - startedAt) * 10) / 10,
             changed: false,
-            outcome: attempt < attempts ? 'retrying' : 'failed',
+            outcome: origin.retried ? 'retrying' : 'failed',
             err: error,
           },
           'recompute',
@@ -389,18 +502,54 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     }
   }
 
-  /** Back to the queue for another worker (or the next start), now rather than when its lock expires. */
+  /**
+   * Back to the queue for another worker (or the next start), now rather than when its locks expire:
+   * what the set took goes back to the hash, so the next set takes it again, and the set lock is let
+   * go. A direct set has no job to move: a job is asked for in its place.
+   */
   async function handBack(
-    job: Job<RecomputeJobData>,
+    job: Job<RecomputeJobData> | undefined,
     token: string | undefined,
     taken?: ReadonlyMap<SectionName, RecomputeReason>,
+    held?: HeldSet,
   ): Promise<void> {
-    // What the set took goes back to the hash, so the next set (the handed-back job) takes it again.
     if (taken) await restorePending(taken).catch(() => {});
-    return job.moveToWait(token).then(
-      () => logger.warn({ sections: job.data.sections, job_id: job.id, outcome: 'handed_back' }, 'recompute'),
-      (error) => logger.warn({ err: error, job_id: job.id }, 'could not hand back a running job'),
+    await held?.release?.();
+    const sections = job ? job.data.sections : [...(taken?.keys() ?? [])];
+    const moved = job ? job.moveToWait(token) : addSetJob(queue, sections, 'event');
+    return moved.then(
+      () => logger.warn({ sections, job_id: job?.id, outcome: 'handed_back' }, 'recompute'),
+      (error) => logger.warn({ err: error, job_id: job?.id }, 'could not hand back a running set'),
     );
+  }
+
+  /**
+   * A change the listener heard goes straight to a set (decision 0022): one round trip names its
+   * sections and, when no set runs anywhere, takes the set lock with every pending section. When one
+   * runs, the request waits in the hash for the queue's next set job, as any request does. A direct set
+   * that fails leaves its sections to a queue job, which retries them with backoff.
+   */
+  async function directSet(changed: SectionName[]): Promise<void> {
+    if (closing) return;
+    const requestedAt = new Date();
+    const held = await takeSet('event', changed);
+    if (!held) {
+      await addSetJob(queue, changed, 'event', requestedAt);
+      return;
+    }
+    const id = `direct:${held.token}`;
+    const run = underLock(held, () =>
+      processSet({ direct: true, attempt: 1, retried: true }, held.taken, 0, held.previous),
+    );
+    active.set(id, { done: run, taken: held.taken, held });
+    try {
+      await run;
+    } catch {
+      // Logged per section by processSet, which gave the sections back to the hash.
+      if (!closing) await addSetJob(queue, [...held.taken.keys()], 'event', requestedAt);
+    } finally {
+      active.delete(id);
+    }
   }
 
   return {
@@ -423,9 +572,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
           logger,
           byTable: catalog.byTable,
           debounce: options.debounce,
-          onChange: async (sections) => {
-            if (!closing) await requestRecompute(queue, sections, 'event');
-          },
+          onChange: directSet,
         });
         await listener.start();
       }
@@ -440,13 +587,22 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         }
         // Counted as running before its first await, so a close() that begins now waits for it (or
         // hands it back) instead of missing it; `taken` is filled in as soon as the set takes its sections.
-        const entry = { job, token, done: Promise.resolve() as Promise<unknown>, taken: new Map() };
+        const entry: {
+          job: Job<RecomputeJobData>;
+          token?: string;
+          done: Promise<unknown>;
+          taken: Map<SectionName, RecomputeReason>;
+          held?: HeldSet;
+        } = { job, token, done: Promise.resolve(), taken: new Map() };
         // The pending hash is what the set computes; the job's own `sections` are already in it (or
         // were taken by the set before this one), so they are not added again.
-        const waitedMs = Date.now() - Date.parse(job.data.requestedAt);
-        const run = takePending().then(({ taken, previous }) => {
-          entry.taken = taken;
-          return processJob(job, taken, waitedMs, previous);
+        const run = waitForSet().then((held) => {
+          // The worker began closing while the job waited for another set: back to the queue.
+          if (!held) return handBack(job, token).then(() => Promise.reject(new WaitingError()));
+          entry.taken = held.taken;
+          entry.held = held;
+          const waitedMs = Date.now() - Date.parse(job.data.requestedAt);
+          return underLock(held, () => processSet(jobOrigin(job), held.taken, waitedMs, held.previous));
         });
         entry.done = run;
         const id = String(job.id);
@@ -498,7 +654,10 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
             // A job that cannot finish (a lock, a dead database) must not hold the shutdown. Handing it
             // back puts it in the queue for another worker now rather than after its lock expires.
             abandoned = true;
-            for (const { job, token, taken } of active.values()) await handBack(job, token, taken);
+            // A job still waiting for the set lock hands itself back as it sees the worker closing.
+            for (const { job, token, taken, held } of active.values()) {
+              if (held) await handBack(job, token, taken, held);
+            }
           }
           await recomputeWorker.close(abandoned);
         }

@@ -163,11 +163,15 @@ describe('worker', () => {
     await expect.poll(async () => (await reader.data('lite'))?.daily_pnl, { timeout: 5000, interval: 20 }).toBe(17.5);
     await expect.poll(async () => (await reader.data('open_positions'))?.length, { timeout: 5000 }).toBe(0);
 
-    // Those versions were published by event-driven recomputes.
+    // Those versions were published by event-driven recomputes, in a set the listener started itself
+    // (decision 0022: no queue job between the change and its set).
     const recent = await reader.get('recent_trades');
     await expect
       .poll(() => main.jobs('recent_trades').find((l) => l.version === recent?.version && l.changed)?.reason)
       .toBe('event');
+    const line = main.jobs('recent_trades').find((l) => l.version === recent?.version && l.changed);
+    expect(line).toMatchObject({ direct: true });
+    expect(line).not.toHaveProperty('job_id');
   });
 
   it('happy: a storm of requests for a section while it computes coalesces into at most one more compute', async () => {
@@ -182,6 +186,36 @@ describe('worker', () => {
     expect(ran.length).toBeLessThanOrEqual(2);
     // Same data: the version stays, computed_at moves.
     expect(ran.every((l) => l.outcome === 'unchanged' && l.reason === 'manual')).toBe(true);
+  });
+
+  it('edge: while a set holds the set lock elsewhere, a change waits for it, then comes in a set of its own', async () => {
+    const keys = keysFor(env.keyPrefix);
+    const before = await reader.get('top_performers');
+    // Another worker's set, as the lock shows it.
+    await reader.redis.set(keys.setLock, 'another-worker', 'PX', 10_000);
+    try {
+      await db.query(`UPDATE signals_paperaccount SET total_pnl = total_pnl + 1 WHERE user_id = 2`);
+      // Asked for (the pending hash names it, a queue job waits), but not computed while the lock is held.
+      await expect
+        .poll(() => reader.redis.hget(keys.pendingSections, 'top_performers'), { timeout: 5000 })
+        .toBe('event');
+      await sleep(400);
+      expect((await reader.get('top_performers'))?.version).toBe(before?.version);
+    } finally {
+      await reader.redis.del(keys.setLock);
+    }
+    await expect
+      .poll(async () => (await reader.get('top_performers'))?.version, { timeout: 5000, interval: 20 })
+      .toBe((before?.version ?? 0) + 1);
+    const line = main.jobs('top_performers').find((l) => l.version === (before?.version ?? 0) + 1);
+    expect(line).toMatchObject({ reason: 'event', outcome: 'changed' });
+    expect(line).toHaveProperty('job_id');
+    // The set let go of the lock when it ended.
+    await expect.poll(() => reader.redis.exists(keys.setLock)).toBe(0);
+    await db.query(`UPDATE signals_paperaccount SET total_pnl = total_pnl - 1 WHERE user_id = 2`);
+    await expect
+      .poll(async () => (await reader.get('top_performers'))?.version, { timeout: 5000, interval: 20 })
+      .toBe((before?.version ?? 0) + 2);
   });
 
   it('error: a section that fails keeps its last snapshot, is counted, and is retried with backoff', async () => {
@@ -620,6 +654,10 @@ describe('change sets', () => {
       const quiet = await r.worker.runSet(new Map([['overview', 'manual']]));
       expect(quiet.changedTables).toEqual([]);
       expect(quiet.members.map((m) => m.section)).toEqual(['overview']);
+      // A notification the set before already read (another worker's request for the same commit, taken
+      // after that set began): nothing changed since, so an event alone computes nothing.
+      const woken = await r.worker.runSet(new Map([['overview', 'event']]));
+      expect(woken).toMatchObject({ change: undefined, members: [] });
       // A set job whose request the set before it took: nothing to compute, nothing published.
       const changes = await setsReader.redis.hget(keysFor(prefix).changes, 'id');
       const empty = await r.worker.runSet(new Map());

@@ -57,15 +57,21 @@ export interface QueuedJob {
 }
 
 /**
- * Names the sections in the pending hash. A cadence tick never downgrades a pending request: a section
- * asked for by an event or by hand must be read from the database, where a tick alone may re-price.
+ * Lua naming the sections ARGV[reason + 1 ..] in the pending hash KEYS[1] for the reason ARGV[reason].
+ * A cadence tick never downgrades a pending request: a section asked for by an event or by hand must be
+ * read from the database, where a tick alone may re-price. The worker's direct path (decision 0022)
+ * records a request with the same rule in the script that takes the set lock.
  */
-const REQUEST_SCRIPT = `
-for i = 2, #ARGV do
-  if ARGV[1] ~= 'schedule' or redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+export function recordRequestLua(reason: number): string {
+  return `
+for i = ${reason + 1}, #ARGV do
+  if ARGV[${reason}] ~= 'schedule' or redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[${reason}])
   end
-end
+end`;
+}
+
+const REQUEST_SCRIPT = `${recordRequestLua(1)}
 return #ARGV - 1`;
 const REQUEST_COMMAND = 'snapboardRequestSections';
 const withRequestCommand = new WeakSet<object>();
@@ -75,7 +81,7 @@ export async function requestRecompute(
   sections: readonly SectionName[] = SECTION_NAMES,
   reason: RecomputeReason = 'manual',
 ): Promise<QueuedJob[]> {
-  const requestedAt = new Date().toISOString();
+  const requestedAt = new Date();
   const unique = [...new Set(sections)];
   if (unique.length) {
     const client = await queue.getBackend().client;
@@ -85,10 +91,24 @@ export async function requestRecompute(
     }
     await client.runCommand(REQUEST_COMMAND, [queue.snapboardKeys.pendingSections, reason, ...unique]);
   }
+  return addSetJob(queue, unique, reason, requestedAt);
+}
+
+/**
+ * Asks for a set job for sections already named in the pending hash: at once if no set job is active
+ * or waiting, else it joins the one waiting (one deduplication id across the deployment).
+ */
+export async function addSetJob(
+  queue: RecomputeQueue,
+  sections: readonly SectionName[],
+  reason: RecomputeReason,
+  /** When the sections were asked for (before they were named in the hash). */
+  requestedAt = new Date(),
+): Promise<QueuedJob[]> {
   const job = await queue.add(
     RECOMPUTE_JOB,
-    { sections: unique, reason, requestedAt },
+    { sections: [...sections], reason, requestedAt: requestedAt.toISOString() },
     { deduplication: { id: SET_DEDUPLICATION_ID, keepLastIfActive: true } },
   );
-  return unique.map((section) => ({ section, job_id: String(job.id) }));
+  return sections.map((section) => ({ section, job_id: String(job.id) }));
 }

@@ -59,6 +59,12 @@ export interface Keys {
    * text, from which the next set finds what changed in between).
    */
   changes: string;
+  /**
+   * Held (a token, with an expiry the holder renews) by the change set computing now, on whichever
+   * worker: sets of one deployment never run at once, whether a queue job or a change listener's
+   * direct set started them (docs/decisions/0022).
+   */
+  setLock: string;
 }
 
 export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
@@ -81,6 +87,7 @@ export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
     primary: `${base}:primary`,
     pendingSections: `${base}:set:pending`,
     changes: `${base}:set:last`,
+    setLock: `${base}:set:running`,
   };
 }
 
