@@ -202,13 +202,24 @@ export function treeRssBytes(pid: number): number | null {
   return root == null ? null : rest.reduce<number>((sum, v) => sum + (v ?? 0), root);
 }
 
+/** Where this process's monotonic clock starts on the wall clock; moved when the wall clock is stepped. */
+let origin = performance.timeOrigin;
+
 /**
  * Milliseconds since the epoch with sub-millisecond resolution. Every bench process derives it from
  * the same system clock, so a time taken in one process can be compared with one taken in another.
+ * `timeOrigin` is fixed when a process starts: a step of the system clock (NTP) while a run goes on
+ * would leave processes started before it and after it apart by the step (3 Dec: every delivery of a
+ * floor run ~2 s late, the floor's own too), so a drift beyond the wall clock's own millisecond
+ * resolution moves the origin to it.
  */
 export function wallMs(): number {
-  return performance.timeOrigin + performance.now();
+  const now = performance.now();
+  const drift = Date.now() - (origin + now);
+  if (drift > CLOCK_STEP_MS || drift < -CLOCK_STEP_MS) origin += drift;
+  return origin + now;
 }
+const CLOCK_STEP_MS = 20;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
