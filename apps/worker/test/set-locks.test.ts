@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import { SECTION_NAMES } from '@snapboard/shared';
@@ -42,12 +43,18 @@ async function startSetsOnly(pool: pg.Pool, name: string): Promise<RunningWorker
   });
   try {
     await r.worker.start();
+    // The start's own set, and the fold that follows it a moment later (decision 0022), are over before
+    // a test's set begins: each takes pooled connections the test's set counts on.
+    await expect.poll(() => r.logs.some((l) => l.msg === 'change set'), { timeout: 10_000 }).toBe(true);
+    await sleep(FOLD_SETTLED_MS);
   } catch (error) {
     await r.worker.close();
     throw error;
   }
   return r;
 }
+/** Longer than the worker's delay from a set's publish to its fold (1 s), with the fold's own time. */
+const FOLD_SETTLED_MS = 1500;
 
 const everySection = () => new Map(SECTION_NAMES.map((s) => [s, 'manual'] as const));
 

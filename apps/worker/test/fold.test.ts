@@ -1,0 +1,65 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ClosablePool, createClosablePool } from '@snapboard/db';
+import { useTestEnv } from '@snapboard/devenv/testing';
+import { SECTION_NAMES } from '@snapboard/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertFixture, trade } from './support/fixtures.ts';
+import { type RunningWorker, startWorker } from './support/harness.ts';
+
+/**
+ * The fold after a set (decision 0022) runs a moment after the set publishes, not while its fan-out
+ * goes out. Its own database: no other worker folds here.
+ */
+
+const env = useTestEnv();
+let db: ClosablePool;
+let r: RunningWorker;
+const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
+
+beforeAll(async () => {
+  db = createClosablePool({ connectionString: env.databaseUrl, max: 2 });
+  await insertFixture(db, {
+    users: [{ id: 1, username: 'alice' }],
+    accounts: [],
+    trades: [trade({ id: 1, user_id: 1, status: 'OPEN', created_at: new Date(Date.now() - 7_200_000).toISOString() })],
+  });
+  r = startWorker(env.config(LONG_TTLS), { schedule: false, listen: false });
+  await r.worker.start();
+});
+afterAll(async () => {
+  await r.worker.close();
+  await db.close();
+});
+
+const unfolded = async () =>
+  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM snapboard_dirty_hours')).rows[0]?.n ?? -1;
+
+describe('the fold after a set', () => {
+  it('happy: the hours a set leaves unfolded are folded a moment after it publishes, not while it is sent', async () => {
+    // The start's set and its fold are behind us.
+    await expect.poll(() => r.jobs().length, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(unfolded, { timeout: 5000, interval: 100 }).toBe(0);
+    await sleep(1500);
+    await db.query(
+      `UPDATE paper_trades SET status = 'CLOSED_TP', exit_price = 101.5, exit_time = now(), profit_loss = 1.5 WHERE id = 1`,
+    );
+    const set = await r.worker.runSet(new Map());
+    expect(set.members.map((m) => m.section)).toContain('performance_metrics');
+    expect(await unfolded()).toBeGreaterThan(0);
+    await expect.poll(unfolded, { timeout: 5000, interval: 100 }).toBe(0);
+  });
+
+  it('happy: close() does not leave a fold running on a closed pool', async () => {
+    await db.query(`UPDATE paper_trades SET profit_loss = 2.5 WHERE id = 1`);
+    await r.worker.runSet(new Map());
+    expect(await unfolded()).toBeGreaterThan(0);
+    // Closed within the fold's delay: the fold that was due never runs on the closed pool (it would log
+    // its failure), and the hours wait for the next start's fold.
+    await r.worker.close();
+    await sleep(1500);
+    expect(
+      r.logs.filter((l) => l.msg === 'rollup fold failed; the set reads the unfolded hours from the trades'),
+    ).toEqual([]);
+    expect(await unfolded()).toBeGreaterThan(0);
+  });
+});
