@@ -132,6 +132,25 @@ const SET_LOCK_POLL_MS = 50;
 /** From a set's publish to the fold of the hours it left unfolded: past the API's fan-out of it. */
 const FOLD_DELAY_MS = 1000;
 
+/** A set holding the lock: its token, the sections it took and the last set's snapshot. */
+interface HeldSet {
+  token: string;
+  taken: Map<SectionName, RecomputeReason>;
+  previous: PreviousSet;
+  /** Stops renewing the lock and lets it go (underLock does at the end; a hand-back at shutdown sooner). */
+  release?: () => Promise<void>;
+}
+
+/** A set running now: a queue job's (with BullMQ's lock token, to hand it back) or a direct one (no job). */
+interface RunningSet {
+  job?: Job<RecomputeJobData>;
+  token?: string;
+  done: Promise<unknown>;
+  /** What it took from the pending hash (empty while a job waits for the set lock). */
+  taken: Map<SectionName, RecomputeReason>;
+  held?: HeldSet;
+}
+
 /** The worker's deadline for every query but a full rollup fold. */
 export const QUERY_DEADLINE_MS = { statement: 10_000, client: 15_000 } as const;
 
@@ -212,20 +231,8 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   let listener: ChangeListener | undefined;
   let started = false;
   let closing: Promise<void> | undefined;
-  /**
-   * Sets running now, queue jobs (with BullMQ's lock token needed to hand them back at shutdown) and
-   * direct ones (no job), each with what it took and the set lock it holds.
-   */
-  const active = new Map<
-    string,
-    {
-      job?: Job<RecomputeJobData>;
-      token?: string;
-      done: Promise<unknown>;
-      taken: Map<SectionName, RecomputeReason>;
-      held?: HeldSet;
-    }
-  >();
+  /** Sets running now, with what shutdown needs to hand each back. */
+  const active = new Map<string, RunningSet>();
 
   // Redis came back after a disconnect, possibly empty (restart without persistence, failover):
   // the job schedulers may be gone with it, and readers need snapshots again at once. Upserting is
@@ -343,15 +350,6 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     };
   }
 
-  /** A set holding the lock: its token, the sections it took and the last set's snapshot. */
-  interface HeldSet {
-    token: string;
-    taken: Map<SectionName, RecomputeReason>;
-    previous: PreviousSet;
-    /** Stops renewing the lock and lets it go (underLock does at the end; a hand-back at shutdown sooner). */
-    release?: () => Promise<void>;
-  }
-
   /**
    * Names `sections` in the pending hash, then takes the set lock and every pending section at once
    * (requests made from then on wait for the next set); undefined when another set holds the lock.
@@ -423,8 +421,10 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     for (let pause = 2; !closing; pause = Math.min(pause * 2, SET_LOCK_POLL_MS)) {
       const held = await takeSet('schedule', []);
       if (held) return held;
-      // This worker's own set ends when its promise does; the pause bounds the wait either way.
-      await Promise.race([localSet?.catch(() => {}), sleep(localSet ? SET_LOCK_POLL_MS : pause)]);
+      // This worker's own set ends when its promise does (the poll still bounds the wait); another
+      // worker's is polled, sooner at first.
+      const own = localSet;
+      await (own ? Promise.race([own.catch(() => {}), sleep(SET_LOCK_POLL_MS)]) : sleep(pause));
     }
     return undefined;
   }
@@ -609,13 +609,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         }
         // Counted as running before its first await, so a close() that begins now waits for it (or
         // hands it back) instead of missing it; `taken` is filled in as soon as the set takes its sections.
-        const entry: {
-          job: Job<RecomputeJobData>;
-          token?: string;
-          done: Promise<unknown>;
-          taken: Map<SectionName, RecomputeReason>;
-          held?: HeldSet;
-        } = { job, token, done: Promise.resolve(), taken: new Map() };
+        const entry: RunningSet = { job, token, done: Promise.resolve(), taken: new Map() };
         // The pending hash is what the set computes; the job's own `sections` are already in it (or
         // were taken by the set before this one), so they are not added again.
         const run = waitForSet().then((held) => {

@@ -199,7 +199,13 @@ describe('worker', () => {
       await expect
         .poll(() => reader.redis.hget(keys.pendingSections, 'top_performers'), { timeout: 5000 })
         .toBe('event');
+      // The waiting job polls the lock, at most every 50 ms once it has waited a while: a few scripts in
+      // 400 ms, where a loop without a pause ran one per round trip (thousands). Other test files share
+      // this Redis, hence the margin.
+      const evals = async () => Number(/cmdstat_eval:calls=(\d+)/.exec(await reader.redis.info('commandstats'))?.[1]);
+      const evalsBefore = await evals();
       await sleep(400);
+      expect((await evals()) - evalsBefore).toBeLessThan(300);
       expect((await reader.get('top_performers'))?.version).toBe(before?.version);
     } finally {
       await reader.redis.del(keys.setLock);
