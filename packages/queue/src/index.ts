@@ -5,9 +5,10 @@ import { type ConnectionOptions, Queue } from 'bullmq';
  * Recompute requests, one BullMQ queue per KEY_PREFIX. The unit of work is a change set (SPEC §10,
  * docs/decisions/0009-change-sets.md): every request names sections in a Redis hash and asks for one
  * set job. All set jobs share one deduplication id in keep-last-if-active mode, so across every worker
- * on the Redis at most one set computes and at most one waits; the waiting one takes whatever was asked
- * for while the other computed. Sets therefore never race, a request is never lost, and the first
- * request after a quiet moment starts at once.
+ * on the Redis at most one set job is active and at most one waits; the waiting one takes whatever was
+ * asked for while the other computed. A request is never lost, and the first request after a quiet
+ * moment starts at once. That sets never race is the worker's set lock (decision 0022), which a change
+ * the worker hears takes directly, without a job, and a job's set waits for.
  */
 
 export const RECOMPUTE_REASONS = ['schedule', 'event', 'manual', 'refresh'] as const;
