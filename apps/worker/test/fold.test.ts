@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClosablePool, createClosablePool } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
-import { SECTION_NAMES } from '@snapboard/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertFixture, trade } from './support/fixtures.ts';
-import { type RunningWorker, startWorker } from './support/harness.ts';
+import { LONG_TTLS, type RunningWorker, startWorker } from './support/harness.ts';
 
 /**
  * The fold after a set (decision 0022) runs a moment after the set publishes, not while its fan-out
@@ -14,7 +13,6 @@ import { type RunningWorker, startWorker } from './support/harness.ts';
 const env = useTestEnv();
 let db: ClosablePool;
 let r: RunningWorker;
-const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
 
 beforeAll(async () => {
   db = createClosablePool({ connectionString: env.databaseUrl, max: 2 });

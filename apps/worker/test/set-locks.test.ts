@@ -8,7 +8,7 @@ import { SET_TABLES } from '../src/changeset.ts';
 import { createNoPrices } from '../src/prices/none.ts';
 import { computeSection } from '../src/sections/index.ts';
 import { insertFixture, trade } from './support/fixtures.ts';
-import { type RunningWorker, startWorker } from './support/harness.ts';
+import { LONG_TTLS, type RunningWorker, startWorker } from './support/harness.ts';
 
 /**
  * A set holds its tables on several connections at once. A TRUNCATE (or the bot's ALTER TABLE) that
@@ -19,7 +19,6 @@ import { type RunningWorker, startWorker } from './support/harness.ts';
 
 const env = useTestEnv();
 let admin: ClosablePool;
-const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
 
 beforeAll(async () => {
   admin = createClosablePool({ connectionString: env.databaseUrl, max: 3 });

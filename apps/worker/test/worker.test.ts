@@ -11,18 +11,12 @@ import { staggerOffsets } from '../src/schedule.ts';
 import { SECTION_COMPUTERS } from '../src/sections/index.ts';
 import { startFakeBinance } from './support/fake-binance.ts';
 import { insertFixture, trade } from './support/fixtures.ts';
-import { type RunningWorker, SnapshotReader, startWorker } from './support/harness.ts';
+import { LONG_TTLS, type RunningWorker, SnapshotReader, startWorker } from './support/harness.ts';
 
 const env = useTestEnv();
 let db: ClosablePool;
 let reader: SnapshotReader;
 const running: RunningWorker[] = [];
-
-// Long cadences: anything that shows up within a test came from an event or a request, not a tick.
-// BullMQ puts an `every` scheduler's ticks on wall-clock multiples of the period (plus the offset), so
-// with 300 s a tick landed inside a test whenever it ran across a 5-minute mark (seen: a third
-// overview job in the two-worker test). A day, the longest TTL allowed, leaves only midnight UTC.
-const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
 
 beforeAll(async () => {
   db = createClosablePool({ connectionString: env.databaseUrl, max: 3 });

@@ -1,9 +1,24 @@
 import { Writable } from 'node:stream';
 import { type TestEnv, testRedis } from '@snapboard/devenv/testing';
-import { type Config, keysFor, type SectionData, type SectionName, type Snapshot } from '@snapboard/shared';
+import {
+  type Config,
+  keysFor,
+  SECTION_NAMES,
+  type SectionData,
+  type SectionName,
+  type Snapshot,
+} from '@snapboard/shared';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { createWorker, type SnapboardWorker, type WorkerOptions } from '../../src/worker.ts';
+
+/**
+ * Long cadences: anything that shows up within a test came from an event or a request, not a tick.
+ * BullMQ puts an `every` scheduler's ticks on wall-clock multiples of the period (plus the offset), so
+ * with 300 s a tick landed inside a test whenever it ran across a 5-minute mark (seen: a third overview
+ * job in the two-worker test). A day, the longest TTL allowed, leaves only midnight UTC.
+ */
+export const LONG_TTLS = Object.fromEntries(SECTION_NAMES.map((s) => [`TTL_${s.toUpperCase()}`, '86400']));
 
 /** A worker under test with its log lines parsed, so tests can see every job it ran. */
 export interface RunningWorker {
