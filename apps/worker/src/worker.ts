@@ -40,6 +40,7 @@ import {
 } from './schedule.ts';
 import { type ComputationRegistry, computationsFor, SECTION_COMPUTERS } from './sections/index.ts';
 import { createStats, type WorkerStats } from './stats.ts';
+import { youngCollector } from './young-gc.ts';
 
 export interface WorkerOptions {
   config: Config;
@@ -131,6 +132,13 @@ const SET_LOCK_RENEW_MS = 3_000;
 const SET_LOCK_POLL_MS = 50;
 /** From a set's publish to the fold of the hours it left unfolded: past the API's fan-out of it. */
 const FOLD_DELAY_MS = 1000;
+/**
+ * From a set's publish to the collection of its garbage (young-gc.ts): past the API's first sockets,
+ * which share the two cores, and well before the next close of a bot that trades every few seconds.
+ */
+const COLLECT_DELAY_MS = 100;
+/** V8's young-generation collection, once per process (young-gc.ts); undefined where it cannot be had. */
+const collectYoung = youngCollector();
 
 /** A set holding the lock: its token, the sections it took and the last set's snapshot. */
 interface HeldSet {
@@ -269,6 +277,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   });
   let foldedOnce = false;
   let foldTimer: NodeJS.Timeout | undefined;
+  let collectTimer: NodeJS.Timeout | undefined;
   let folding: Promise<void> | undefined;
 
   /**
@@ -287,6 +296,20 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     }, FOLD_DELAY_MS);
     // A process that ends meanwhile leaves the hours to the next set's reads and the next start's fold.
     foldTimer.unref();
+  }
+
+  /**
+   * The young generation collected a moment after a set, while nothing computes (young-gc.ts), so the
+   * next set starts with it empty instead of paying for a scavenge of its own live data. A set running
+   * by then (this worker's) schedules its own when it publishes.
+   */
+  function collectSoon(): void {
+    if (!collectYoung || collectTimer || closing) return;
+    collectTimer = setTimeout(() => {
+      collectTimer = undefined;
+      if (!localSet) collectYoung();
+    }, COLLECT_DELAY_MS);
+    collectTimer.unref();
   }
 
   async function runSet(
@@ -335,6 +358,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     const phases = { ...computed.phases, publish: Math.round((publishedAt - startedAt) * 10) / 10 };
     // After the publish, so readers never wait for it (changeset.ts), and after its fan-out.
     foldSoon();
+    collectSoon();
     const members = computed.members.map((m): RecomputeResult => {
       const result = published.members.get(m.section) as PublishResult;
       return { section: m.section, reason: m.reason, mode: m.mode, durationMs: m.durationMs, ...result };
@@ -679,6 +703,8 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         }
         if (foldTimer) clearTimeout(foldTimer);
         foldTimer = undefined;
+        if (collectTimer) clearTimeout(collectTimer);
+        collectTimer = undefined;
         if (folding) await (abandoned ? within(folding, 1000) : folding);
         await scheduleQueue?.close();
         await queue.close();
