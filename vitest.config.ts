@@ -9,6 +9,8 @@ const FAILOVER = ['test/e2e/redis-failover.test.ts'];
 const PROCESSES = ['test/e2e/api-processes.test.ts'];
 // The read replica's failures (a private primary and standby, 1 s bounds), alone for the same reason.
 const REPLICA = ['test/e2e/read-replica.test.ts'];
+// A worker killed mid-set: the file waits out BullMQ's stalled-job check and the set lock's 10 s expiry.
+const KILLED = ['test/e2e/worker-killed.test.ts'];
 
 export default defineConfig({
   test: {
@@ -24,7 +26,7 @@ export default defineConfig({
         test: {
           name: 'main',
           include: ['{apps,packages}/*/test/**/*.test.ts', 'test/**/*.test.ts', 'bench/test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', ...LOAD, ...FAILOVER, ...PROCESSES, ...REPLICA],
+          exclude: ['**/node_modules/**', ...LOAD, ...FAILOVER, ...PROCESSES, ...REPLICA, ...KILLED],
           sequence: { groupOrder: 0 },
         },
       },
@@ -32,6 +34,7 @@ export default defineConfig({
       { extends: true, test: { name: 'failover', include: FAILOVER, sequence: { groupOrder: 2 } } },
       { extends: true, test: { name: 'processes', include: PROCESSES, sequence: { groupOrder: 3 } } },
       { extends: true, test: { name: 'replica', include: REPLICA, sequence: { groupOrder: 4 } } },
+      { extends: true, test: { name: 'killed', include: KILLED, sequence: { groupOrder: 5 } } },
     ],
   },
 });

@@ -10,26 +10,29 @@ import { VersionMonitor } from './support/versions.ts';
 import { waitUntil } from './support/wait.ts';
 
 /**
- * A worker SIGKILLed in the middle of a job (SPEC §4, §5): its jobs are run again by the other worker
- * and no version ever goes backwards. The jobs are made slow for real: the test holds an ACCESS
- * EXCLUSIVE lock on paper_trades, so the worker's queries wait on it inside PostgreSQL.
+ * A worker SIGKILLed in the middle of a set (SPEC §4, §5, §10): what it was computing is computed by
+ * the other worker and no version ever goes backwards. The sets are made slow for real: the test holds
+ * an ACCESS EXCLUSIVE lock on a table the set reads, so the worker waits on it inside PostgreSQL. The
+ * file waits out BullMQ's stalled-job check and the set lock's expiry: it runs in a group of its own.
  */
 
 const TTLS = ttlEnv(2, { pnl_history: 5 });
+/** No cadence in the second test's window: the only set is the one the listener starts for the trade. */
+const QUIET = ttlEnv(600);
 
 describe('worker killed mid-job', () => {
   const e2e = useE2E();
+
+  const named = (name: string) => {
+    const u = new URL(e2e.env.databaseUrl);
+    u.searchParams.set('application_name', name);
+    return u.toString();
+  };
 
   it("error: a SIGKILLed worker's running jobs are taken over by another; versions never go backwards", async () => {
     const db = e2e.botDb();
     const carol = await db.addUser('carol', { totalPnl: 5 });
     await db.openTrade(carol, 'BTCUSDT', 64_000);
-
-    const named = (name: string) => {
-      const u = new URL(e2e.env.databaseUrl);
-      u.searchParams.set('application_name', name);
-      return u.toString();
-    };
     const announcements = await listenToAnnouncements(e2e.env.redisUrl, e2e.prefix);
     e2e.defer(() => announcements.close());
     const reader = e2e.reader();
@@ -160,4 +163,109 @@ describe('worker killed mid-job', () => {
       trade_behind_lock_published: true,
     });
   }, 150_000);
+
+  it("error: a worker SIGKILLed in a change's own set (no job) leaves the change to the next set once the set lock expires", async () => {
+    const db = e2e.botDb();
+    const dave = await db.addUser('dave', { totalPnl: 1 });
+    const announcements = await listenToAnnouncements(e2e.env.redisUrl, e2e.prefix);
+    e2e.defer(() => announcements.close());
+    const reader = e2e.reader();
+    const keys = keysFor(e2e.prefix);
+    const recomputeQueue = new Queue(keys.recomputeQueue, {
+      connection: { url: e2e.env.redisUrl },
+      prefix: keys.bullPrefix,
+    });
+    e2e.defer(() => recomputeQueue.close());
+
+    const c = e2e.worker({ ...QUIET, DATABASE_URL: named('e2e-worker-c') }, 'worker-c');
+    await everySectionPublished(reader, [c]);
+    // The start's set and the fold a second after it are behind us.
+    await new Promise((done) => setTimeout(done, 1500));
+
+    // Every set locks the rollups among its tables before its snapshot (changeset.ts SET_TABLES); a
+    // trade's own write does not touch them, so it commits and notifies, and the set it starts waits.
+    const locker = new pg.Client({ connectionString: e2e.env.databaseUrl });
+    await locker.connect();
+    e2e.defer(() => locker.end());
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE snapboard_closed_hours IN ACCESS EXCLUSIVE MODE');
+    const tradeId = await db.openTrade(dave, 'SOLUSDT', 150);
+
+    await waitUntil(
+      "worker C's set for the trade to wait on the lock",
+      async () => {
+        const { rows } = await db.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name = 'e2e-worker-c'
+              AND wait_event_type = 'Lock' AND query LIKE 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY%'`,
+        );
+        return Number(rows[0]!.n) > 0;
+      },
+      { timeoutMs: 15_000 },
+    );
+    // The listener's set: it holds the set lock and runs under no queue job.
+    const counts = await recomputeQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+    expect(counts).toEqual({ active: 0, waiting: 0, delayed: 0, prioritized: 0 });
+    expect(await reader.redis.pttl(keys.setLock)).toBeGreaterThan(0);
+
+    const killedAt = Date.now();
+    c.signal('SIGKILL');
+    expect((await c.exited).signal).toBe('SIGKILL');
+    const lockLeftMs = await reader.redis.pttl(keys.setLock);
+    expect(lockLeftMs).toBeGreaterThan(0);
+    await locker.query('COMMIT');
+
+    const d = e2e.worker({ ...QUIET, DATABASE_URL: named('e2e-worker-d') }, 'worker-d');
+    await d.waitForLog('worker D started', (j) => j.msg === 'worker started', { timeoutMs: 30_000 });
+    await waitUntil(
+      'the trade C was killed computing to be published by D',
+      async () => {
+        assertAlive(d);
+        const positions = (await reader.get('open_positions'))?.data as { trade_id: number }[] | undefined;
+        return positions?.some((p) => p.trade_id === tradeId) === true;
+      },
+      { timeoutMs: 40_000, intervalMs: 100 },
+    ).catch(async (error) => {
+      const [lock, taken, pending] = await Promise.all([
+        reader.redis.get(keys.setLock),
+        reader.redis.hgetall(keys.setTaken),
+        reader.redis.hgetall(keys.pendingSections),
+      ]);
+      throw new Error(
+        `${(error as Error).message}\nlock ${lock}, taken ${JSON.stringify(taken)}, pending ${JSON.stringify(pending)}\n` +
+          `C: ${c.tail(6)}\nD: ${d.tail(12)}`,
+      );
+    });
+    // Nothing was published in C's name while its lock stood: D's first set waited it out.
+    const afterKill = announcements.received.filter((r) => r.atMs > killedAt);
+    expect(afterKill.length).toBeGreaterThan(0);
+    expect(afterKill[0]!.atMs - killedAt).toBeGreaterThanOrEqual(lockLeftMs - 250);
+    // D's set found the change in the change log since the last published set (its line follows the publish).
+    await d.waitForLog(
+      "D's set of the trade's change",
+      (j) => j.msg === 'change set' && j.outcome === 'published' && (j.tables as string[]).includes('paper_trades'),
+      { timeoutMs: 5000 },
+    );
+    expect(d.logs((j) => j.outcome === 'recovered')).toHaveLength(1);
+
+    const monitor = new VersionMonitor();
+    for (const { message } of announcements.received) {
+      const snapshot = (message.changed ? message.snapshot : message) as {
+        section: string;
+        epoch: string;
+        version: number;
+      };
+      monitor.observe('announce', snapshot.section, snapshot.epoch, snapshot.version);
+    }
+    expect(monitor.violations).toEqual([]);
+
+    await recordObservation('worker-killed-direct-set', {
+      injected:
+        'ACCESS EXCLUSIVE lock on snapboard_closed_hours held by the test, a trade committed, worker C SIGKILLed in its set, worker D started',
+      set_lock_left_at_kill_ms: lockLeftMs,
+      first_publish_after_kill_ms: afterKill[0]!.atMs - killedAt,
+      trade_published: true,
+      version_regressions: monitor.violations.length,
+    });
+  }, 120_000);
 });

@@ -107,27 +107,81 @@ export function applicationName(role: 'worker' | 'listen', keyPrefix: string): s
   return `snapboard-${role}:${keyPrefix}`.slice(0, 63);
 }
 
+/** The field of `setTaken` that holds the set's token (section names are [a-z_]+). */
+const TAKEN_TOKEN = ':token';
+/**
+ * A section a set took and did not publish, named in the pending hash again: behind a newer request
+ * for it, except a cadence tick's, which never replaces another reason (the queue's rule) and here must
+ * not either: a set of ticks alone for sections published moments ago is skipped without a snapshot,
+ * and the change the section was taken for would wait for the next one.
+ */
+const GIVE_BACK_LUA = `local function giveBack(key, section, reason)
+  local current = redis.call('HGET', key, section)
+  if not current or (current == 'schedule' and reason ~= 'schedule') then redis.call('HSET', key, section, reason) end
+end`;
+/** KEYS: pending; ARGV: section, reason, section, reason… */
+const GIVE_BACK = `${GIVE_BACK_LUA}
+for i = 1, #ARGV, 2 do giveBack(KEYS[1], ARGV[i], ARGV[i + 1]) end`;
 /**
  * The set lock (decision 0022) and the pending sections in one step: the request is named in the
  * pending hash (the queue's rule); then, if no set holds the lock, this one takes it, every pending
  * section (HGETALL and DEL: a request lands either in this set or in the next, never in neither) and
  * the last set's snapshot (the set computer would read it next). Nil when another set holds the lock.
- * KEYS: pending, lock, last set; ARGV: token, lock ms, reason, sections…
+ * What the set took is recorded under its token (`setTaken`) until it lets the lock go: a lock free
+ * with a record still there means the set's worker died in it, and its sections are given back
+ * (GIVE_BACK_LUA) and taken here. The third element says how many were.
+ * KEYS: pending, lock, last set, taken; ARGV: token, lock ms, reason, sections…
  */
 const TAKE_SET = `${recordRequestLua(3)}
+${GIVE_BACK_LUA}
 if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local left = redis.call('HGETALL', KEYS[4])
+local recovered = 0
+for i = 1, #left, 2 do
+  if left[i] ~= '${TAKEN_TOKEN}' then
+    giveBack(KEYS[1], left[i], left[i + 1])
+    recovered = recovered + 1
+  end
+end
 local taken = redis.call('HGETALL', KEYS[1]) redis.call('DEL', KEYS[1])
-return {taken, redis.call('HMGET', KEYS[3], 'snapshot', 'at_ms')}`;
-/** KEYS: lock; ARGV: token, lock ms (0: let go). Only the holder's token renews or releases it. */
-const HOLD_SET = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
+redis.call('DEL', KEYS[4])
+redis.call('HSET', KEYS[4], '${TAKEN_TOKEN}', ARGV[1], unpack(taken))
+return {taken, redis.call('HMGET', KEYS[3], 'snapshot', 'at_ms'), recovered}`;
+/**
+ * KEYS: lock, taken; ARGV: token, lock ms (0: let go). Only the holder's token renews or releases
+ * them; letting go also drops the record of what it took (its own, even if the lock lapsed meanwhile).
+ */
+const HOLD_SET = `if ARGV[2] == '0' then
+  if redis.call('HGET', KEYS[2], '${TAKEN_TOKEN}') == ARGV[1] then redis.call('DEL', KEYS[2]) end
+  if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+  return redis.call('DEL', KEYS[1])
+end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 return redis.call('PEXPIRE', KEYS[1], ARGV[2])`;
+/**
+ * A set left behind: the lock free and a record of what a set took still there (its worker died in
+ * it). Its sections, or false. KEYS: lock, taken.
+ */
+const LEFT_BEHIND = `if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local fields = redis.call('HKEYS', KEYS[2])
+if #fields == 0 then return false end
+local sections = {}
+for _, field in ipairs(fields) do
+  if field ~= '${TAKEN_TOKEN}' then sections[#sections + 1] = field end
+end
+return sections`;
 /**
  * The set lock's expiry, renewed while the set runs: a worker that dies mid-set holds the deployment's
  * sets for at most this long (BullMQ's lock on the job it ran under was the same).
  */
 const SET_LOCK_MS = 10_000;
 const SET_LOCK_RENEW_MS = 3_000;
+/**
+ * How often a worker looks for a set whose worker died in it (LEFT_BEHIND). A queue job's set is run
+ * again by BullMQ once found stalled; a direct set has no job, and nothing else would start a set for
+ * what it took before the next change or cadence tick.
+ */
+const LEFT_BEHIND_CHECK_MS = 3_000;
 /** A set waiting for another worker's set polls the lock this often at most. */
 const SET_LOCK_POLL_MS = 50;
 /** From a set's publish to the fold of the hours it left unfolded: past the API's fan-out of it. */
@@ -382,17 +436,21 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     const token = randomUUID();
     const reply = (await redis.eval(
       TAKE_SET,
-      3,
+      4,
       keys.pendingSections,
       keys.setLock,
       keys.changes,
+      keys.setTaken,
       token,
       SET_LOCK_MS,
       reason,
       ...sections,
-    )) as [string[], (string | null)[]] | null;
+    )) as [string[], (string | null)[], number] | null;
     if (!reply) return undefined;
-    const [flat, [snapshot = null, atMs = null] = []] = reply;
+    const [flat, [snapshot = null, atMs = null] = [], recovered = 0] = reply;
+    if (recovered > 0) {
+      logger.warn({ sections: recovered, outcome: 'recovered' }, 'a set whose worker died left sections; taken again');
+    }
     const taken = new Map<SectionName, RecomputeReason>();
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const section = flat[i];
@@ -403,7 +461,7 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
   }
 
   function letGo(token: string): Promise<void> {
-    return redis.eval(HOLD_SET, 1, keys.setLock, token, 0).then(
+    return redis.eval(HOLD_SET, 2, keys.setLock, keys.setTaken, token, 0).then(
       () => {},
       (error) => logger.warn({ err: error }, 'could not release the set lock; it expires by itself'),
     );
@@ -411,11 +469,30 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
 
   /** The set this process runs under the lock now: a set of this worker waits for it instead of polling. */
   let localSet: Promise<unknown> | undefined;
+  let leftBehindTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * A set whose worker died in it leaves its lock to expire and what it took recorded (TAKE_SET): once
+   * the lock is free, a set job is asked for, and its set takes those sections again (and finds the
+   * changes it was computing in the change log since the last published set). Every worker looks; the
+   * queue's deduplication keeps it to one job waiting.
+   */
+  async function checkLeftBehind(): Promise<void> {
+    if (closing || localSet) return;
+    try {
+      const left = (await redis.eval(LEFT_BEHIND, 2, keys.setLock, keys.setTaken)) as string[] | null;
+      if (!left) return;
+      logger.warn({ sections: left }, 'a set whose worker died left its sections; asking for a set to take them');
+      await addSetJob(queue, left.filter((section) => catalog.has(section)) as SectionName[], 'event');
+    } catch (error) {
+      logger.warn({ err: error }, 'could not look for a set left behind');
+    }
+  }
 
   /** Runs `work` holding the set lock, renewed meanwhile and let go after. */
   async function underLock<T>(held: HeldSet, work: () => Promise<T>): Promise<T> {
     const renew = setInterval(() => {
-      redis.eval(HOLD_SET, 1, keys.setLock, held.token, SET_LOCK_MS).then(
+      redis.eval(HOLD_SET, 2, keys.setLock, keys.setTaken, held.token, SET_LOCK_MS).then(
         (kept) => {
           if (!kept) logger.warn('the set lock expired while its set ran (a set elsewhere may run beside it)');
         },
@@ -453,12 +530,10 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
     return undefined;
   }
 
-  /** A set that did not publish gives its sections back, behind any newer request for them. */
+  /** A set that did not publish gives its sections back (GIVE_BACK_LUA). */
   async function restorePending(requested: ReadonlyMap<SectionName, RecomputeReason>): Promise<void> {
     if (!requested.size) return;
-    const pipeline = redis.pipeline();
-    for (const [section, reason] of requested) pipeline.hsetnx(keys.pendingSections, section, reason);
-    await pipeline.exec();
+    await redis.eval(GIVE_BACK, 1, keys.pendingSections, ...[...requested].flat());
   }
 
   /**
@@ -678,12 +753,15 @@ export function createWorker(options: WorkerOptions): SnapboardWorker {
         });
         tickWorker.run().catch((error) => logger.error({ err: error }, 'schedule worker stopped'));
       }
+      leftBehindTimer = setInterval(() => void checkLeftBehind(), LEFT_BEHIND_CHECK_MS);
+      leftBehindTimer.unref();
       // Fresh snapshots at once rather than after each section's first period.
       await requestRecompute(queue, sections, 'schedule');
     },
 
     close() {
       closing ??= (async () => {
+        if (leftBehindTimer) clearInterval(leftBehindTimer);
         await listener?.close();
         await tickWorker?.close();
         let abandoned = false;

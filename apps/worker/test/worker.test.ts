@@ -219,6 +219,23 @@ describe('worker', () => {
       .toBe((before?.version ?? 0) + 2);
   });
 
+  it('error: a set whose worker died in it (its lock lapsed, its record left) is taken again, its reasons before a tick', async () => {
+    const keys = keysFor(env.keyPrefix);
+    const seen = main.jobs('top_performers').length;
+    // A dead worker's set, as Redis shows it once the lock has expired: what it took, under its token. A
+    // tick asked for the section meanwhile; the set that takes it again must not take it as a tick.
+    await reader.redis.hset(keys.setTaken, ':token', 'a-dead-worker', 'top_performers', 'manual');
+    await reader.redis.hset(keys.pendingSections, 'top_performers', 'schedule');
+    await expect
+      .poll(() => main.jobs('top_performers').slice(seen), { timeout: 10_000, interval: 50 })
+      .toEqual([
+        expect.objectContaining({ reason: 'manual', outcome: expect.stringMatching(/^(changed|unchanged)$/) }),
+      ]);
+    expect(main.logs.filter((l) => l.msg === 'a set whose worker died left sections; taken again')).not.toEqual([]);
+    // The record is the running set's while it runs and gone once it lets the lock go.
+    await expect.poll(() => reader.redis.exists(keys.setTaken, keys.setLock)).toBe(0);
+  });
+
   it('error: a section that fails keeps its last snapshot, is counted, and is retried with backoff', async () => {
     const keys = keysFor(env.keyPrefix);
     const before = await reader.get('top_performers');

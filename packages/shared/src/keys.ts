@@ -65,6 +65,12 @@ export interface Keys {
    * direct set started them (docs/decisions/0022).
    */
   setLock: string;
+  /**
+   * Hash of what the set holding `setLock` took from `pendingSections` (section → reason), and its
+   * token under `:token`. Gone when the set lets the lock go; left behind when its worker dies, for the
+   * next set to take again (decision 0022).
+   */
+  setTaken: string;
 }
 
 export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
@@ -88,6 +94,7 @@ export function keysFor(prefix: string, mode: RedisMode = 'single'): Keys {
     pendingSections: `${base}:set:pending`,
     changes: `${base}:set:last`,
     setLock: `${base}:set:running`,
+    setTaken: `${base}:set:taken`,
   };
 }
 
