@@ -20,6 +20,20 @@ const TTLS = ttlEnv(2, { pnl_history: 5 });
 /** No cadence in the second test's window: the only set is the one the listener starts for the trade. */
 const QUIET = ttlEnv(600);
 
+/** Every announced (section, epoch, version), in the order received, for the versions that went back. */
+function announcedVersions(received: readonly { message: Record<string, unknown> }[]): VersionMonitor {
+  const monitor = new VersionMonitor();
+  for (const { message } of received) {
+    const snapshot = (message.changed ? message.snapshot : message) as {
+      section: string;
+      epoch: string;
+      version: number;
+    };
+    monitor.observe('announce', snapshot.section, snapshot.epoch, snapshot.version);
+  }
+  return monitor;
+}
+
 describe('worker killed mid-job', () => {
   const e2e = useE2E();
 
@@ -127,15 +141,7 @@ describe('worker killed mid-job', () => {
     });
 
     // Versions never went backwards, in the announcements nor in what Redis held.
-    const monitor = new VersionMonitor();
-    for (const { message } of announcements.received) {
-      const snapshot = (message.changed ? message.snapshot : message) as {
-        section: string;
-        epoch: string;
-        version: number;
-      };
-      monitor.observe('announce', snapshot.section, snapshot.epoch, snapshot.version);
-    }
+    const monitor = announcedVersions(announcements.received);
     const now = await reader.all();
     for (const s of SECTION_NAMES) {
       const last = announcements.received
@@ -248,15 +254,7 @@ describe('worker killed mid-job', () => {
     );
     expect(d.logs((j) => j.outcome === 'recovered')).toHaveLength(1);
 
-    const monitor = new VersionMonitor();
-    for (const { message } of announcements.received) {
-      const snapshot = (message.changed ? message.snapshot : message) as {
-        section: string;
-        epoch: string;
-        version: number;
-      };
-      monitor.observe('announce', snapshot.section, snapshot.epoch, snapshot.version);
-    }
+    const monitor = announcedVersions(announcements.received);
     expect(monitor.violations).toEqual([]);
 
     await recordObservation('worker-killed-direct-set', {
