@@ -1,12 +1,12 @@
 /**
  * Baseline of the WebSocket bench: the least a Node process can do to fan snapshots out. It listens
  * to the same announce channel as snapboard's API and, for each new version, serialises one frame
- * (lists cut to 20), encodes it once and writes that Buffer to every subscriber; on subscribe it
- * sends the current snapshots. Subscribers that ask for patches are sent, for a list section, the
- * same patch frame snapboard would send (against the version before, when smaller than the
- * snapshot), so both servers move the same bytes.
- * No validation, no resume, no back-pressure policy, no per-socket state, no metrics: the floor, not
- * a product.
+ * (lists cut to 20), encodes it once and writes that Buffer to every subscriber of its section; on
+ * subscribe it sends the current snapshots. Subscribers that ask for patches are sent, for a list
+ * section, the same patch frame snapboard would send (against the version before, when smaller than
+ * the snapshot), so both servers move the same bytes.
+ * No validation, no resume, no back-pressure policy, no per-socket state but its sections, no
+ * metrics: the floor, not a product.
  *
  * Env: REDIS_URL, KEY_PREFIX. IPC: answers `{type:'listening', port}`.
  */
@@ -52,7 +52,9 @@ interface Current {
   fieldPatch: Buffer;
 }
 const frames = new Map<SectionName, Current>();
-const subscribers = new Set<WebSocket>();
+/** Each socket's subscribed sections: since the bot's sections joined the catalog (SPEC §11) most
+ * announcements carry sections the dashboard's subscribers never asked for. */
+const subscribers = new Map<WebSocket, Set<SectionName>>();
 const patching = new Set<WebSocket>();
 const fielding = new Set<WebSocket>();
 
@@ -104,10 +106,11 @@ const subscription = subscribeAnnouncements(subscriber, keys.announceChannel, (m
     if (current) changed.push(current);
   }
   if (!changed.length) return;
-  for (const socket of subscribers) {
+  for (const [socket, sections] of subscribers) {
     const patches = patching.has(socket);
     const fields = fielding.has(socket);
     for (const current of changed) {
+      if (!sections.has(current.stored.section)) continue;
       socket.send(fields ? current.fieldPatch : patches ? current.patch : current.frame, TEXT);
     }
   }
@@ -133,7 +136,7 @@ server.on('connection', (socket) => {
       const current = frames.get(section);
       if (current) socket.send(current.frame, TEXT);
     }
-    subscribers.add(socket);
+    subscribers.set(socket, new Set(message.sections));
     if (message.patches === true) patching.add(socket);
     if (message.patches === true && message.fields === true) fielding.add(socket);
   });
@@ -149,7 +152,7 @@ server.on('listening', () => {
 });
 
 const stop = () => {
-  for (const socket of subscribers) socket.terminate();
+  for (const socket of subscribers.keys()) socket.terminate();
   redis.disconnect();
   subscriber.disconnect();
   process.exit(0);

@@ -24,8 +24,11 @@ export interface AnnouncementLog {
   readonly entries: Announced[];
   /** Forget what was noted so far. */
   start(): void;
-  /** "section:version" → time, for new versions only. */
-  changedTimes(): Record<string, number>;
+  /**
+   * "section:version" → first announcement time, for new versions only, of `sections` (those the subscribers hold: a
+   * version of a section nobody subscribed to is nobody's to miss).
+   */
+  changedTimes(sections: readonly string[]): Record<string, number>;
   onAnnouncement(listener: (entry: Announced) => void): () => void;
   close(): Promise<void>;
 }
@@ -76,9 +79,11 @@ export async function listenToAnnouncements(redisUrl: string, keyPrefix: string)
     start() {
       entries = [];
     },
-    changedTimes() {
+    changedTimes(sections) {
       const times: Record<string, number> = {};
-      for (const e of entries) if (e.changed) times[`${e.section}:${e.version}`] ??= e.at;
+      for (const e of entries) {
+        if (e.changed && sections.includes(e.section)) times[`${e.section}:${e.version}`] ??= e.at;
+      }
       return times;
     },
     onAnnouncement(listener) {

@@ -247,7 +247,7 @@ export async function measureFanout(
     const measured =
       options.timeBase === 'commit'
         ? commitKeys(server, commits, announcements, coldCommits.length)
-        : announcements.changedTimes();
+        : announcements.changedTimes(PAGE_SECTIONS);
     for (const key of Object.keys(cold)) delete measured[key];
     const announced = { ...cold, ...measured };
     // A frame still on its way is late, not missed: wait while deliveries make progress, and only
