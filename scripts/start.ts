@@ -34,26 +34,34 @@ function validateDemoTrades(value: string | undefined): number {
 const config = loadConfigOrExit();
 const services: Service[] = [];
 const children = new Map<string, ChildProcess>();
-let stopping = false;
+let stopping: Promise<never> | undefined;
 
-async function stopAll(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
+/**
+ * Once: a later call waits for the first. One Ctrl-C can arrive twice — the terminal signals the whole
+ * group, and tsx's CLI above this script relays the signal to it again — and exiting on the second
+ * cut off the worker's shutdown (and its last lines) halfway. Children still running after 10 s are
+ * killed.
+ */
+function stopAll(code: number): Promise<never> {
+  stopping ??= (async () => {
     say('start', 'stopping…');
     await Promise.all(
       [...children.values()].map(
         (child) =>
           new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once('exit', () => done());
+            // 'close', not 'exit': it comes after the child's output is read, so its last lines (how
+            // it shut down) are printed before this process exits.
+            if (child.stdout?.closed && child.stderr?.closed) return done();
+            child.once('close', () => done());
             child.kill('SIGTERM');
             setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
           }),
       ),
     );
     for (const service of services.reverse()) await service.stop();
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return stopping;
 }
 
 process.on('SIGINT', () => void stopAll(0));
@@ -82,8 +90,12 @@ function run(name: 'simulator' | 'worker' | 'api', entry: string, env: Record<st
       buffered = lines.pop() ?? '';
       for (const line of lines) if (line.trim()) say(name, line);
     });
+    stream.on('end', () => {
+      if (buffered.trim()) say(name, buffered);
+      buffered = '';
+    });
   }
-  child.on('exit', (code, signal) => {
+  child.on('close', (code, signal) => {
     if (stopping) return;
     say('start', `${name} exited (${signal ?? code}); stopping the demo`);
     void stopAll(1);
