@@ -52,8 +52,10 @@ interface Current {
   fieldPatch: Buffer;
 }
 const frames = new Map<SectionName, Current>();
-/** Each socket's subscribed sections: since the bot's sections joined the catalog (SPEC §11) most
- * announcements carry sections the dashboard's subscribers never asked for. */
+/**
+ * Each socket's subscribed sections: since the bot's sections joined the catalog (SPEC §11), most
+ * announcements carry sections the dashboard's subscribers never asked for.
+ */
 const subscribers = new Map<WebSocket, Set<SectionName>>();
 const patching = new Set<WebSocket>();
 const fielding = new Set<WebSocket>();

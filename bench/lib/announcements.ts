@@ -25,8 +25,8 @@ export interface AnnouncementLog {
   /** Forget what was noted so far. */
   start(): void;
   /**
-   * "section:version" → first announcement time, for new versions only, of `sections` (those the subscribers hold: a
-   * version of a section nobody subscribed to is nobody's to miss).
+   * "section:version" → first announcement time, for new versions only, of `sections`: those the
+   * subscribers hold (a version of a section nobody subscribed to is nobody's to miss).
    */
   changedTimes(sections: readonly string[]): Record<string, number>;
   onAnnouncement(listener: (entry: Announced) => void): () => void;
