@@ -1,3 +1,4 @@
+export { workerGrants } from './grants.ts';
 export * from './migrate.ts';
 export { type ClosablePool, createClosablePool } from './pool.ts';
 export {
