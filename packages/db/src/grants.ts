@@ -8,7 +8,8 @@
  */
 
 const BOT_TABLES = ['paper_trades', 'signals_paperaccount', 'users', 'signals'];
-const SNAPBOARD_READ = ['snapboard_change_log', 'snapboard_dirty_hours'];
+/** Emptied as they are used: the change log by the trim, the dirty hours by the fold. */
+const SNAPBOARD_EMPTIED = ['snapboard_change_log', 'snapboard_dirty_hours'];
 /** Rewritten by the fold, hour by hour (DELETE then INSERT). */
 const ROLLUPS = ['snapboard_closed_hours', 'snapboard_created_hours', 'snapboard_closed_chain'];
 
@@ -23,7 +24,7 @@ export function workerGrants(role: string): string[] {
   }
   return [
     `GRANT SELECT ON ${BOT_TABLES.join(', ')} TO ${role}`,
-    `GRANT SELECT, DELETE ON ${SNAPBOARD_READ.join(', ')} TO ${role}`,
+    `GRANT SELECT, DELETE ON ${SNAPBOARD_EMPTIED.join(', ')} TO ${role}`,
     `GRANT SELECT, INSERT, DELETE ON ${ROLLUPS.join(', ')} TO ${role}`,
   ];
 }

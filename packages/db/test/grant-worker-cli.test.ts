@@ -1,9 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.ts';
 
 /**
  * `npm run db:grant-worker -- --role NAME` (the worker's grants, packages/db/src/grants.ts; what they
@@ -11,23 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * name of its own and is dropped after.
  */
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 const env = useTestEnv();
 const role = `snapboard_test_grant_${randomBytes(4).toString('hex')}`;
 let owner: pg.Client;
 
-function grant(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'packages/db/src/cli/grant-worker.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: env.databaseUrl }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+const grant = (args: string[]) => runCli('grant-worker', args, { DATABASE_URL: env.databaseUrl });
 
 const can = async (privilege: string, table: string) =>
   (await owner.query<{ ok: boolean }>('SELECT has_table_privilege($1, $2, $3) AS ok', [role, table, privilege])).rows[0]

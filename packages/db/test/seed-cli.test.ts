@@ -1,15 +1,10 @@
-import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import { describe, expect, it } from 'vitest';
 import { parseSeedArgs } from '../src/seed-args.ts';
 import { createProgressReporter } from '../src/seed-progress.ts';
+import { CHILD_TIMEOUT_MS, runCli } from './run-cli.ts';
 import { query } from './seed-invariants.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-/** Each child gets this long before it is killed (and the test shows its output). */
-const CHILD_TIMEOUT_MS = 60_000;
 /**
  * A test that spawns two children waits as long as both may take: with vitest's 30 s default a busy
  * machine (CI once: the happy path timed out at 30 s; it takes ~1.3 s alone) failed a correct seed
@@ -17,22 +12,7 @@ const CHILD_TIMEOUT_MS = 60_000;
  */
 const TWO_CHILDREN_MS = 2 * CHILD_TIMEOUT_MS + 10_000;
 
-function runSeed(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'packages/db/src/cli/seed.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, ...env }, timeout: CHILD_TIMEOUT_MS },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const runSeed = (args: string[], env: Record<string, string>) => runCli('seed', args, env);
 
 describe('db:seed arguments', () => {
   it('happy: whole numbers in range, with separators, and the flags', () => {

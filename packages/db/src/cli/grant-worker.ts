@@ -9,7 +9,8 @@ const USAGE = `usage: npm run db:grant-worker -- --role NAME
   Run it as the role that owns the tables (the one that ran db:migrate), after db:migrate.
 Connects to DATABASE_URL (default postgres://postgres@127.0.0.1:5432/snapboard).`;
 
-let role: string | undefined;
+let role = '';
+let statements: string[] = [];
 try {
   const { values, positionals } = parseArgs({
     options: { role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
@@ -23,7 +24,7 @@ try {
   if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
   if (!values.role) throw new Error('--role is required');
   role = values.role;
-  workerGrants(role);
+  statements = workerGrants(role);
 } catch (error) {
   console.error(`db:grant-worker: ${(error as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -34,7 +35,7 @@ const client = new pg.Client({ connectionString: config.databaseUrl });
 try {
   await client.connect();
   await client.query('BEGIN');
-  for (const statement of workerGrants(role)) {
+  for (const statement of statements) {
     await client.query(statement);
     console.log(`${statement};`);
   }
