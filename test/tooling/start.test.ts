@@ -1,9 +1,9 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { MIN_SEED_TRADES } from '@snapboard/db';
 import { useTestEnv } from '@snapboard/devenv/testing';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../e2e/support/ports.ts';
 
 /**
  * `npm start` (scripts/start.ts) on this file's own database, prefix and port: Ctrl-C stops the demo
@@ -12,17 +12,6 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const env = useTestEnv({ migrate: false });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** The demo's children (simulator, worker, API): the processes under npm whose group is their own. */
 function demoPids(root: number): number[] {
